@@ -1,0 +1,41 @@
+import Foundation
+import Logging
+
+/// Every service of the application, built once from the configuration and shared by the
+/// HTTP layer, the command line and the tests.
+public struct AppServices: Sendable {
+    public let config: AppConfig
+    public let db: Database
+    public let clock: any WallClock
+    public let hasher: PasswordHasher
+    public let policy: PasswordPolicy
+    public let directory: TenantDirectory
+    public let provisioner: TenantProvisioner
+    public let tenants: TenantService
+    public let identity: TenantIdentity
+    public let operators: OperatorIdentity
+    public let spares: SpareSchemaKeeper
+
+    public init(config: AppConfig, db: Database, clock: any WallClock = SystemWallClock()) {
+        self.config = config
+        self.db = db
+        self.clock = clock
+        let hasher = PasswordHasher(parameters: config.identity.argon2, concurrency: config.identity.hashConcurrency)
+        let policy = PasswordPolicy(minLength: config.identity.passwordMinLength)
+        self.hasher = hasher
+        self.policy = policy
+        self.directory = TenantDirectory(db: db)
+        let provisioner = TenantProvisioner(db: db, clock: clock)
+        self.provisioner = provisioner
+        let spares = SpareSchemaKeeper(provisioner: provisioner, target: config.spareSchemas, logger: db.logger)
+        self.spares = spares
+        self.tenants = TenantService(db: db, provisioner: provisioner, hasher: hasher, policy: policy, directory: directory,
+                                     clock: clock, onSpareUsed: { spares.refill() })
+        self.identity = TenantIdentity(db: db, hasher: hasher, policy: policy, config: config.identity, clock: clock)
+        self.operators = OperatorIdentity(db: db, hasher: hasher, policy: policy, config: config.identity, clock: clock)
+    }
+
+    public func migrator() -> MigrationRunner {
+        MigrationRunner(db: db, concurrency: config.migrateConcurrency, lockTimeoutMs: config.migrateLockTimeoutMs)
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Logging
+
+/// Server configuration, read from environment variables (documented in README.md) and,
+/// optionally, a `KEY=VALUE` file named by `CRM_CONFIG_FILE`; the environment wins over the file.
+public struct AppConfig: Sendable {
+    public var database: DatabaseConfig
+    public var host: String
+    public var port: Int
+    /// Requests to `<slug>.<baseDomain>` resolve to tenant `slug`.
+    public var baseDomain: String
+    public var logLevel: Logger.Level
+    public var maxBodyBytes: Int
+    /// Take the client address from X-Forwarded-For (only behind a trusted proxy).
+    public var trustForwardedFor: Bool
+    /// How many provisioned-ahead tenant schemas to keep ready.
+    public var spareSchemas: Int
+    public var migrateConcurrency: Int
+    public var migrateLockTimeoutMs: Int
+    public var identity: IdentityConfig
+
+    public static let defaults: [String: String] = [
+        "CRM_DATABASE_URL": "postgres://crm_app@127.0.0.1:5432/crm",
+        "CRM_DB_POOL_SIZE": "20",
+        "CRM_DB_OWNER_ROLE": "crm_owner",
+        "CRM_HOST": "127.0.0.1",
+        "CRM_PORT": "8080",
+        "CRM_BASE_DOMAIN": "localhost",
+        "CRM_LOG_LEVEL": "info",
+        "CRM_MAX_BODY_BYTES": "1048576",
+        "CRM_TRUST_FORWARDED_FOR": "false",
+        "CRM_SPARE_SCHEMAS": "3",
+        "CRM_MIGRATE_CONCURRENCY": "8",
+        "CRM_MIGRATE_LOCK_TIMEOUT_MS": "5000",
+    ]
+
+    /// Reads the configuration; `environment` defaults to the process environment.
+    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
+        var values = defaults.merging(IdentityConfig.defaults) { a, _ in a }
+        if let path = environment["CRM_CONFIG_FILE"], !path.isEmpty {
+            for (key, value) in try parseFile(path) { values[key] = value }
+        }
+        for (key, value) in environment where key.hasPrefix("CRM_") { values[key] = value }
+        let reader = ConfigReader(values: values)
+        return try AppConfig(
+            database: DatabaseConfig(
+                url: reader.string("CRM_DATABASE_URL"),
+                socketPath: values["CRM_DATABASE_SOCKET"].flatMap { $0.isEmpty ? nil : $0 },
+                poolSize: reader.int("CRM_DB_POOL_SIZE", 1...1000),
+                ownerRole: reader.identifier("CRM_DB_OWNER_ROLE")),
+            host: reader.string("CRM_HOST"),
+            port: reader.int("CRM_PORT", 0...65535),
+            baseDomain: reader.string("CRM_BASE_DOMAIN").lowercased(),
+            logLevel: reader.logLevel("CRM_LOG_LEVEL"),
+            maxBodyBytes: reader.int("CRM_MAX_BODY_BYTES", 1024...(1 << 30)),
+            trustForwardedFor: reader.bool("CRM_TRUST_FORWARDED_FOR"),
+            spareSchemas: reader.int("CRM_SPARE_SCHEMAS", 0...1000),
+            migrateConcurrency: reader.int("CRM_MIGRATE_CONCURRENCY", 1...64),
+            migrateLockTimeoutMs: reader.int("CRM_MIGRATE_LOCK_TIMEOUT_MS", 1...600_000),
+            identity: IdentityConfig(reader: reader))
+    }
+
+    static func parseFile(_ path: String) throws -> [String: String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigError("cannot read configuration file \(path)")
+        }
+        var out: [String: String] = [:]
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let eq = line.firstIndex(of: "=") else {
+                throw ConfigError("\(path):\(number + 1): expected KEY=VALUE")
+            }
+            out[String(line[..<eq]).trimmingCharacters(in: .whitespaces)] =
+                String(line[line.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
+        }
+        return out
+    }
+}
+
+public struct ConfigError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Typed access to configuration values with errors that name the variable.
+struct ConfigReader {
+    let values: [String: String]
+
+    func string(_ key: String) throws -> String {
+        guard let v = values[key], !v.isEmpty else { throw ConfigError("\(key) must not be empty") }
+        return v
+    }
+
+    func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int {
+        guard let v = Int(try string(key)), range.contains(v) else {
+            throw ConfigError("\(key) must be a whole number in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return v
+    }
+
+    func bool(_ key: String) throws -> Bool {
+        switch try string(key).lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ConfigError("\(key) must be true or false")
+        }
+    }
+
+    func identifier(_ key: String) throws -> String {
+        let v = try string(key)
+        guard SQLIdentifier.isValid(v) else { throw ConfigError("\(key) must be a lower-case SQL identifier") }
+        return v
+    }
+
+    func logLevel(_ key: String) throws -> Logger.Level {
+        guard let level = Logger.Level(rawValue: try string(key).lowercased()) else {
+            throw ConfigError("\(key) must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        return level
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+
+/// Where the database is and how the application logs in.
+public struct DatabaseConfig: Sendable {
+    public var host: String
+    public var port: Int
+    public var username: String
+    public var password: String?
+    public var database: String
+    /// A unix socket file (`…/.s.PGSQL.5432`); when set, host and port are not used.
+    public var socketPath: String?
+    public var poolSize: Int
+    /// The role that owns every schema and runs DDL; the login role switches into it explicitly.
+    public var ownerRole: String
+
+    public init(url: String, socketPath: String?, poolSize: Int, ownerRole: String) throws {
+        guard let components = URLComponents(string: url),
+              ["postgres", "postgresql"].contains(components.scheme ?? ""),
+              let user = components.user, !user.isEmpty
+        else { throw ConfigError("CRM_DATABASE_URL must look like postgres://user[:password]@host[:port]/database") }
+        self.host = components.host.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
+        self.port = components.port ?? 5432
+        self.username = user.removingPercentEncoding ?? user
+        self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
+        let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        self.database = path.isEmpty ? "crm" : path
+        self.socketPath = socketPath
+        self.poolSize = poolSize
+        self.ownerRole = ownerRole
+    }
+
+    /// Where we connect, for logs: never the password.
+    public var safeDescription: String {
+        if let socketPath { return "\(username)@\(socketPath) database \(database)" }
+        return "postgres://\(username)@\(host):\(port)/\(database)"
+    }
+}

@@ -1,0 +1,142 @@
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// The application's connection pool and the only ways to run SQL: as the login role on the
+/// platform catalog, as the owner role for DDL, or inside one tenant's role and schema.
+public final class Database: Sendable {
+    public let client: PostgresClient
+    public let config: DatabaseConfig
+    public let ownerRole: SQLIdentifier
+    public let logger: Logger
+
+    public init(config: DatabaseConfig, logger: Logger) throws {
+        var pg: PostgresClient.Configuration
+        if let socket = config.socketPath {
+            pg = .init(unixSocketPath: socket, username: config.username, password: config.password, database: config.database)
+        } else {
+            pg = .init(host: config.host, port: config.port, username: config.username, password: config.password,
+                       database: config.database, tls: .disable)
+        }
+        pg.options.maximumConnections = config.poolSize
+        // No tenant schema is on the login role's path: code that forgets the tenant fails loudly.
+        pg.options.additionalStartupParameters = [("search_path", "pg_catalog"), ("application_name", "crm")]
+        self.client = PostgresClient(configuration: pg, backgroundLogger: logger)
+        self.config = config
+        self.ownerRole = try SQLIdentifier(config.ownerRole)
+        self.logger = logger
+    }
+
+    /// Runs the pool; must be running (in a task or as a service) while queries are made.
+    public func run() async { await client.run() }
+
+    /// Starts the pool for the duration of `body`, then shuts it down. For commands and tests.
+    public static func with<T: Sendable>(
+        config: DatabaseConfig, logger: Logger, _ body: @Sendable (Database) async throws -> T
+    ) async throws -> T {
+        let db = try Database(config: config, logger: logger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { await db.run(); return nil }
+            defer { group.cancelAll() }
+            return try await body(db)
+        }
+    }
+
+    /// A transaction as the login role: platform catalog tables only. With `searchPath`
+    /// (`platform`), shared stores such as the audit log and throttle use unqualified names.
+    public func platformTransaction<T: Sendable>(
+        searchPath: SQLIdentifier? = nil, _ body: (Transaction) async throws -> T
+    ) async throws -> T {
+        try await inTransaction { tx in
+            if let searchPath { try await tx.execute("SELECT set_config('search_path', \(searchPath.name), true)") }
+            return try await body(tx)
+        }
+    }
+
+    /// A transaction as the owner role, for DDL; `searchPath` names the one schema it works in.
+    public func ownerTransaction<T: Sendable>(
+        searchPath: SQLIdentifier? = nil, _ body: (Transaction) async throws -> T
+    ) async throws -> T {
+        try await inTransaction { tx in
+            try await tx.execute(
+                "SELECT set_config('role', \(ownerRole.name), true), set_config('search_path', \(searchPath?.name ?? "pg_catalog"), true)")
+            return try await body(tx)
+        }
+    }
+
+    /// The one way into a tenant's data: role and search_path switched for this transaction only,
+    /// so a pooled connection never carries one tenant's role into another's request.
+    public func transaction<T: Sendable>(for tenant: TenantSchema, _ body: (Transaction) async throws -> T) async throws -> T {
+        try await inTransaction { tx in
+            try await tx.execute(
+                "SELECT set_config('role', \(tenant.role.name), true), set_config('search_path', \(tenant.schema.name), true)")
+            return try await body(tx)
+        }
+    }
+
+    /// BEGIN, body, COMMIT; ROLLBACK and the body's own error (not a wrapper) when it throws.
+    func inTransaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            let tx = Transaction(connection: connection, logger: logger)
+            try await tx.execute("BEGIN")
+            let value: T
+            do {
+                value = try await body(tx)
+            } catch {
+                try? await tx.execute("ROLLBACK")
+                throw error
+            }
+            try await tx.execute("COMMIT")
+            return value
+        }
+    }
+}
+
+/// A tenant's schema and role, both validated identifiers from the platform catalog.
+public struct TenantSchema: Sendable, Hashable {
+    public let schema: SQLIdentifier
+    public let role: SQLIdentifier
+    public init(schema: SQLIdentifier, role: SQLIdentifier) {
+        self.schema = schema
+        self.role = role
+    }
+}
+
+/// One open transaction on one leased connection.
+public struct Transaction: Sendable {
+    public let connection: PostgresConnection
+    public let logger: Logger
+
+    @discardableResult
+    public func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
+        try await connection.query(query, logger: logger, file: file, line: line)
+    }
+
+    /// Runs a statement and drains its rows.
+    public func execute(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws {
+        let rows = try await connection.query(query, logger: logger, file: file, line: line)
+        for try await _ in rows {}
+    }
+
+    /// Runs a statement and returns how many rows it touched.
+    @discardableResult
+    public func update(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> Int {
+        let future: EventLoopFuture<PostgresQueryResult> = connection.query(query, logger: logger, file: file, line: line)
+        return try await future.get().metadata.rows ?? 0
+    }
+
+    /// Runs our own multi-statement SQL (migrations) in one round trip. Never client input.
+    public func runScript(_ sql: String) async throws {
+        _ = try await connection.simpleQuery(sql).get()
+    }
+}
+
+extension PSQLError {
+    /// The SQLSTATE of a server error, e.g. "23505" for a unique violation.
+    public var sqlState: String? { serverInfo?[.sqlState] }
+}
+
+extension Error {
+    /// The SQLSTATE when this is a PostgreSQL server error.
+    public var sqlState: String? { (self as? PSQLError)?.sqlState }
+}

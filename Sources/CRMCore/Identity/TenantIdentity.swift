@@ -1,0 +1,160 @@
+import Foundation
+
+/// Tenant users: login, sessions, personal API tokens, password changes and deactivation.
+public struct TenantIdentity: Sendable {
+    public let db: Database
+    public let hasher: PasswordHasher
+    public let policy: PasswordPolicy
+    public let config: IdentityConfig
+    public let clock: any WallClock
+    let users = UserStore()
+    let audit = AuditLog()
+
+    public init(db: Database, hasher: PasswordHasher, policy: PasswordPolicy, config: IdentityConfig, clock: any WallClock) {
+        self.db = db
+        self.hasher = hasher
+        self.policy = policy
+        self.config = config
+        self.clock = clock
+    }
+
+    /// The users of one tenant as a login realm.
+    struct Realm: AccountRealm {
+        let identity: TenantIdentity
+        let schema: TenantSchema
+        var actorType: String { "user" }
+
+        func transaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
+            try await identity.db.transaction(for: schema, body)
+        }
+        func find(email: String, in tx: Transaction) async throws -> StoredAccount<User>? {
+            try await identity.users.find(email: email, in: tx)
+        }
+        func updatePasswordHash(accountId: UUID, hash: String, in tx: Transaction) async throws {
+            try await identity.users.setPasswordHash(userId: accountId, hash: hash, changedAt: nil, in: tx)
+        }
+        func createSession(accountId: UUID, now: Date, meta: RequestMeta, in tx: Transaction) async throws -> IssuedToken {
+            try await identity.issueSession(userId: accountId, now: now, meta: meta, in: tx)
+        }
+    }
+
+    public func login(tenant: Tenant, email: String, password: String, meta: RequestMeta) async throws -> (IssuedToken, User) {
+        let login = PasswordLogin(realm: Realm(identity: self, schema: try tenant.schema()), hasher: hasher,
+                                  throttle: LoginThrottle(policy: config.throttle), clock: clock)
+        return try await login.login(email: email, password: password, meta: meta)
+    }
+
+    func issueSession(userId: UUID, now: Date, meta: RequestMeta, in tx: Transaction) async throws -> IssuedToken {
+        let token = AccessToken.generate(prefix: AccessToken.sessionPrefix)
+        let id = UUID.v7(now: now)
+        let expires = now.addingTimeInterval(config.sessionTTL)
+        try await users.insertToken(id: id, userId: userId, kind: "session", name: nil, hash: AccessToken.hash(token),
+                                    readOnly: false, now: now, expiresAt: expires, clientAddress: meta.clientAddress, in: tx)
+        return IssuedToken(id: id, token: token, expiresAt: expires)
+    }
+
+    /// The caller behind a bearer token, checked inside the request's tenant transaction:
+    /// unknown, revoked, expired, idle-timed-out tokens and inactive users are all 401.
+    public func authenticate(bearer token: String, in tx: Transaction) async throws -> Principal {
+        guard token.hasPrefix(AccessToken.sessionPrefix + "_") || token.hasPrefix(AccessToken.apiPrefix + "_"),
+              token.utf8.count < 200,
+              let found = try await users.token(hash: AccessToken.hash(token), in: tx)
+        else { throw CRMError.unauthorized }
+        let now = clock.now()
+        if let expires = found.expires, expires <= now { throw CRMError.unauthorized }
+        if found.principal.tokenKind == "session", now.timeIntervalSince(found.lastUsed) >= config.sessionIdleTimeout {
+            throw CRMError.unauthorized
+        }
+        guard found.principal.user.isActive else { throw CRMError.unauthorized }
+        // Written at most once a minute: the idle timeout does not need a write per request.
+        if now.timeIntervalSince(found.lastUsed) >= 60 {
+            try await users.touchToken(id: found.principal.tokenId, at: now, in: tx)
+        }
+        return found.principal
+    }
+
+    public func logout(_ principal: Principal, meta: RequestMeta, in tx: Transaction) async throws {
+        let now = clock.now()
+        _ = try await users.revokeToken(id: principal.tokenId, userId: principal.user.id, kind: nil, at: now, in: tx)
+        try await audit.record(AuditEntry(actorType: "user", actorId: principal.user.id, actorLabel: principal.user.email,
+                                          action: "logout", targetType: principal.tokenKind, targetId: principal.tokenId.uuidString),
+                               meta: meta, at: now, in: tx)
+    }
+
+    /// Changes the caller's password after checking the current one; every session and token of
+    /// the user is revoked and a new session returned.
+    public func changePassword(_ principal: Principal, current: String, new: String, meta: RequestMeta,
+                               in tx: Transaction) async throws -> IssuedToken {
+        var errors = FieldErrors()
+        if current.isEmpty { errors.add("current_password", "required", "The current password is required.") }
+        policy.check(new, field: "new_password", into: &errors)
+        try errors.throwIfAny()
+        try PasswordPolicy.checkLength(current, field: "current_password")
+        guard let (_, stored) = try await users.find(id: principal.user.id, in: tx),
+              try await hasher.verify(current, against: stored)
+        else {
+            throw CRMError(.forbidden, "The current password is wrong.",
+                           fieldErrors: [FieldError(field: "current_password", code: "wrong_password", message: "The current password is wrong.")])
+        }
+        let hash = try await hasher.hash(new)
+        let now = clock.now()
+        try await users.setPasswordHash(userId: principal.user.id, hash: hash, changedAt: now, in: tx)
+        let revoked = try await users.revokeAllTokens(userId: principal.user.id, at: now, in: tx)
+        let session = try await issueSession(userId: principal.user.id, now: now, meta: meta, in: tx)
+        try await audit.record(AuditEntry(actorType: "user", actorId: principal.user.id, actorLabel: principal.user.email,
+                                          action: "password.change", targetType: "user", targetId: principal.user.id.uuidString,
+                                          details: ["revoked_tokens": String(revoked)]),
+                               meta: meta, at: now, in: tx)
+        return session
+    }
+
+    /// Deactivates or reactivates a user; deactivation revokes all of the user's sessions and tokens.
+    public func setActive(userId: UUID, active: Bool, actor: Principal?, meta: RequestMeta, in tx: Transaction) async throws {
+        let now = clock.now()
+        guard try await users.setActive(userId: userId, active, at: now, in: tx) else {
+            throw CRMError.notFound("No such user.")
+        }
+        var details: [String: String] = [:]
+        if !active { details["revoked_tokens"] = String(try await users.revokeAllTokens(userId: userId, at: now, in: tx)) }
+        try await audit.record(AuditEntry(actorType: actor == nil ? "system" : "user", actorId: actor?.user.id,
+                                          actorLabel: actor?.user.email, action: active ? "user.activate" : "user.deactivate",
+                                          targetType: "user", targetId: userId.uuidString, details: details),
+                               meta: meta, at: now, in: tx)
+    }
+
+    /// Creates a personal API token for the caller; the token is in the answer and nowhere else.
+    public func createAPIToken(_ principal: Principal, name: String, expiresAt: Date?, readOnly: Bool, meta: RequestMeta,
+                               in tx: Transaction) async throws -> (IssuedToken, APITokenInfo) {
+        let now = clock.now()
+        var errors = FieldErrors()
+        let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        if name.isEmpty { errors.add("name", "required", "Name the token.") }
+        if name.count > 100 { errors.add("name", "too_long", "The name must be at most 100 characters.") }
+        if let expiresAt, expiresAt <= now { errors.add("expires_at", "out_of_range", "The expiry must be in the future.") }
+        try errors.throwIfAny()
+        let token = AccessToken.generate(prefix: AccessToken.apiPrefix)
+        let id = UUID.v7(now: now)
+        try await users.insertToken(id: id, userId: principal.user.id, kind: "api", name: name, hash: AccessToken.hash(token),
+                                    readOnly: readOnly, now: now, expiresAt: expiresAt, clientAddress: meta.clientAddress, in: tx)
+        try await audit.record(AuditEntry(actorType: "user", actorId: principal.user.id, actorLabel: principal.user.email,
+                                          action: "token.create", targetType: "api_token", targetId: id.uuidString,
+                                          details: ["name": name, "read_only": String(readOnly)]),
+                               meta: meta, at: now, in: tx)
+        return (IssuedToken(id: id, token: token, expiresAt: expiresAt),
+                APITokenInfo(id: id, name: name, readOnly: readOnly, createdAt: now, lastUsedAt: now, expiresAt: expiresAt))
+    }
+
+    public func listAPITokens(_ principal: Principal, in tx: Transaction) async throws -> [APITokenInfo] {
+        try await users.apiTokens(userId: principal.user.id, now: clock.now(), in: tx)
+    }
+
+    public func revokeAPIToken(_ principal: Principal, id: UUID, meta: RequestMeta, in tx: Transaction) async throws {
+        let now = clock.now()
+        guard try await users.revokeToken(id: id, userId: principal.user.id, kind: "api", at: now, in: tx) else {
+            throw CRMError.notFound("No such API token.")
+        }
+        try await audit.record(AuditEntry(actorType: "user", actorId: principal.user.id, actorLabel: principal.user.email,
+                                          action: "token.revoke", targetType: "api_token", targetId: id.uuidString),
+                               meta: meta, at: now, in: tx)
+    }
+}

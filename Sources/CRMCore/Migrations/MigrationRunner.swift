@@ -1,0 +1,196 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Brings the platform schema and every tenant schema to head.
+///
+/// The platform catalog keeps a copy of each tenant's versions (`tenants.schema_versions`),
+/// written in the same transaction as the tenant's own `schema_migrations` rows, so the
+/// tenants behind head are found with one catalog query instead of a visit to each schema.
+/// Each tenant migrates in its own transaction under an advisory lock with a `lock_timeout`,
+/// so a crash leaves every tenant either before or after, and a busy tenant fails alone.
+public struct MigrationRunner: Sendable {
+    public let db: Database
+    public let platformScope: MigrationScope
+    public let tenantScopes: [MigrationScope]
+    public let concurrency: Int
+    public let lockTimeoutMs: Int
+
+    public init(db: Database, platformScope: MigrationScope = PlatformMigrations.scope,
+                tenantScopes: [MigrationScope] = TenantMigrations.all, concurrency: Int = 8, lockTimeoutMs: Int = 5000) {
+        self.db = db
+        self.platformScope = platformScope
+        self.tenantScopes = tenantScopes
+        self.concurrency = max(1, concurrency)
+        self.lockTimeoutMs = lockTimeoutMs
+    }
+
+    /// The versions a tenant at head has, per scope.
+    public var tenantHead: [String: Int] {
+        Dictionary(uniqueKeysWithValues: tenantScopes.map { ($0.id, $0.head) })
+    }
+
+    /// Applies pending platform migrations; returns how many ran.
+    @discardableResult
+    public func migratePlatform() async throws -> Int {
+        try await db.ownerTransaction { tx in
+            try await tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('crm.migrate.platform', 0))")
+            try await tx.runScript("""
+                CREATE SCHEMA IF NOT EXISTS platform;
+                CREATE TABLE IF NOT EXISTS platform.schema_migrations (
+                    scope text NOT NULL, version integer NOT NULL, name text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (scope, version));
+                """)
+            var current = 0
+            let rows = try await tx.query(
+                "SELECT coalesce(max(version), 0)::int4 FROM platform.schema_migrations WHERE scope = \(platformScope.id)")
+            for try await v in rows.decode(Int32.self) { current = Int(v) }
+            let pending = platformScope.pending(after: current)
+            for migration in pending {
+                try await tx.runScript(migration.sql)
+                try await tx.execute("""
+                    INSERT INTO platform.schema_migrations (scope, version, name)
+                    VALUES (\(platformScope.id), \(migration.version), \(migration.name))
+                    """)
+            }
+            return pending.count
+        }
+    }
+
+    /// The tenants whose catalog versions are not at head: one query.
+    public func tenantsBehind(only: [UUID]? = nil) async throws -> [(id: UUID, schema: String)] {
+        let head = try Self.encode(tenantHead)
+        return try await db.platformTransaction { tx in
+            let rows: PostgresRowSequence
+            if let only {
+                rows = try await tx.query("""
+                    SELECT id, schema_name FROM platform.tenants
+                    WHERE status <> 'purged' AND NOT (schema_versions @> \(head)::jsonb) AND id = ANY(\(only))
+                    ORDER BY id
+                    """)
+            } else {
+                rows = try await tx.query("""
+                    SELECT id, schema_name FROM platform.tenants
+                    WHERE status <> 'purged' AND NOT (schema_versions @> \(head)::jsonb)
+                    ORDER BY id
+                    """)
+            }
+            var out: [(id: UUID, schema: String)] = []
+            for try await (id, schema) in rows.decode((UUID, String).self) { out.append((id, schema)) }
+            return out
+        }
+    }
+
+    /// Migrates every tenant behind head, `concurrency` at a time. A failing tenant is reported
+    /// and the others go on. `only` limits the run to some tenants.
+    public func migrateTenants(
+        only: [UUID]? = nil, progress: (@Sendable (MigrationProgress) -> Void)? = nil
+    ) async throws -> TenantMigrationReport {
+        let behind = try await tenantsBehind(only: only)
+        var report = TenantMigrationReport(considered: behind.count)
+        guard !behind.isEmpty else { return report }
+        await withTaskGroup(of: (UUID, String, Result<Int, Error>).self) { group in
+            var next = 0
+            func addNext() {
+                guard next < behind.count else { return }
+                let tenant = behind[next]
+                next += 1
+                group.addTask {
+                    do {
+                        return (tenant.id, tenant.schema, .success(try await migrateTenant(id: tenant.id, schemaName: tenant.schema)))
+                    } catch {
+                        return (tenant.id, tenant.schema, .failure(error))
+                    }
+                }
+            }
+            for _ in 0..<min(concurrency, behind.count) { addNext() }
+            for await (id, schema, result) in group {
+                switch result {
+                case .success(let applied):
+                    report.migrated += applied > 0 ? 1 : 0
+                    report.applied += applied
+                case .failure(let error):
+                    report.failures.append(.init(tenantId: id, schema: schema, error: Self.describe(error)))
+                }
+                report.done += 1
+                progress?(MigrationProgress(done: report.done, total: behind.count, failed: report.failures.count))
+                addNext()
+            }
+        }
+        return report
+    }
+
+    /// Brings one tenant to head in one transaction; returns how many migrations ran.
+    public func migrateTenant(id: UUID, schemaName: String) async throws -> Int {
+        let schema = try SQLIdentifier(schemaName)
+        return try await db.ownerTransaction(searchPath: schema) { tx in
+            try await tx.execute("SELECT set_config('lock_timeout', \("\(lockTimeoutMs)ms"), true)")
+            try await tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(\("crm.migrate." + schemaName), 0))")
+            var current: [String: Int] = [:]
+            let rows = try await tx.query("SELECT scope, max(version)::int4 FROM schema_migrations GROUP BY scope")
+            for try await (scope, version) in rows.decode((String, Int32).self) { current[scope] = Int(version) }
+            let applied = try await Self.apply(scopes: tenantScopes, current: &current, in: tx)
+            let versions = try Self.encode(current)
+            try await tx.execute("UPDATE platform.tenants SET schema_versions = \(versions)::jsonb, updated_at = now() WHERE id = \(id)")
+            return applied
+        }
+    }
+
+    /// Runs the pending migrations of each scope in `tx` (search_path already the tenant's)
+    /// and records them; `current` is updated to the new versions.
+    static func apply(scopes: [MigrationScope], current: inout [String: Int], in tx: Transaction) async throws -> Int {
+        var applied = 0
+        for scope in scopes {
+            let pending = scope.pending(after: current[scope.id] ?? 0)
+            guard !pending.isEmpty else { continue }
+            for migration in pending {
+                try await tx.runScript(migration.sql)
+            }
+            try await tx.execute("""
+                INSERT INTO schema_migrations (scope, version, name)
+                SELECT \(scope.id), v, n FROM unnest(\(pending.map { $0.version }), \(pending.map(\.name))) AS m(v, n)
+                """)
+            current[scope.id] = scope.head
+            applied += pending.count
+        }
+        return applied
+    }
+
+    static func encode(_ versions: [String: Int]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(versions), as: UTF8.self)
+    }
+
+    static func describe(_ error: Error) -> String {
+        if let e = error as? PSQLError {
+            let message = e.serverInfo?[.message] ?? "\(e.code)"
+            return e.sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message
+        }
+        return "\(error)"
+    }
+}
+
+public struct MigrationProgress: Sendable {
+    public let done: Int
+    public let total: Int
+    public let failed: Int
+}
+
+public struct TenantMigrationReport: Sendable {
+    public struct Failure: Sendable {
+        public let tenantId: UUID
+        public let schema: String
+        public let error: String
+    }
+    /// Tenants the catalog showed behind head.
+    public var considered: Int
+    public var done = 0
+    /// Tenants that had at least one migration applied.
+    public var migrated = 0
+    /// Migrations applied in all.
+    public var applied = 0
+    public var failures: [Failure] = []
+
+    public init(considered: Int) { self.considered = considered }
+}

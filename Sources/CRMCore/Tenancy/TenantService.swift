@@ -1,0 +1,126 @@
+import Foundation
+import PostgresNIO
+
+/// The platform's tenant use cases: provision, list, show, suspend, resume.
+public struct TenantService: Sendable {
+    public let db: Database
+    public let provisioner: TenantProvisioner
+    public let hasher: PasswordHasher
+    public let policy: PasswordPolicy
+    public let directory: TenantDirectory
+    public let clock: any WallClock
+    let store = TenantStore()
+    let audit = AuditLog()
+    /// Called after a spare was used, to make another in the background.
+    let onSpareUsed: @Sendable () -> Void
+
+    public init(db: Database, provisioner: TenantProvisioner, hasher: PasswordHasher, policy: PasswordPolicy,
+                directory: TenantDirectory, clock: any WallClock, onSpareUsed: @escaping @Sendable () -> Void = {}) {
+        self.db = db
+        self.provisioner = provisioner
+        self.hasher = hasher
+        self.policy = policy
+        self.directory = directory
+        self.clock = clock
+        self.onSpareUsed = onSpareUsed
+    }
+
+    /// Validates every field, then provisions; all problems come back at once.
+    public func create(_ request: NewTenant, actor: AuditEntry, meta: RequestMeta, useSpare: Bool = true,
+                       fault: TenantProvisioner.Fault? = nil) async throws -> Tenant {
+        var request = request
+        request.name = request.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        request.admin.email = request.admin.email.trimmingCharacters(in: .whitespaces)
+        request.admin.name = request.admin.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        var errors = FieldErrors()
+        if let problem = Slug.problem(request.slug) { errors.add("slug", problem.code, problem.message) }
+        if request.name.isEmpty { errors.add("name", "required", "The company name is required.") }
+        if request.name.count > 200 { errors.add("name", "too_long", "The name must be at most 200 characters.") }
+        if TimeZone(identifier: request.timeZone) == nil {
+            errors.add("time_zone", "invalid_time_zone", "Use an IANA time zone such as Asia/Shanghai.")
+        }
+        if request.locale.isEmpty || request.locale.count > 20 { errors.add("locale", "invalid_locale", "Use a locale such as en or zh-CN.") }
+        if !EmailAddress.isValid(request.admin.email) { errors.add("admin.email", "invalid_email", "A valid email address is required.") }
+        if request.admin.name.isEmpty { errors.add("admin.name", "required", "The admin's name is required.") }
+        policy.check(request.admin.password, field: "admin.password", into: &errors)
+        let plans = try await db.platformTransaction { tx in try await store.plans(in: tx) }
+        if !plans.contains(where: { $0.id == request.plan }) {
+            errors.add("plan", "unknown_plan", "Unknown plan; one of: \(plans.map(\.id).joined(separator: ", ")).")
+        }
+        try errors.throwIfAny()
+        let taken = try await db.platformTransaction { tx in
+            let rows = try await tx.query("SELECT 1 FROM platform.tenants WHERE slug = \(request.slug)")
+            for try await _ in rows { return true }
+            return false
+        }
+        if taken { throw slugTaken(request.slug) }
+
+        let hash = try await hasher.hash(request.admin.password)
+        do {
+            let (tenant, fromSpare) = try await provisioner.provision(request, adminHash: hash, useSpare: useSpare, fault: fault) { tx, tenant in
+                try await audit.record(AuditEntry(actorType: "platform", action: "tenant.provisioned", targetType: "tenant",
+                                                  targetId: tenant.id.uuidString, details: ["admin": request.admin.email]),
+                                       meta: meta, at: clock.now(), in: tx)
+                try await tx.execute("SELECT set_config('search_path', 'platform', true)")
+                var entry = actor
+                entry.action = "tenant.create"
+                entry.targetType = "tenant"
+                entry.targetId = tenant.id.uuidString
+                entry.details["slug"] = tenant.slug
+                entry.details["plan"] = tenant.plan
+                try await audit.record(entry, meta: meta, at: clock.now(), in: tx)
+            }
+            if fromSpare { onSpareUsed() }
+            return tenant
+        } catch where error.sqlState == "23505" {
+            throw slugTaken(request.slug)
+        }
+    }
+
+    func slugTaken(_ slug: String) -> CRMError {
+        CRMError(.conflict, "The slug '\(slug)' is taken.",
+                 fieldErrors: [FieldError(field: "slug", code: "taken", message: "This slug is taken.")])
+    }
+
+    public func list(limit: Int, after cursor: (Date, UUID)?) async throws -> [(Tenant, Int)] {
+        try await db.platformTransaction { tx in
+            let tenants = try await store.list(limit: limit, after: cursor, in: tx)
+            let seats = try await store.seats(tenantIds: tenants.map(\.id), in: tx)
+            return tenants.map { ($0, seats[$0.id] ?? 0) }
+        }
+    }
+
+    public func show(slug: String) async throws -> (Tenant, Plan?, TenantUsage) {
+        try await db.platformTransaction { tx in
+            guard let tenant = try await store.find(slug: slug, in: tx) else { throw CRMError(.tenantNotFound, "No tenant '\(slug)'.") }
+            return (tenant, try await store.plan(id: tenant.plan, in: tx), try await store.usage(tenantId: tenant.id, in: tx))
+        }
+    }
+
+    public func plans() async throws -> [Plan] {
+        try await db.platformTransaction { tx in try await store.plans(in: tx) }
+    }
+
+    /// Suspends (read-only) or resumes a tenant; doing it twice is harmless.
+    public func setSuspended(slug: String, _ suspended: Bool, actor: AuditEntry, meta: RequestMeta) async throws -> Tenant {
+        let tenant: Tenant = try await db.platformTransaction(searchPath: OperatorIdentity.platform) { tx in
+            guard var tenant = try await store.find(slug: slug, in: tx) else { throw CRMError(.tenantNotFound, "No tenant '\(slug)'.") }
+            let target: Tenant.Status = suspended ? .suspended : .active
+            if !suspended && tenant.status != .suspended && tenant.status != .active {
+                throw CRMError.conflict("A \(tenant.status.rawValue) tenant cannot be resumed here.")
+            }
+            if tenant.status != target {
+                try await store.setStatus(id: tenant.id, target, in: tx)
+                var entry = actor
+                entry.action = suspended ? "tenant.suspend" : "tenant.resume"
+                entry.targetType = "tenant"
+                entry.targetId = tenant.id.uuidString
+                try await audit.record(entry, meta: meta, at: clock.now(), in: tx)
+                tenant.status = target
+            }
+            return tenant
+        }
+        await directory.invalidate(slug: slug)
+        return tenant
+    }
+}
