@@ -125,9 +125,12 @@ public struct Transaction: Sendable {
         return try await future.get().metadata.rows ?? 0
     }
 
-    /// Runs our own multi-statement SQL (migrations) in one round trip. Never client input.
+    /// Runs our own multi-statement SQL (migrations, provisioning DDL) in one round trip, as the
+    /// body of a PL/pgSQL `DO` block: PostgresNIO speaks only the extended protocol, which takes
+    /// one statement at a time. Scripts therefore hold no bare SELECT. Never client input.
     public func runScript(_ sql: String) async throws {
-        _ = try await connection.simpleQuery(sql).get()
+        precondition(!sql.contains("$crm_script$"), "a script must not contain its own delimiter")
+        try await execute("DO $crm_script$ BEGIN \(unescaped: sql) END $crm_script$")
     }
 }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOCore
 
 /// Opaque bearer tokens: 256 random bits, shown to the client once and stored only as SHA-256.
 public enum AccessToken {
@@ -13,9 +14,9 @@ public enum AccessToken {
             .replacingOccurrences(of: "=", with: "")
     }
 
-    /// What the database keeps.
-    public static func hash(_ token: String) -> [UInt8] {
-        Array(SHA256.hash(data: Data(token.utf8)))
+    /// What the database keeps (bytea).
+    public static func hash(_ token: String) -> ByteBuffer {
+        ByteBuffer(bytes: SHA256.hash(data: Data(token.utf8)))
     }
 
     public static let sessionPrefix = "crms"

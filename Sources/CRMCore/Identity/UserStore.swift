@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import PostgresNIO
 
 /// SQL for users and their tokens, run inside a tenant transaction (unqualified names).
@@ -62,7 +63,7 @@ public struct UserStore: Sendable {
         try await tx.update("UPDATE users SET is_active = \(active), updated_at = \(at) WHERE id = \(userId)") > 0
     }
 
-    public func insertToken(id: UUID, userId: UUID, kind: String, name: String?, hash: [UInt8], readOnly: Bool,
+    public func insertToken(id: UUID, userId: UUID, kind: String, name: String?, hash: ByteBuffer, readOnly: Bool,
                             now: Date, expiresAt: Date?, clientAddress: String, in tx: Transaction) async throws {
         try await tx.execute("""
             INSERT INTO auth_tokens (id, user_id, kind, name, token_hash, read_only, created_at, last_used_at, expires_at, client_ip)
@@ -71,7 +72,7 @@ public struct UserStore: Sendable {
     }
 
     /// The live token with this hash and its user, or nil.
-    public func token(hash: [UInt8], in tx: Transaction) async throws -> (principal: Principal, lastUsed: Date, expires: Date?)? {
+    public func token(hash: ByteBuffer, in tx: Transaction) async throws -> (principal: Principal, lastUsed: Date, expires: Date?)? {
         let rows = try await tx.query("""
             SELECT t.id, t.kind, t.read_only, t.last_used_at, t.expires_at,
                    u.id, u.email, u.name, u.is_active, u.is_admin, u.department_id, u.created_at

@@ -46,7 +46,8 @@ public struct TenantProvisioner: Sendable {
         var recorded: [String] = []
         for scope in scopes {
             for migration in scope.migrations {
-                script += migration.sql + ";\n"
+                let body = migration.sql.trimmingCharacters(in: .whitespacesAndNewlines)
+                script += (body.hasSuffix(";") ? body : body + ";") + "\n"
                 recorded.append("('\(scope.id)', \(migration.version), '\(migration.name)')")
             }
         }

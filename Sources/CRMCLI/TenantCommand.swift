@@ -1,0 +1,127 @@
+import ArgumentParser
+import CRMCore
+import Foundation
+
+struct TenantCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tenant", abstract: "Create and manage tenants (companies).",
+        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Prepare.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Provision a tenant with its first admin; the admin's password is read from standard input.")
+        @Option(help: "3-40 of a-z, 0-9 and '-', starting with a letter.") var slug: String
+        @Option(help: "The company's name.") var name: String
+        @Option(help: "Plan id (see `crm tenant` plans in GET /ops/v1/plans).") var plan = "starter"
+        @Option(help: "The first admin's email.") var adminEmail: String
+        @Option(help: "The first admin's name.") var adminName: String
+        @Option(help: "IANA time zone.") var timeZone = "UTC"
+        @Option(help: "Locale such as en or zh-CN.") var locale = "en"
+
+        func run() async throws {
+            let password = try readPassword(prompt: "admin password: ")
+            try await withServices { services, _ in
+                do {
+                    let tenant = try await services.tenants.create(
+                        NewTenant(slug: slug, name: name, plan: plan, admin: .init(email: adminEmail, name: adminName, password: password),
+                                  timeZone: timeZone, locale: locale),
+                        actor: AuditEntry(actorType: "cli", action: ""), meta: .commandLine)
+                    print("created tenant \(tenant.slug) (\(tenant.id)), schema \(tenant.schemaName)")
+                } catch let error as CRMError {
+                    throw ValidationError(explain(error))
+                }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tenants, newest first.")
+        @Option(help: "At most this many.") var limit = 200
+        func run() async throws {
+            try await withServices { services, _ in
+                for (t, seats) in try await services.tenants.list(limit: limit, after: nil) {
+                    print("\(t.slug)\t\(t.status.rawValue)\t\(t.plan)\tseats=\(seats)\t\(t.createdAt)\t\(t.name)")
+                }
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one tenant with its plan and usage.")
+        @Argument var slug: String
+        func run() async throws {
+            try await withServices { services, _ in
+                let (t, plan, usage) = try await services.tenants.show(slug: slug)
+                print("""
+                    slug:      \(t.slug)
+                    id:        \(t.id)
+                    name:      \(t.name)
+                    status:    \(t.status.rawValue)
+                    plan:      \(t.plan)\(plan.map { " (\($0.modules.joined(separator: ", ")))" } ?? "")
+                    schema:    \(t.schemaName) on cell \(t.cell)
+                    seats:     \(usage.seats)
+                    created:   \(t.createdAt)
+                    """)
+            }
+        }
+    }
+
+    struct Suspend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a tenant read-only.")
+        @Argument var slug: String
+        func run() async throws {
+            try await withServices { services, _ in
+                let t = try await services.tenants.setSuspended(slug: slug, true, actor: AuditEntry(actorType: "cli", action: ""), meta: .commandLine)
+                print("\(t.slug): \(t.status.rawValue)")
+            }
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a suspended tenant writable again.")
+        @Argument var slug: String
+        func run() async throws {
+            try await withServices { services, _ in
+                let t = try await services.tenants.setSuspended(slug: slug, false, actor: AuditEntry(actorType: "cli", action: ""), meta: .commandLine)
+                print("\(t.slug): \(t.status.rawValue)")
+            }
+        }
+    }
+
+    struct Prepare: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Prepare spare tenant schemas ahead of demand, so provisioning only claims one.")
+        @Option(help: "How many spares to have ready.") var count = 3
+        func run() async throws {
+            try await withServices { services, _ in
+                let made = try await services.provisioner.prepareSpares(target: count)
+                print("prepared \(made) spare schema(s); \(count) ready")
+            }
+        }
+    }
+}
+
+struct OperatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "operator", abstract: "Platform operators (ops, billing, support staff).", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an operator; the password is read from standard input.")
+        @Option(help: "The operator's email.") var email: String
+        @Option(help: "The operator's name.") var name: String = "Operator"
+        @Option(help: "ops, billing or support.") var role: String = "ops"
+
+        func run() async throws {
+            guard let role = Operator.Role(rawValue: role) else { throw ValidationError("--role must be ops, billing or support") }
+            let password = try readPassword(prompt: "password: ")
+            try await withServices { services, _ in
+                do {
+                    let op = try await services.operators.create(email: email, name: name, role: role, password: password, meta: .commandLine)
+                    print("created operator \(op.email) (\(op.role.rawValue))")
+                } catch let error as CRMError {
+                    throw ValidationError(explain(error))
+                }
+            }
+        }
+    }
+}

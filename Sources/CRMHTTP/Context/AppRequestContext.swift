@@ -1,0 +1,52 @@
+import CRMCore
+import Hummingbird
+import NIOCore
+
+/// Everything one request carries past the middleware: who is asking, for which tenant, and
+/// the tenant transaction the handler works in.
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The peer of the connection; X-Forwarded-For is used instead only when configured.
+    public let peerAddress: String?
+    public var requestId = ""
+    public var clientAddress = "unknown"
+    public var tenant: Tenant?
+    public var principal: Principal?
+    /// The tenant transaction opened by the auth middleware for this request.
+    public var tx: Transaction?
+    public var operatorPrincipal: OperatorPrincipal?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.peerAddress = source.channel.remoteAddress?.ipAddress
+    }
+
+    public var meta: RequestMeta { RequestMeta(requestId: requestId, clientAddress: clientAddress) }
+
+    /// The tenant resolved by `TenantMiddleware`.
+    public func requireTenant() throws -> Tenant {
+        guard let tenant else { throw CRMError(.tenantNotFound, "No tenant named.") }
+        return tenant
+    }
+
+    /// The authenticated user and the open transaction, set by `TenantAuthMiddleware`.
+    public func session() throws -> (Principal, Transaction) {
+        guard let principal, let tx else { throw CRMError.unauthorized }
+        return (principal, tx)
+    }
+
+    /// The operator, when their role is one of `roles`; else 403.
+    public func requireOperator(_ roles: Operator.Role...) throws -> OperatorPrincipal {
+        guard let op = operatorPrincipal else { throw CRMError.unauthorized }
+        guard roles.isEmpty || roles.contains(op.operator.role) else {
+            throw CRMError.forbidden("This call needs the operator role \(roles.map(\.rawValue).joined(separator: " or ")).")
+        }
+        return op
+    }
+
+    /// The audit actor for an operator's request.
+    public func operatorActor() -> AuditEntry {
+        AuditEntry(actorType: "operator", actorId: operatorPrincipal?.operator.id,
+                   actorLabel: operatorPrincipal?.operator.email, action: "")
+    }
+}

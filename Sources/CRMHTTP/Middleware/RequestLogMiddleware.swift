@@ -1,0 +1,67 @@
+import CRMCore
+import Foundation
+import Hummingbird
+import Logging
+
+/// Outermost: gives the request its id (returned as X-Request-Id), works out the client
+/// address, turns every error into problem+json and writes one log line per request.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let trustForwardedFor: Bool
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.requestId = Self.requestId(from: request)
+        context.clientAddress = clientAddress(request, context)
+        context.logger[metadataKey: "request_id"] = .string(context.requestId)
+        let started = ContinuousClock.now
+        var response: Response
+        var failure: (CRMError, Bool)?
+        do {
+            response = try await next(request, context)
+        } catch {
+            let (problem, status, isBug) = Problem.from(error)
+            failure = (problem, isBug)
+            if isBug {
+                logger.error("unhandled error", metadata: ["request_id": .string(context.requestId), "error": .string("\(error)")])
+            }
+            response = Problem.response(problem, status: status, requestId: context.requestId)
+        }
+        response.headers[.init("X-Request-Id")!] = context.requestId
+        let elapsed = started.duration(to: .now)
+        var metadata: Logger.Metadata = [
+            "request_id": .string(context.requestId),
+            "method": .string(request.method.rawValue),
+            "path": .string(request.uri.path),
+            "route": .string(context.endpointPath ?? "-"),
+            "status": .stringConvertible(response.status.code),
+            "duration_ms": .string(String(format: "%.2f", Double(elapsed.components.attoseconds) / 1e15
+                                            + Double(elapsed.components.seconds) * 1000)),
+            "client": .string(context.clientAddress),
+        ]
+        if let slug = request.headers[.init("X-Tenant")!] { metadata["tenant"] = .string(String(slug.prefix(40))) }
+        if let (problem, _) = failure { metadata["problem"] = .string(problem.code.rawValue) }
+        logger.info("request", metadata: metadata)
+        return response
+    }
+
+    /// Ours unless the client sent a short, plain one to correlate with.
+    static func requestId(from request: Request) -> String {
+        if let given = request.headers[.init("X-Request-Id")!], (1...64).contains(given.utf8.count),
+           given.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 })
+        {
+            return given
+        }
+        return UUID.v7().compactHex
+    }
+
+    func clientAddress(_ request: Request, _ context: Context) -> String {
+        if trustForwardedFor, let forwarded = request.headers[.init("X-Forwarded-For")!],
+           let first = forwarded.split(separator: ",").first?.trimmingCharacters(in: .whitespaces), !first.isEmpty
+        {
+            return String(first.prefix(64))
+        }
+        return context.peerAddress ?? "unknown"
+    }
+}

@@ -1,0 +1,86 @@
+import CRMCore
+import Hummingbird
+
+/// Finds the tenant of an `/api/v1` request from `X-Tenant` or the host's subdomain, and
+/// refuses writes to a tenant that is read-only (423).
+struct TenantMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let directory: TenantDirectory
+    let baseDomain: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let slug = slug(of: request) else {
+            throw CRMError(.tenantNotFound, "Name the tenant with the X-Tenant header or the host <slug>.\(baseDomain).")
+        }
+        guard Slug.problem(slug) == nil, let tenant = try await directory.resolve(slug: slug) else {
+            throw CRMError(.tenantNotFound, "No tenant '\(slug.prefix(40))'.")
+        }
+        if !tenant.status.acceptsWrites, ![.get, .head, .options].contains(request.method),
+           !request.uri.path.hasSuffix("/auth/login"), !request.uri.path.hasSuffix("/auth/logout")
+        {
+            throw CRMError(.tenantSuspended, "This tenant is \(tenant.status.rawValue) and read-only.")
+        }
+        var context = context
+        context.tenant = tenant
+        context.logger[metadataKey: "tenant"] = .string(tenant.slug)
+        return try await next(request, context)
+    }
+
+    func slug(of request: Request) -> String? {
+        if let header = request.headers[.init("X-Tenant")!] {
+            return header.trimmingCharacters(in: .whitespaces).lowercased()
+        }
+        guard let authority = request.head.authority else { return nil }
+        let host = authority.split(separator: ":").first.map { $0.lowercased() } ?? ""
+        let suffix = "." + baseDomain
+        guard host.hasSuffix(suffix) else { return nil }
+        let label = host.dropLast(suffix.count)
+        return label.contains(".") || label.isEmpty ? nil : String(label)
+    }
+}
+
+/// Authenticates the bearer token of a tenant request and opens the tenant transaction that
+/// the handler works in, so the token check and the work share one transaction.
+struct TenantAuthMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let services: AppServices
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let tenant = try context.requireTenant()
+        guard let token = BearerToken.from(request) else { throw CRMError.unauthorized }
+        return try await services.db.transaction(for: try tenant.schema()) { tx in
+            let principal = try await services.identity.authenticate(bearer: token, in: tx)
+            if principal.readOnly, ![.get, .head, .options].contains(request.method) {
+                throw CRMError.forbidden("This API token is read-only.")
+            }
+            var context = context
+            context.principal = principal
+            context.tx = tx
+            context.logger[metadataKey: "user"] = .string(principal.user.id.uuidString)
+            return try await next(request, context)
+        }
+    }
+}
+
+/// Authenticates an operator's bearer token for `/ops/v1`.
+struct OperatorAuthMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let operators: OperatorIdentity
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let token = BearerToken.from(request) else { throw CRMError.unauthorized }
+        var context = context
+        context.operatorPrincipal = try await operators.authenticate(bearer: token)
+        return try await next(request, context)
+    }
+}
+
+enum BearerToken {
+    static func from(_ request: Request) -> String? {
+        guard let value = request.headers[.authorization] else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+}

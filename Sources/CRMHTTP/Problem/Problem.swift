@@ -1,0 +1,81 @@
+import CRMCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import PostgresNIO
+
+/// RFC 9457 problem details: the one shape of every error answer.
+struct Problem: Encodable {
+    var type: String
+    var title: String
+    var status: Int
+    var detail: String
+    var errors: [FieldError]?
+    var requestId: String?
+
+    enum CodingKeys: String, CodingKey {
+        case type, title, status, detail, errors
+        case requestId = "request_id"
+    }
+
+    static func status(for code: CRMError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .invalidInput, .malformedBody: return .badRequest
+        case .unauthorized: return .unauthorized
+        case .forbidden: return .forbidden
+        case .notFound, .tenantNotFound, .moduleDisabled: return .notFound
+        case .conflict: return .conflict
+        case .preconditionFailed: return .preconditionFailed
+        case .payloadTooLarge: return .contentTooLarge
+        case .unsupportedMediaType: return .unsupportedMediaType
+        case .tenantSuspended: return HTTPResponse.Status(code: 423, reasonPhrase: "Locked")
+        case .throttled: return .tooManyRequests
+        case .unavailable: return .serviceUnavailable
+        default: return .badRequest
+        }
+    }
+
+    /// Maps any error to a problem. Only a bug in our code gives 500; `isBug` says so for the log.
+    static func from(_ error: Error) -> (error: CRMError, status: HTTPResponse.Status, isBug: Bool) {
+        switch error {
+        case let e as CRMError:
+            return (e, status(for: e.code), false)
+        case let e as HTTPError:
+            let code: CRMError.Code
+            switch e.status.code {
+            case 404: code = .notFound
+            case 405: code = CRMError.Code("method-not-allowed")
+            case 413: code = .payloadTooLarge
+            default: code = CRMError.Code("http-\(e.status.code)")
+            }
+            return (CRMError(code, e.body ?? e.status.reasonPhrase), e.status, false)
+        case let e as PSQLError:
+            switch e.sqlState {
+            case nil:
+                return (CRMError(.unavailable, "The database cannot be reached; try again shortly."), .serviceUnavailable, false)
+            case "55P03", "57014", "53300", "57P01", "57P02", "57P03":
+                return (CRMError(.unavailable, "The database is busy; try again shortly."), .serviceUnavailable, false)
+            case "40001", "40P01":
+                return (CRMError(.conflict, "A concurrent change got in the way; try again."), .conflict, false)
+            default:
+                return (CRMError(CRMError.Code("internal"), "Something went wrong on our side."), .internalServerError, true)
+            }
+        default:
+            if String(describing: Swift.type(of: error)).contains("PoolError") || "\(error)".contains("poolShutdown") {
+                return (CRMError(.unavailable, "The database cannot be reached; try again shortly."), .serviceUnavailable, false)
+            }
+            return (CRMError(CRMError.Code("internal"), "Something went wrong on our side."), .internalServerError, true)
+        }
+    }
+
+    static func response(_ error: CRMError, status: HTTPResponse.Status, requestId: String) -> Response {
+        let problem = Problem(type: error.code.rawValue, title: status.reasonPhrase, status: status.code,
+                              detail: error.detail, errors: error.fieldErrors.isEmpty ? nil : error.fieldErrors,
+                              requestId: requestId.isEmpty ? nil : requestId)
+        let data = (try? JSONEncoder().encode(problem)) ?? Data("{}".utf8)
+        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        if let retry = error.retryAfter { headers[.retryAfter] = String(retry) }
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: data)))
+    }
+}

@@ -1,0 +1,31 @@
+import CRMCore
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Assembles the routes and middleware; the same router serves `crm serve` and the tests.
+public enum HTTPServer {
+    public static func router(services: AppServices, logger: Logger) -> Router<AppRequestContext> {
+        let router = Router(context: AppRequestContext.self)
+        router.add(middleware: RequestLogMiddleware(trustForwardedFor: services.config.trustForwardedFor, logger: logger))
+        HealthRoutes.register(on: router, db: services.db)
+        OpsRoutes.register(on: router, services: services)
+        let api = router.group("api/v1")
+            .add(middleware: TenantMiddleware(directory: services.directory, baseDomain: services.config.baseDomain))
+        let authed = api.group().add(middleware: TenantAuthMiddleware(services: services))
+        IdentityRoutes.register(api: api, authed: authed, services: services)
+        return router
+    }
+
+    /// The server with the database pool as a service: on SIGTERM the server stops taking
+    /// connections and finishes in-flight requests first, then the pool closes.
+    public static func application(services: AppServices, logger: Logger,
+                                   onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(
+            router: router(services: services, logger: logger),
+            configuration: .init(address: .hostname(services.config.host, port: services.config.port), serverName: "crm"),
+            services: [services.db.client],
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? services.config.port) },
+            logger: logger)
+    }
+}

@@ -1,0 +1,163 @@
+import CRMCore
+import CRMHTTP
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import Testing
+
+/// One database pool for the whole test process, against the database `ops/test` set up.
+/// Tests run side by side in it, each with tenants of its own.
+actor TestEnvironment {
+    static let shared = TestEnvironment()
+    private var setup: Task<AppServices, Error>?
+
+    func services() async throws -> AppServices {
+        if setup == nil {
+            setup = Task {
+                let config = try Self.config()
+                var logger = Logger(label: "test.db")
+                logger.logLevel = .warning
+                let db = try Database(config: config.database, logger: logger)
+                Task.detached { await db.run() }
+                try await MigrationRunner(db: db).migratePlatform()
+                return AppServices(config: config, db: db)
+            }
+        }
+        return try await setup!.value
+    }
+
+    static func config(_ overrides: [String: String] = [:]) throws -> AppConfig {
+        var env = ProcessInfo.processInfo.environment
+        env["CRM_TRUST_FORWARDED_FOR"] = "true"
+        env["CRM_SPARE_SCHEMAS"] = "0"
+        env["CRM_DB_POOL_SIZE"] = "40"
+        for (k, v) in overrides { env[k] = v }
+        return try AppConfig.load(environment: env)
+    }
+}
+
+/// A clock that tests move by hand.
+final class ManualClock: WallClock {
+    private let value: NIOLockedValueBox<Date>
+    init(_ start: Date = Date()) { value = NIOLockedValueBox(start) }
+    func now() -> Date { value.withLockedValue { $0 } }
+    func advance(_ seconds: TimeInterval) { value.withLockedValue { $0 = $0.addingTimeInterval(seconds) } }
+}
+
+/// A tenant made for one test, with its first admin's credentials.
+struct TestTenant {
+    var tenant: Tenant
+    var adminEmail: String
+    var adminPassword: String
+    var slug: String { tenant.slug }
+}
+
+enum Fixtures {
+    static func uniqueSlug(_ prefix: String = "t") -> String {
+        prefix + "-" + UUID().compactHex.prefix(12)
+    }
+
+    static let password = "Correct-Horse-Battery-42"
+
+    /// Provisions a tenant inline (not from the spares, which one test measures on its own).
+    static func tenant(_ services: AppServices, plan: String = "starter", adminEmail: String? = nil,
+                       password: String = password) async throws -> TestTenant {
+        let slug = uniqueSlug()
+        let email = adminEmail ?? "admin@\(slug).example"
+        let tenant = try await services.tenants.create(
+            NewTenant(slug: slug, name: "Company \(slug)", plan: plan, admin: .init(email: email, name: "Admin", password: password)),
+            actor: AuditEntry(actorType: "test", action: ""), meta: RequestMeta(requestId: "test", clientAddress: "127.0.0.1"),
+            useSpare: false)
+        return TestTenant(tenant: tenant, adminEmail: email, adminPassword: password)
+    }
+
+    /// An operator with a role; returns its email and password.
+    static func `operator`(_ services: AppServices, role: Operator.Role = .ops) async throws -> (email: String, password: String) {
+        let email = "op-\(UUID().compactHex.prefix(10))@ops.example"
+        _ = try await services.operators.create(email: email, name: "Op", role: role, password: password, meta: .commandLine)
+        return (email, password)
+    }
+}
+
+/// HTTP through the router, with the services under test.
+struct TestAPI {
+    let services: AppServices
+
+    func app() -> some ApplicationProtocol {
+        var logger = Logger(label: "test.http")
+        logger.logLevel = .warning
+        return Application(router: HTTPServer.router(services: services, logger: logger))
+    }
+
+    /// Runs `body` with a client of a fresh app.
+    func run<T: Sendable>(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> T) async throws -> T {
+        try await app().test(.router) { client in try await body(client) }
+    }
+}
+
+extension TestClientProtocol {
+    /// Sends JSON (or raw text) and returns status, headers and the decoded JSON body.
+    @discardableResult
+    func call(_ method: HTTPRequest.Method, _ uri: String, tenant: String? = nil, token: String? = nil,
+              json: Any? = nil, raw: String? = nil, contentType: String = "application/json",
+              headers extra: [String: String] = [:]) async throws -> APIResponse {
+        var headers: HTTPFields = [:]
+        if let tenant { headers[HTTPField.Name("X-Tenant")!] = tenant }
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        var body: ByteBuffer?
+        if let json {
+            body = ByteBuffer(data: try JSONSerialization.data(withJSONObject: json))
+            headers[.contentType] = contentType
+        } else if let raw {
+            body = ByteBuffer(string: raw)
+            headers[.contentType] = contentType
+        }
+        for (k, v) in extra { headers[HTTPField.Name(k)!] = v }
+        return try await execute(uri: uri, method: method, headers: headers, body: body) { response in
+            let data = Data(buffer: response.body)
+            let object = data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data)
+            return APIResponse(status: response.status.code, headers: response.headers, json: object, text: String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    /// Logs a tenant user in and returns the token.
+    func login(_ tenant: String, _ email: String, _ password: String, address: String = "10.0.0.1") async throws -> String {
+        let r = try await call(.post, "/api/v1/auth/login", tenant: tenant, json: ["email": email, "password": password],
+                               headers: ["X-Forwarded-For": address])
+        guard r.status == 200, let token = r.object["token"] as? String else {
+            throw TestFailure("login failed: \(r.status) \(r.text)")
+        }
+        return token
+    }
+
+    func operatorLogin(_ email: String, _ password: String) async throws -> String {
+        let r = try await call(.post, "/ops/v1/auth/login", json: ["email": email, "password": password])
+        guard r.status == 200, let token = r.object["token"] as? String else {
+            throw TestFailure("operator login failed: \(r.status) \(r.text)")
+        }
+        return token
+    }
+}
+
+struct APIResponse: Sendable {
+    let status: Int
+    let headers: HTTPFields
+    nonisolated(unsafe) let json: Any?
+    let text: String
+
+    var object: [String: Any] { json as? [String: Any] ?? [:] }
+    var data: [[String: Any]] { object["data"] as? [[String: Any]] ?? [] }
+    var problemType: String? { object["type"] as? String }
+    var fieldNames: [String] { (object["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String } }
+    var fieldCodes: [String] { (object["errors"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String } }
+    func header(_ name: String) -> String? { headers[HTTPField.Name(name)!] }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
