@@ -23,6 +23,7 @@ public struct AppConfig: Sendable {
         "CRM_DATABASE_URL": "postgres://crm_app@127.0.0.1:5432/crm",
         "CRM_DB_POOL_SIZE": "20",
         "CRM_DB_OWNER_ROLE": "crm_owner",
+        "CRM_DB_ACQUIRE_TIMEOUT_MS": "5000",
         "CRM_HOST": "127.0.0.1",
         "CRM_PORT": "8080",
         "CRM_BASE_DOMAIN": "localhost",
@@ -42,12 +43,14 @@ public struct AppConfig: Sendable {
         }
         for (key, value) in environment where key.hasPrefix("CRM_") { values[key] = value }
         let reader = ConfigReader(values: values)
+        var database = try DatabaseConfig(
+            url: reader.string("CRM_DATABASE_URL"),
+            socketPath: values["CRM_DATABASE_SOCKET"].flatMap { $0.isEmpty ? nil : $0 },
+            poolSize: reader.int("CRM_DB_POOL_SIZE", 1...1000),
+            ownerRole: reader.identifier("CRM_DB_OWNER_ROLE"))
+        database.acquireTimeout = .milliseconds(try reader.int("CRM_DB_ACQUIRE_TIMEOUT_MS", 10...600_000))
         return try AppConfig(
-            database: DatabaseConfig(
-                url: reader.string("CRM_DATABASE_URL"),
-                socketPath: values["CRM_DATABASE_SOCKET"].flatMap { $0.isEmpty ? nil : $0 },
-                poolSize: reader.int("CRM_DB_POOL_SIZE", 1...1000),
-                ownerRole: reader.identifier("CRM_DB_OWNER_ROLE")),
+            database: database,
             host: reader.string("CRM_HOST"),
             port: reader.int("CRM_PORT", 0...65535),
             baseDomain: reader.string("CRM_BASE_DOMAIN").lowercased(),

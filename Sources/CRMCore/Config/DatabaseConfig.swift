@@ -12,6 +12,8 @@ public struct DatabaseConfig: Sendable {
     public var poolSize: Int
     /// The role that owns every schema and runs DDL; the login role switches into it explicitly.
     public var ownerRole: String
+    /// How long a request waits for a pooled connection before it gets a 503.
+    public var acquireTimeout: Duration = .seconds(5)
 
     public init(url: String, socketPath: String?, poolSize: Int, ownerRole: String) throws {
         guard let components = URLComponents(string: url),

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
@@ -76,7 +77,7 @@ public final class Database: Sendable {
 
     /// BEGIN, body, COMMIT; ROLLBACK and the body's own error (not a wrapper) when it throws.
     func inTransaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
+        try await withLease { connection in
             let tx = Transaction(connection: connection, logger: logger)
             try await tx.execute("BEGIN")
             let value: T
@@ -88,6 +89,42 @@ public final class Database: Sendable {
             }
             try await tx.execute("COMMIT")
             return value
+        }
+    }
+
+    /// Leases a connection, waiting at most `acquireTimeout`. The pool queues a lease for as long
+    /// as the database is down; a request should get a 503 instead. The lease is taken in a child
+    /// task and handed over, so that the timer can cancel the waiting lease.
+    func withLease<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        typealias Handoff = (connection: PostgresConnection, done: CheckedContinuation<Void, Never>)
+        let client = self.client
+        let timeout = config.acquireTimeout
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            let (handoffs, handoff) = AsyncThrowingStream<Handoff, Error>.makeStream()
+            group.addTask {
+                do {
+                    try await client.withConnection { connection in
+                        await withCheckedContinuation { done in
+                            // Too late (the caller gave up): give the connection straight back.
+                            if case .terminated = handoff.yield((connection, done)) { done.resume() }
+                        }
+                    }
+                } catch {
+                    handoff.finish(throwing: error)
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                if !Task.isCancelled { handoff.finish(throwing: CRMError(.unavailable, "No database connection within \(timeout).")) }
+            }
+            var iterator = handoffs.makeAsyncIterator()
+            guard let lease = try await iterator.next() else {
+                throw CRMError(.unavailable, "No database connection.")
+            }
+            handoff.finish()
+            group.cancelAll()
+            defer { lease.done.resume() }
+            return try await body(lease.connection)
         }
     }
 }
@@ -130,7 +167,8 @@ public struct Transaction: Sendable {
     /// one statement at a time. Scripts therefore hold no bare SELECT. Never client input.
     public func runScript(_ sql: String) async throws {
         precondition(!sql.contains("$crm_script$"), "a script must not contain its own delimiter")
-        try await execute("DO $crm_script$ BEGIN \(unescaped: sql) END $crm_script$")
+        let body = sql.trimmingCharacters(in: .whitespacesAndNewlines)
+        try await execute("DO $crm_script$ BEGIN \(unescaped: body.hasSuffix(";") ? body : body + ";") END $crm_script$")
     }
 }
 

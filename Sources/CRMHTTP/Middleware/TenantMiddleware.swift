@@ -1,4 +1,5 @@
 import CRMCore
+import HTTPTypes
 import Hummingbird
 
 /// Finds the tenant of an `/api/v1` request from `X-Tenant` or the host's subdomain, and
@@ -30,10 +31,11 @@ struct TenantMiddleware: RouterMiddleware {
         if let header = request.headers[.init("X-Tenant")!] {
             return header.trimmingCharacters(in: .whitespaces).lowercased()
         }
-        guard let authority = request.head.authority else { return nil }
-        let host = authority.split(separator: ":").first.map { $0.lowercased() } ?? ""
+        // HTTP/1 servers move Host into the authority; the header is the fallback.
         let suffix = "." + baseDomain
-        guard host.hasSuffix(suffix) else { return nil }
+        let hosts = [request.head.authority, request.headers[HTTPField.Name("Host")!]].compactMap { $0 }
+            .map { $0.split(separator: ":").first.map { $0.lowercased() } ?? "" }
+        guard let host = hosts.first(where: { $0.hasSuffix(suffix) }) else { return nil }
         let label = host.dropLast(suffix.count)
         return label.contains(".") || label.isEmpty ? nil : String(label)
     }
