@@ -28,7 +28,7 @@ public struct AppConfig: Sendable {
         "CRM_PORT": "8080",
         "CRM_BASE_DOMAIN": "localhost",
         "CRM_LOG_LEVEL": "info",
-        "CRM_MAX_BODY_BYTES": "1048576",
+        "CRM_MAX_BODY_BYTES": "2097152",
         "CRM_TRUST_FORWARDED_FOR": "false",
         "CRM_SPARE_SCHEMAS": "3",
         "CRM_MIGRATE_CONCURRENCY": "8",

@@ -87,7 +87,7 @@ public struct OperatorIdentity: Sendable {
                 throw CRMError.conflict("An operator with this email already exists.")
             }
             try await audit.record(AuditEntry(actorType: "system", action: "operator.create", targetType: "operator",
-                                              targetId: op.id.uuidString, details: ["email": email, "role": role.rawValue]),
+                                              targetId: op.id.uuidString.lowercased(), details: ["email": email, "role": role.rawValue]),
                                    meta: meta, at: clock.now(), in: tx)
             return op
         }

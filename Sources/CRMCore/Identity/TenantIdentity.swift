@@ -77,7 +77,7 @@ public struct TenantIdentity: Sendable {
         let now = clock.now()
         _ = try await users.revokeToken(id: principal.tokenId, userId: principal.user.id, kind: nil, at: now, in: tx)
         try await audit.record(AuditEntry(actorType: "user", actorId: principal.user.id, actorLabel: principal.user.email,
-                                          action: "logout", targetType: principal.tokenKind, targetId: principal.tokenId.uuidString),
+                                          action: "logout", targetType: principal.tokenKind, targetId: principal.tokenId.uuidString.lowercased()),
                                meta: meta, at: now, in: tx)
     }
 
@@ -102,7 +102,7 @@ public struct TenantIdentity: Sendable {
         let revoked = try await users.revokeAllTokens(userId: principal.user.id, at: now, in: tx)
         let session = try await issueSession(userId: principal.user.id, now: now, meta: meta, in: tx)
         try await audit.record(AuditEntry(actorType: "user", actorId: principal.user.id, actorLabel: principal.user.email,
-                                          action: "password.change", targetType: "user", targetId: principal.user.id.uuidString,
+                                          action: "password.change", targetType: "user", targetId: principal.user.id.uuidString.lowercased(),
                                           details: ["revoked_tokens": String(revoked)]),
                                meta: meta, at: now, in: tx)
         return session
@@ -118,7 +118,7 @@ public struct TenantIdentity: Sendable {
         if !active { details["revoked_tokens"] = String(try await users.revokeAllTokens(userId: userId, at: now, in: tx)) }
         try await audit.record(AuditEntry(actorType: actor == nil ? "system" : "user", actorId: actor?.user.id,
                                           actorLabel: actor?.user.email, action: active ? "user.activate" : "user.deactivate",
-                                          targetType: "user", targetId: userId.uuidString, details: details),
+                                          targetType: "user", targetId: userId.uuidString.lowercased(), details: details),
                                meta: meta, at: now, in: tx)
     }
 
@@ -137,7 +137,7 @@ public struct TenantIdentity: Sendable {
         try await users.insertToken(id: id, userId: principal.user.id, kind: "api", name: name, hash: AccessToken.hash(token),
                                     readOnly: readOnly, now: now, expiresAt: expiresAt, clientAddress: meta.clientAddress, in: tx)
         try await audit.record(AuditEntry(actorType: "user", actorId: principal.user.id, actorLabel: principal.user.email,
-                                          action: "token.create", targetType: "api_token", targetId: id.uuidString,
+                                          action: "token.create", targetType: "api_token", targetId: id.uuidString.lowercased(),
                                           details: ["name": name, "read_only": String(readOnly)]),
                                meta: meta, at: now, in: tx)
         return (IssuedToken(id: id, token: token, expiresAt: expiresAt),
@@ -154,7 +154,7 @@ public struct TenantIdentity: Sendable {
             throw CRMError.notFound("No such API token.")
         }
         try await audit.record(AuditEntry(actorType: "user", actorId: principal.user.id, actorLabel: principal.user.email,
-                                          action: "token.revoke", targetType: "api_token", targetId: id.uuidString),
+                                          action: "token.revoke", targetType: "api_token", targetId: id.uuidString.lowercased()),
                                meta: meta, at: now, in: tx)
     }
 }

@@ -59,13 +59,13 @@ public struct TenantService: Sendable {
         do {
             let (tenant, fromSpare) = try await provisioner.provision(request, adminHash: hash, useSpare: useSpare, fault: fault) { tx, tenant in
                 try await audit.record(AuditEntry(actorType: "platform", action: "tenant.provisioned", targetType: "tenant",
-                                                  targetId: tenant.id.uuidString, details: ["admin": request.admin.email]),
+                                                  targetId: tenant.id.uuidString.lowercased(), details: ["admin": request.admin.email]),
                                        meta: meta, at: clock.now(), in: tx)
                 try await tx.execute("SELECT set_config('search_path', 'platform', true)")
                 var entry = actor
                 entry.action = "tenant.create"
                 entry.targetType = "tenant"
-                entry.targetId = tenant.id.uuidString
+                entry.targetId = tenant.id.uuidString.lowercased()
                 entry.details["slug"] = tenant.slug
                 entry.details["plan"] = tenant.plan
                 try await audit.record(entry, meta: meta, at: clock.now(), in: tx)
@@ -114,7 +114,7 @@ public struct TenantService: Sendable {
                 var entry = actor
                 entry.action = suspended ? "tenant.suspend" : "tenant.resume"
                 entry.targetType = "tenant"
-                entry.targetId = tenant.id.uuidString
+                entry.targetId = tenant.id.uuidString.lowercased()
                 try await audit.record(entry, meta: meta, at: clock.now(), in: tx)
                 tenant.status = target
             }

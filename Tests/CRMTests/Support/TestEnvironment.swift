@@ -86,10 +86,18 @@ enum Fixtures {
 /// HTTP through the router, with the services under test.
 struct TestAPI {
     let services: AppServices
+    /// When set, every log line of the app goes here instead of the console.
+    var logs: LogCapture? = nil
 
     func app() -> some ApplicationProtocol {
-        var logger = Logger(label: "test.http")
-        logger.logLevel = .warning
+        var logger: Logger
+        if let logs {
+            logger = Logger(label: "test.http") { _ in logs }
+            logger.logLevel = .trace
+        } else {
+            logger = Logger(label: "test.http")
+            logger.logLevel = .warning
+        }
         return Application(router: HTTPServer.router(services: services, logger: logger))
     }
 
@@ -160,4 +168,23 @@ struct APIResponse: Sendable {
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
+}
+
+/// A log handler that keeps every line, for tests that search the log for secrets.
+struct LogCapture: LogHandler {
+    final class Store: Sendable {
+        let lines = NIOLockedValueBox<[String]>([])
+    }
+    let store = Store()
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        store.lines.withLockedValue { $0.append("\(event.message) \(all)") }
+    }
+    var text: String { store.lines.withLockedValue { $0.joined(separator: "\n") } }
 }
