@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "crm", targets: ["CRMCLI"]),
+        .executable(name: "crm-bench", targets: ["CRMBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -53,6 +54,14 @@ let package = Package(
             dependencies: [
                 "CRMCore",
                 "CRMHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Benchmarks run by ops/bench: the same code paths, measured in-process.
+        .executableTarget(
+            name: "CRMBench",
+            dependencies: [
+                "CRMCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -69,6 +69,12 @@ public struct TenantProvisioner: Sendable {
         return TenantSchema(schema: schema, role: role)
     }
 
+    /// A tenant schema with its catalog row and no users: for benchmarks and fixtures.
+    public func createBare(_ request: NewTenant) async throws {
+        let id = UUID.v7(now: clock.now())
+        _ = try await db.ownerTransaction { tx in try await createSchema(id: id, status: .active, request: request, in: tx) }
+    }
+
     /// Tops the spare schemas up to `target`; returns how many it made.
     @discardableResult
     public func prepareSpares(target: Int) async throws -> Int {
