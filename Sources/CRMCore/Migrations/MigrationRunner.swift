@@ -57,6 +57,18 @@ public struct MigrationRunner: Sendable {
         }
     }
 
+    /// The platform schema's recorded version (0 when never migrated).
+    public func platformVersion() async throws -> Int {
+        try await db.platformTransaction { tx in
+            let exists = try await tx.query("SELECT to_regclass('platform.schema_migrations') IS NOT NULL")
+            for try await present in exists.decode(Bool.self) where !present { return 0 }
+            let rows = try await tx.query(
+                "SELECT coalesce(max(version), 0)::int4 FROM platform.schema_migrations WHERE scope = \(platformScope.id)")
+            for try await v in rows.decode(Int32.self) { return Int(v) }
+            return 0
+        }
+    }
+
     /// The tenants whose catalog versions are not at head: one query.
     public func tenantsBehind(only: [UUID]? = nil) async throws -> [(id: UUID, schema: String)] {
         let head = try Self.encode(tenantHead)

@@ -23,7 +23,13 @@ enum JSONBody {
         }
         do {
             let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .iso8601
+            decoder.dateDecodingStrategy = .custom { decoder in
+                let text = try decoder.singleValueContainer().decode(String.self)
+                if let date = try? Date(text, strategy: .iso8601) { return date }
+                if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                        debugDescription: "Expected an RFC 3339 timestamp such as 2026-01-31T09:00:00Z."))
+            }
             return try decoder.decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
             throw problem(error)

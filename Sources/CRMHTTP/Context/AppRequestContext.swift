@@ -1,5 +1,6 @@
 import CRMCore
 import Hummingbird
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// Everything one request carries past the middleware: who is asking, for which tenant, and
@@ -15,6 +16,8 @@ public struct AppRequestContext: RequestContext {
     /// The tenant transaction opened by the auth middleware for this request.
     public var tx: Transaction?
     public var operatorPrincipal: OperatorPrincipal?
+    /// Filled in by inner middleware for the outer request log line (the context is a value).
+    public let logInfo = RequestLogInfo()
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -48,5 +51,18 @@ public struct AppRequestContext: RequestContext {
     public func operatorActor() -> AuditEntry {
         AuditEntry(actorType: "operator", actorId: operatorPrincipal?.operator.id,
                    actorLabel: operatorPrincipal?.operator.email, action: "")
+    }
+}
+
+/// Who the request turned out to be for, shared by reference with the request log middleware.
+public final class RequestLogInfo: Sendable {
+    private let values = NIOLockedValueBox<(tenant: String?, user: String?)>((nil, nil))
+    public var tenant: String? {
+        get { values.withLockedValue { $0.tenant } }
+        set { values.withLockedValue { $0.tenant = newValue } }
+    }
+    public var user: String? {
+        get { values.withLockedValue { $0.user } }
+        set { values.withLockedValue { $0.user = newValue } }
     }
 }

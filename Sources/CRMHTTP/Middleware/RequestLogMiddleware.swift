@@ -40,7 +40,8 @@ struct RequestLogMiddleware: RouterMiddleware {
                                             + Double(elapsed.components.seconds) * 1000)),
             "client": .string(context.clientAddress),
         ]
-        if let slug = request.headers[.init("X-Tenant")!] { metadata["tenant"] = .string(String(slug.prefix(40))) }
+        if let tenant = context.logInfo.tenant { metadata["tenant"] = .string(tenant) }
+        if let user = context.logInfo.user { metadata["user"] = .string(user) }
         if let (problem, _) = failure { metadata["problem"] = .string(problem.code.rawValue) }
         logger.info("request", metadata: metadata)
         return response

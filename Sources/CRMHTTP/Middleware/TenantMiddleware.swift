@@ -24,6 +24,7 @@ struct TenantMiddleware: RouterMiddleware {
         var context = context
         context.tenant = tenant
         context.logger[metadataKey: "tenant"] = .string(tenant.slug)
+        context.logInfo.tenant = tenant.slug
         return try await next(request, context)
     }
 
@@ -58,7 +59,8 @@ struct TenantAuthMiddleware: RouterMiddleware {
             var context = context
             context.principal = principal
             context.tx = tx
-            context.logger[metadataKey: "user"] = .string(principal.user.id.uuidString)
+            context.logger[metadataKey: "user"] = .string(principal.user.id.uuidString.lowercased())
+            context.logInfo.user = principal.user.id.uuidString.lowercased()
             return try await next(request, context)
         }
     }
@@ -73,6 +75,7 @@ struct OperatorAuthMiddleware: RouterMiddleware {
         guard let token = BearerToken.from(request) else { throw CRMError.unauthorized }
         var context = context
         context.operatorPrincipal = try await operators.authenticate(bearer: token)
+        context.logInfo.user = "operator:" + (context.operatorPrincipal?.operator.id.uuidString.lowercased() ?? "")
         return try await next(request, context)
     }
 }

@@ -57,6 +57,11 @@ struct Problem: Encodable {
                 return (CRMError(.unavailable, "The database is busy; try again shortly."), .serviceUnavailable, false)
             case "40001", "40P01":
                 return (CRMError(.conflict, "A concurrent change got in the way; try again."), .conflict, false)
+            case let state? where state.hasPrefix("22"):
+                // Data exceptions come from values a client sent (a NUL byte, a number out of range).
+                return (CRMError(.invalidInput, "A value in the request cannot be stored."), .badRequest, false)
+            case let state? where state.hasPrefix("23"):
+                return (CRMError(.conflict, "The change conflicts with existing data."), .conflict, false)
             default:
                 return (CRMError(CRMError.Code("internal"), "Something went wrong on our side."), .internalServerError, true)
             }

@@ -21,11 +21,24 @@ public enum HTTPServer {
     /// connections and finishes in-flight requests first, then the pool closes.
     public static func application(services: AppServices, logger: Logger,
                                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+        var app = Application(
             router: router(services: services, logger: logger),
             configuration: .init(address: .hostname(services.config.host, port: services.config.port), serverName: "crm"),
             services: [services.db.client],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? services.config.port) },
             logger: logger)
+        // Refuse to serve a platform schema the code does not match.
+        app.beforeServerStarts {
+            let runner = services.migrator()
+            let version = try await runner.platformVersion()
+            guard version == runner.platformScope.head else {
+                throw StartupError(description: "the platform schema is at version \(version), this build needs \(runner.platformScope.head): run `crm migrate` first")
+            }
+        }
+        return app
+    }
+
+    struct StartupError: Error, CustomStringConvertible {
+        let description: String
     }
 }

@@ -82,6 +82,14 @@ struct OpsTenantAPITests {
             #expect(many.status == 400)
             #expect(Set(many.fieldNames) == ["plan", "admin.email", "admin.name", "admin.password"], "\(many.text)")
 
+            // A NUL byte cannot be stored in PostgreSQL text: a 400, not a 500, and nothing written.
+            let nulSlug = Fixtures.uniqueSlug("nul")
+            var nul = tenantBody(nulSlug)
+            nul["name"] = "Acme\u{0}Corp"
+            let nulAnswer = try await client.call(.post, "/ops/v1/tenants", token: token, json: nul)
+            #expect(nulAnswer.status == 400, "\(nulAnswer.text)")
+            #expect(try await client.call(.get, "/ops/v1/tenants/\(nulSlug)", token: token).status == 404)
+
             let missing = try await client.call(.post, "/ops/v1/tenants", token: token, json: ["slug": "abc-missing"])
             #expect(missing.status == 400)
             #expect(missing.fieldCodes == ["required"])
