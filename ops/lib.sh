@@ -130,6 +130,6 @@ random_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))';
 
 build_release() {
   log "building (release)"
-  (cd "$ROOT" && swift build -c release --product crm 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' | tail -20)
+  (cd "$ROOT" && swift build -c release --product crm 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' | tail -20) >&2
   echo "$ROOT/.build/release/crm"
 }

@@ -21,6 +21,7 @@ struct Serve: AsyncParsableCommand {
         let services = AppServices(config: config, db: db)
         let app = HTTPServer.application(services: services, logger: logger) { port in
             print("crm listening on http://\(config.host):\(port) using database \(config.database.safeDescription)")
+            fflush(nil)
             services.spares.refill()
         }
         try await app.runService()

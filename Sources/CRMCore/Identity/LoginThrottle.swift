@@ -91,10 +91,18 @@ public struct LoginThrottle: Sendable {
         return nil
     }
 
-    /// After a correct password: the account's counters start again. The address counter stays,
-    /// so one good account cannot be used to reset a spraying address.
+    /// After a correct password: the account's counters start again, and the attempt counted
+    /// up front is taken back from the address (many colleagues behind one NAT must not add up
+    /// to a block). The address's real failures stay, so one good account cannot reset a
+    /// spraying address.
     public func succeeded(account: String, address: String, in tx: Transaction) async throws {
-        let keys = policy.keys(account: account, address: address).prefix(2).map(\.key)
-        try await tx.execute("DELETE FROM login_throttle WHERE key = ANY(\(keys))")
+        let keys = policy.keys(account: account, address: address)
+        try await tx.execute("DELETE FROM login_throttle WHERE key = ANY(\(keys.prefix(2).map(\.key)))")
+        let addressKey = keys[2]
+        try await tx.execute("""
+            UPDATE login_throttle SET failures = greatest(failures - 1, 0),
+                blocked_until = CASE WHEN failures - 1 < \(addressKey.free) THEN NULL ELSE blocked_until END
+            WHERE key = \(addressKey.key)
+            """)
     }
 }

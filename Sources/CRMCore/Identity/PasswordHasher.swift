@@ -75,7 +75,8 @@ public final class PasswordHasher: Sendable {
         guard rc == ARGON2_OK.rawValue else {
             throw HashingError(message: String(cString: argon2_error_message(rc)))
         }
-        return String(cString: encoded)
+        let end = encoded.firstIndex(of: 0) ?? encoded.endIndex
+        return String(decoding: encoded[..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func verifyNow(_ password: String, _ encoded: String) -> Bool {

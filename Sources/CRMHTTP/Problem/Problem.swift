@@ -77,7 +77,9 @@ struct Problem: Encodable {
         let problem = Problem(type: error.code.rawValue, title: status.reasonPhrase, status: status.code,
                               detail: error.detail, errors: error.fieldErrors.isEmpty ? nil : error.fieldErrors,
                               requestId: requestId.isEmpty ? nil : requestId)
-        let data = (try? JSONEncoder().encode(problem)) ?? Data("{}".utf8)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        let data = (try? encoder.encode(problem)) ?? Data("{}".utf8)
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if let retry = error.retryAfter { headers[.retryAfter] = String(retry) }
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }

@@ -108,6 +108,24 @@ struct ThrottleTests {
         }
     }
 
+    @Test("many colleagues logging in from one office address are not throttled")
+    func officeBehindNAT() async throws {
+        let (services, _) = try await servicesWithClock()
+        let t = try await Fixtures.tenant(services)
+        try await TestAPI(services: services).run { client in
+            // The address's free failures are 50; 60 good logins (plus a few typos) must all pass.
+            for i in 0..<60 {
+                if i % 20 == 0 {
+                    let typo = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
+                                                     json: ["email": t.adminEmail, "password": "typo-typo-typo"],
+                                                     headers: ["X-Forwarded-For": "192.0.2.200"])
+                    #expect(typo.status == 401)
+                }
+                _ = try await client.login(t.slug, t.adminEmail, t.adminPassword, address: "192.0.2.200")
+            }
+        }
+    }
+
     @Test("operators are throttled in the platform realm too")
     func operatorThrottle() async throws {
         let (services, _) = try await servicesWithClock()
