@@ -2,6 +2,8 @@
 # Source it; it defines functions and sets nothing else.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# A failing command inside $(…) fails the script too.
+shopt -s inherit_errexit
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -9,12 +11,16 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 ensure_packages() {
   local missing=()
   pkg-config --exists libargon2 2>/dev/null || missing+=(libargon2-dev)
-  [ -n "$(pg_bindir 2>/dev/null)" ] || missing+=(postgresql-15 postgresql-contrib-15)
+  [ -n "$(pg_bindir 2>/dev/null || true)" ] || missing+=(postgresql-15 postgresql-contrib-15)
   command -v pkg-config >/dev/null || missing+=(pkg-config)
+  command -v python3 >/dev/null || missing+=(python3)
+  command -v curl >/dev/null || missing+=(curl)
+  command -v runuser >/dev/null || missing+=(util-linux)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
@@ -25,7 +31,22 @@ pg_bindir() {
   for d in /usr/lib/postgresql/15/bin /usr/lib/postgresql/*/bin; do
     [ -x "$d/initdb" ] && { echo "$d"; return 0; }
   done
-  command -v initdb >/dev/null && dirname "$(command -v initdb)"
+  if command -v initdb >/dev/null; then dirname "$(command -v initdb)"; else return 1; fi
+}
+
+# PostgreSQL runs as 'postgres' when we are root; it must be able to reach its data directory.
+# A checkout under /root is not reachable: then the cluster lives in /var/lib/crm-data and
+# $1 becomes a link to it.
+reachable_data_dir() {
+  local data="$1"
+  [ "$(id -u)" -eq 0 ] || return 0
+  mkdir -p "$(dirname "$data")"
+  if ! runuser -u postgres -- test -x "$(dirname "$data")"; then
+    local real="/var/lib/crm-data/$(printf '%s' "$data" | sha1sum | cut -c1-12)"
+    mkdir -p "$real"
+    [ -L "$data" ] || { rm -rf "$data"; ln -s "$real" "$data"; }
+    log "$(dirname "$data") is not reachable by the postgres user: the cluster lives in $real"
+  fi
 }
 
 # PostgreSQL refuses to run as root: run its programs as the 'postgres' user then.
@@ -56,9 +77,10 @@ PY
 start_cluster() {
   local data="$1" port="$2" mode="${3:-}" bin
   bin="$(pg_bindir)"
-  mkdir -p "$data"
-  [ "$(id -u)" -eq 0 ] && chown postgres: "$data"
-  chmod 700 "$data"
+  reachable_data_dir "$data"
+  mkdir -p "$data/"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$data/"; fi
+  chmod 700 "$data/"
   if [ ! -f "$data/PG_VERSION" ]; then
     log "creating PostgreSQL cluster in $data"
     as_pg "$bin/initdb" -D "$data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
@@ -67,7 +89,7 @@ start_cluster() {
   local sockdir
   sockdir="$(socket_dir "$data")"
   mkdir -p "$sockdir"
-  [ "$(id -u)" -eq 0 ] && chown postgres: "$sockdir"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$sockdir"; fi
   local opts="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$sockdir -c max_connections=300"
   opts="$opts -c shared_buffers=256MB"
   if [ "$mode" = fast ]; then
@@ -105,7 +127,8 @@ su_psql() {
 
 # bootstrap_database DATADIR PORT DBNAME PASSWORD: the owner role (owns schemas, runs DDL,
 # creates tenant roles), the application's login role (NOINHERIT: it holds no rights until it
-# switches into a role per transaction) and the database. Safe to run again.
+# switches into a role per transaction) and the database. Safe to run again: the attributes and
+# grants are enforced every time.
 bootstrap_database() {
   local data="$1" port="$2" db="$3" password="$4"
   su_psql "$data" "$port" -d postgres <<SQL
@@ -117,19 +140,20 @@ DO \$\$ BEGIN
     CREATE ROLE crm_app LOGIN NOINHERIT;
   END IF;
 END \$\$;
-ALTER ROLE crm_app PASSWORD '$password';
+ALTER ROLE crm_owner NOLOGIN CREATEROLE NOSUPERUSER NOCREATEDB;
+ALTER ROLE crm_app LOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$password';
 GRANT crm_owner TO crm_app;
 SQL
   if ! su_psql "$data" "$port" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
     su_psql "$data" "$port" -d postgres -c "CREATE DATABASE \"$db\" OWNER crm_owner"
-    su_psql "$data" "$port" -d "$db" -c "REVOKE ALL ON SCHEMA public FROM PUBLIC; REVOKE ALL ON DATABASE \"$db\" FROM PUBLIC; GRANT CONNECT ON DATABASE \"$db\" TO crm_app;"
   fi
+  su_psql "$data" "$port" -d "$db" -c "REVOKE ALL ON SCHEMA public FROM PUBLIC; REVOKE ALL ON DATABASE \"$db\" FROM PUBLIC; GRANT CONNECT ON DATABASE \"$db\" TO crm_app;"
 }
 
 random_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
 
-build_release() {
-  log "building (release)"
-  (cd "$ROOT" && swift build -c release --product crm 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' | tail -20) >&2
-  echo "$ROOT/.build/release/crm"
+# Builds; fails the script when the build fails (the pipe's status is swift's).
+build() {
+  log "building ($1)"
+  (cd "$ROOT" && set -o pipefail && swift build -c "$1" --product crm 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]|unhandled; explicitly|CMakeLists' | tail -20) >&2
 }

@@ -37,7 +37,13 @@ func withServices<T: Sendable>(_ body: @Sendable (AppServices, Logger) async thr
 
 /// Reads a password from standard input (one line), never from an argument.
 func readPassword(prompt: String) throws -> String {
-    if isatty(0) != 0 { FileHandle.standardError.write(Data(prompt.utf8)) }
+    if isatty(0) != 0 {
+        // At a terminal: no echo.
+        guard let raw = getpass(prompt) else { throw ValidationError("no password given") }
+        let line = String(cString: raw)
+        guard !line.isEmpty else { throw ValidationError("no password given") }
+        return line
+    }
     guard let line = readLine(strippingNewline: true), !line.isEmpty else {
         throw ValidationError("no password on standard input")
     }

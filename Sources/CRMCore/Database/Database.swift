@@ -21,7 +21,11 @@ public final class Database: Sendable {
         }
         pg.options.maximumConnections = config.poolSize
         // No tenant schema is on the login role's path: code that forgets the tenant fails loudly.
-        pg.options.additionalStartupParameters = [("search_path", "pg_catalog"), ("application_name", "crm")]
+        // A stuck statement or an abandoned transaction must not keep a pooled connection.
+        pg.options.additionalStartupParameters = [
+            ("search_path", "pg_catalog"), ("application_name", "crm"),
+            ("statement_timeout", "30s"), ("idle_in_transaction_session_timeout", "60s"),
+        ]
         self.client = PostgresClient(configuration: pg, backgroundLogger: logger)
         self.config = config
         self.ownerRole = try SQLIdentifier(config.ownerRole)

@@ -48,8 +48,13 @@ public struct OperatorIdentity: Sendable {
                 """)
             for try await (id, email, name, role, active, hash) in rows.decode((UUID, String, String, String, Bool, String).self) {
                 let op = Operator(id: id, email: email, name: name, role: Operator.Role(rawValue: role) ?? .support, isActive: active)
-                return StoredAccount(id: id, passwordHash: hash, isActive: active, account: op)
+                return StoredAccount(id: id, email: email, passwordHash: hash, isActive: active, account: op)
             }
+            return nil
+        }
+        func lockCredentials(accountId: UUID, in tx: Transaction) async throws -> (hash: String?, isActive: Bool)? {
+            let rows = try await tx.query("SELECT password_hash, is_active FROM operators WHERE id = \(accountId) FOR UPDATE")
+            for try await (hash, active) in rows.decode((String, Bool).self) { return (hash, active) }
             return nil
         }
         func updatePasswordHash(accountId: UUID, hash: String, in tx: Transaction) async throws {
@@ -72,7 +77,7 @@ public struct OperatorIdentity: Sendable {
         var errors = FieldErrors()
         let email = email.trimmingCharacters(in: .whitespaces)
         if !EmailAddress.isValid(email) { errors.add("email", "invalid_email", "A valid email address is required.") }
-        if name.trimmingCharacters(in: .whitespaces).isEmpty { errors.add("name", "required", "The name is required.") }
+        let name = TextRules.check(name, field: "name", max: 200, into: &errors)
         policy.check(password, into: &errors)
         try errors.throwIfAny()
         let hash = try await hasher.hash(password)
@@ -94,7 +99,7 @@ public struct OperatorIdentity: Sendable {
     }
 
     public func login(email: String, password: String, meta: RequestMeta) async throws -> (IssuedToken, Operator) {
-        let login = PasswordLogin(realm: Realm(identity: self), hasher: hasher,
+        let login = PasswordLogin(realm: Realm(identity: self), db: db, hasher: hasher,
                                   throttle: LoginThrottle(policy: config.throttle), clock: clock)
         return try await login.login(email: email, password: password, meta: meta)
     }
@@ -144,7 +149,8 @@ public struct OperatorIdentity: Sendable {
 /// Email syntax good enough to refuse typos: one '@', a dot in the domain, no spaces.
 public enum EmailAddress {
     public static func isValid(_ email: String) -> Bool {
-        guard email.utf8.count <= 254, !email.contains(where: { $0.isWhitespace }) else { return false }
+        guard email.utf8.count <= 254, !email.contains(where: { $0.isWhitespace }), !TextRules.hasControlCharacters(email)
+        else { return false }
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64 else { return false }
         let domain = parts[1]

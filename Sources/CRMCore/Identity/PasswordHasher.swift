@@ -13,8 +13,13 @@ public final class PasswordHasher: Sendable {
 
     public init(parameters: Argon2Parameters, concurrency: Int) {
         self.parameters = parameters
-        self.gate = AsyncSemaphore(permits: max(1, concurrency))
-        self.dummyHash = (try? Self.hashNow(AccessToken.generate(prefix: "dummy"), parameters)) ?? ""
+        self.gate = AsyncSemaphore(permits: max(1, concurrency), maxWaiting: 64 * max(1, concurrency))
+        do {
+            self.dummyHash = try Self.hashNow(AccessToken.generate(prefix: "dummy"), parameters)
+        } catch {
+            // Without a dummy, unknown accounts would answer faster than known ones.
+            fatalError("argon2id cannot hash with the configured parameters: \(error)")
+        }
     }
 
     /// The encoded argon2id string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
@@ -56,7 +61,9 @@ public final class PasswordHasher: Sendable {
     }
 
     private func gated<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        await gate.wait()
+        guard await gate.wait() else {
+            throw CRMError(.unavailable, "Too many logins at once; try again in a moment.")
+        }
         defer { Task { await gate.signal() } }
         return try await NIOThreadPool.singleton.runIfActive(work)
     }
@@ -90,19 +97,26 @@ public struct HashingError: Error, CustomStringConvertible {
     public var description: String { "argon2: \(message)" }
 }
 
-/// A counting semaphore for async code.
+/// A counting semaphore for async code with a bounded queue.
 actor AsyncSemaphore {
     private var permits: Int
+    private let maxWaiting: Int
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
-    init(permits: Int) { self.permits = permits }
+    init(permits: Int, maxWaiting: Int) {
+        self.permits = permits
+        self.maxWaiting = maxWaiting
+    }
 
-    func wait() async {
+    /// False, at once, when the queue is full.
+    func wait() async -> Bool {
         if permits > 0 {
             permits -= 1
-            return
+            return true
         }
+        guard waiters.count < maxWaiting else { return false }
         await withCheckedContinuation { waiters.append($0) }
+        return true
     }
 
     func signal() {

@@ -7,17 +7,21 @@ public protocol AccountRealm: Sendable {
     var actorType: String { get }
     func transaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T
     func find(email: String, in tx: Transaction) async throws -> StoredAccount<Account>?
+    /// The account's current hash and state, locked until the transaction ends.
+    func lockCredentials(accountId: UUID, in tx: Transaction) async throws -> (hash: String?, isActive: Bool)?
     func updatePasswordHash(accountId: UUID, hash: String, in tx: Transaction) async throws
     func createSession(accountId: UUID, now: Date, meta: RequestMeta, in tx: Transaction) async throws -> IssuedToken
 }
 
 public struct StoredAccount<Account: Sendable>: Sendable {
     public var id: UUID
+    public var email: String
     public var passwordHash: String?
     public var isActive: Bool
     public var account: Account
-    public init(id: UUID, passwordHash: String?, isActive: Bool, account: Account) {
+    public init(id: UUID, email: String, passwordHash: String?, isActive: Bool, account: Account) {
         self.id = id
+        self.email = email
         self.passwordHash = passwordHash
         self.isActive = isActive
         self.account = account
@@ -35,75 +39,105 @@ public struct IssuedToken: Sendable, Codable, Equatable {
 /// session, audit. An unknown email and a wrong password fail the same way at the same cost.
 public struct PasswordLogin<Realm: AccountRealm>: Sendable {
     public let realm: Realm
+    public let db: Database
     public let hasher: PasswordHasher
     public let throttle: LoginThrottle
     public let clock: any WallClock
     let audit = AuditLog()
 
-    public init(realm: Realm, hasher: PasswordHasher, throttle: LoginThrottle, clock: any WallClock) {
+    public init(realm: Realm, db: Database, hasher: PasswordHasher, throttle: LoginThrottle, clock: any WallClock) {
         self.realm = realm
+        self.db = db
         self.hasher = hasher
         self.throttle = throttle
         self.clock = clock
+    }
+
+    enum Admission: Sendable {
+        case admitted(StoredAccount<Realm.Account>?, keys: [ThrottlePolicy.Key])
+        case throttled(seconds: Int)
     }
 
     public func login(email rawEmail: String, password: String, meta: RequestMeta) async throws -> (IssuedToken, Realm.Account) {
         var errors = FieldErrors()
         let email = rawEmail.trimmingCharacters(in: .whitespaces)
         if email.isEmpty { errors.add("email", "required", "The email is required.") }
+        if TextRules.hasControlCharacters(email) { errors.add("email", "invalid_email", "The email has control characters.") }
         if password.isEmpty { errors.add("password", "required", "The password is required.") }
         try errors.throwIfAny()
         try PasswordPolicy.checkLength(password)
         guard email.utf8.count <= 320 else { throw CRMError.unauthorized }
 
         let start = clock.now()
-        let admission: Admission = try await realm.transaction { tx in
-            if let wait = try await throttle.admit(account: email, address: meta.clientAddress, now: start, in: tx) {
-                try await audit.record(AuditEntry(actorType: realm.actorType, actorLabel: email, action: "login.throttled"),
-                                       meta: meta, at: start, in: tx)
-                return .throttled(seconds: wait)
-            }
-            return .admitted(try await realm.find(email: email, in: tx))
+        let policy = throttle.policy
+        let addressKey = policy.addressKey(meta.clientAddress)
+        // The address is counted in the platform schema: one budget across every tenant.
+        let addressWait = try await db.platformTransaction(searchPath: OperatorIdentity.platform) { tx in
+            try await throttle.admit([addressKey], now: start, in: tx)
         }
-        let found: StoredAccount<Realm.Account>?
-        switch admission {
-        case .throttled(let seconds):
-            throw CRMError(.throttled, "Too many failed logins; try again later.", retryAfter: seconds)
-        case .admitted(let account):
-            found = account
+        if let addressWait { try await refuse(email: email, seconds: addressWait, meta: meta, at: start) }
+
+        let admission: Admission = try await realm.transaction { tx in
+            let found = try await realm.find(email: email, in: tx)
+            let keys = policy.accountKeys(account: found.map { $0.id.uuidString.lowercased() } ?? email.lowercased(),
+                                          address: meta.clientAddress)
+            if let wait = try await throttle.admit(keys, now: start, in: tx) { return .throttled(seconds: wait) }
+            return .admitted(found, keys: keys)
+        }
+        guard case .admitted(let found, let keys) = admission else {
+            if case .throttled(let seconds) = admission { try await refuse(email: email, seconds: seconds, meta: meta, at: start) }
+            throw CRMError.unauthorized
         }
 
         let usable = found.flatMap { $0.isActive ? $0 : nil }
         let ok = try await hasher.verify(password, against: usable?.passwordHash)
         guard ok, let account = usable else {
-            try await realm.transaction { tx in
-                try await audit.record(
-                    AuditEntry(actorType: realm.actorType, actorId: found?.id, actorLabel: email, action: "login.failure",
-                               details: ["reason": found == nil ? "unknown_account" : (found!.isActive ? "wrong_password" : "inactive")]),
-                    meta: meta, at: clock.now(), in: tx)
-            }
-            throw CRMError(.unauthorized, "The email or password is wrong.")
+            try await fail(found, reason: found == nil ? "unknown_account" : (found!.isActive ? "wrong_password" : "inactive"), meta: meta)
         }
         var upgraded: String?
         if let stored = account.passwordHash, hasher.needsRehash(stored) {
             upgraded = try await hasher.hash(password)
         }
         let now = clock.now()
-        let token = try await realm.transaction { tx in
-            try await throttle.succeeded(account: email, address: meta.clientAddress, in: tx)
+        let token: IssuedToken? = try await realm.transaction { tx in
+            // The password may have changed, or the account been deactivated, while we hashed.
+            guard let current = try await realm.lockCredentials(accountId: account.id, in: tx),
+                  current.isActive, current.hash == account.passwordHash
+            else { return nil }
+            try await throttle.succeeded(reset: Array(keys.prefix(2)), takeBack: [keys[2]], in: tx)
             if let upgraded { try await realm.updatePasswordHash(accountId: account.id, hash: upgraded, in: tx) }
             let token = try await realm.createSession(accountId: account.id, now: now, meta: meta, in: tx)
             try await audit.record(
-                AuditEntry(actorType: realm.actorType, actorId: account.id, actorLabel: email, action: "login.success",
+                AuditEntry(actorType: realm.actorType, actorId: account.id, actorLabel: account.email, action: "login.success",
                            details: upgraded == nil ? [:] : ["password_hash": "upgraded"]),
                 meta: meta, at: now, in: tx)
             return token
         }
+        guard let token else { try await fail(found, reason: "changed_during_login", meta: meta) }
+        try await db.platformTransaction(searchPath: OperatorIdentity.platform) { tx in
+            try await throttle.succeeded(reset: [], takeBack: [addressKey], in: tx)
+        }
         return (token, account.account)
     }
 
-    enum Admission: Sendable {
-        case admitted(StoredAccount<Realm.Account>?)
-        case throttled(seconds: Int)
+    /// Audits a failed attempt and answers 401. Unknown accounts are not named: what was typed
+    /// as an email may be a password pasted in the wrong field.
+    private func fail(_ found: StoredAccount<Realm.Account>?, reason: String, meta: RequestMeta) async throws -> Never {
+        try await realm.transaction { tx in
+            try await audit.record(
+                AuditEntry(actorType: realm.actorType, actorId: found?.id, actorLabel: found?.email, action: "login.failure",
+                           details: ["reason": reason]),
+                meta: meta, at: clock.now(), in: tx)
+        }
+        throw CRMError(.unauthorized, "The email or password is wrong.")
+    }
+
+    private func refuse(email: String, seconds: Int, meta: RequestMeta, at: Date) async throws -> Never {
+        try await realm.transaction { tx in
+            try await audit.record(AuditEntry(actorType: realm.actorType, action: "login.throttled",
+                                              details: ["retry_after": String(seconds)]),
+                                   meta: meta, at: at, in: tx)
+        }
+        throw CRMError(.throttled, "Too many failed logins; try again later.", retryAfter: seconds)
     }
 }

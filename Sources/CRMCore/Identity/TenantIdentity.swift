@@ -30,6 +30,9 @@ public struct TenantIdentity: Sendable {
         func find(email: String, in tx: Transaction) async throws -> StoredAccount<User>? {
             try await identity.users.find(email: email, in: tx)
         }
+        func lockCredentials(accountId: UUID, in tx: Transaction) async throws -> (hash: String?, isActive: Bool)? {
+            try await identity.users.lockCredentials(userId: accountId, in: tx)
+        }
         func updatePasswordHash(accountId: UUID, hash: String, in tx: Transaction) async throws {
             try await identity.users.setPasswordHash(userId: accountId, hash: hash, changedAt: nil, in: tx)
         }
@@ -39,7 +42,7 @@ public struct TenantIdentity: Sendable {
     }
 
     public func login(tenant: Tenant, email: String, password: String, meta: RequestMeta) async throws -> (IssuedToken, User) {
-        let login = PasswordLogin(realm: Realm(identity: self, schema: try tenant.schema()), hasher: hasher,
+        let login = PasswordLogin(realm: Realm(identity: self, schema: try tenant.schema()), db: db, hasher: hasher,
                                   throttle: LoginThrottle(policy: config.throttle), clock: clock)
         return try await login.login(email: email, password: password, meta: meta)
     }
@@ -82,30 +85,54 @@ public struct TenantIdentity: Sendable {
     }
 
     /// Changes the caller's password after checking the current one; every session and token of
-    /// the user is revoked and a new session returned.
-    public func changePassword(_ principal: Principal, current: String, new: String, meta: RequestMeta,
-                               in tx: Transaction) async throws -> IssuedToken {
+    /// the user is revoked and a new session returned. Runs in short transactions of its own, so
+    /// no connection is held while hashing; wrong current passwords count against the account's
+    /// login throttle, so a stolen session cannot guess the password.
+    public func changePassword(tenant: Tenant, _ principal: Principal, current: String, new: String,
+                               meta: RequestMeta) async throws -> IssuedToken {
+        try requireSession(principal)
         var errors = FieldErrors()
         if current.isEmpty { errors.add("current_password", "required", "The current password is required.") }
         policy.check(new, field: "new_password", into: &errors)
         try errors.throwIfAny()
         try PasswordPolicy.checkLength(current, field: "current_password")
-        guard let (_, stored) = try await users.find(id: principal.user.id, in: tx),
-              try await hasher.verify(current, against: stored)
-        else {
+        let schema = try tenant.schema()
+        let throttle = LoginThrottle(policy: config.throttle)
+        let keys = config.throttle.accountKeys(account: principal.user.id.uuidString.lowercased(), address: meta.clientAddress)
+        let start = clock.now()
+        let (wait, stored): (Int?, String?) = try await db.transaction(for: schema) { tx in
+            if let wait = try await throttle.admit(keys, now: start, in: tx) { return (wait, nil) }
+            return (nil, try await users.find(id: principal.user.id, in: tx)?.1)
+        }
+        if let wait { throw CRMError(.throttled, "Too many wrong passwords; try again later.", retryAfter: wait) }
+        guard try await hasher.verify(current, against: stored) else {
+            try await db.transaction(for: schema) { tx in
+                try await audit.record(AuditEntry(actorType: "user", actorId: principal.user.id, actorLabel: principal.user.email,
+                                                  action: "password.change_failed", targetType: "user",
+                                                  targetId: principal.user.id.uuidString.lowercased()),
+                                       meta: meta, at: clock.now(), in: tx)
+            }
             throw CRMError(.forbidden, "The current password is wrong.",
                            fieldErrors: [FieldError(field: "current_password", code: "wrong_password", message: "The current password is wrong.")])
         }
         let hash = try await hasher.hash(new)
         let now = clock.now()
-        try await users.setPasswordHash(userId: principal.user.id, hash: hash, changedAt: now, in: tx)
-        let revoked = try await users.revokeAllTokens(userId: principal.user.id, at: now, in: tx)
-        let session = try await issueSession(userId: principal.user.id, now: now, meta: meta, in: tx)
-        try await audit.record(AuditEntry(actorType: "user", actorId: principal.user.id, actorLabel: principal.user.email,
-                                          action: "password.change", targetType: "user", targetId: principal.user.id.uuidString.lowercased(),
-                                          details: ["revoked_tokens": String(revoked)]),
-                               meta: meta, at: now, in: tx)
-        return session
+        return try await db.transaction(for: schema) { tx in
+            guard let locked = try await users.lockCredentials(userId: principal.user.id, in: tx), locked.isActive else {
+                throw CRMError.unauthorized
+            }
+            guard locked.hash == stored else { throw CRMError.conflict("The password was changed meanwhile; try again.") }
+            try await throttle.succeeded(reset: Array(keys.prefix(2)), takeBack: [keys[2]], in: tx)
+            try await users.setPasswordHash(userId: principal.user.id, hash: hash, changedAt: now, in: tx)
+            let revoked = try await users.revokeAllTokens(userId: principal.user.id, at: now, in: tx)
+            let session = try await issueSession(userId: principal.user.id, now: now, meta: meta, in: tx)
+            try await audit.record(AuditEntry(actorType: "user", actorId: principal.user.id, actorLabel: principal.user.email,
+                                              action: "password.change", targetType: "user",
+                                              targetId: principal.user.id.uuidString.lowercased(),
+                                              details: ["revoked_tokens": String(revoked)]),
+                                   meta: meta, at: now, in: tx)
+            return session
+        }
     }
 
     /// Deactivates or reactivates a user; deactivation revokes all of the user's sessions and tokens.
@@ -126,11 +153,12 @@ public struct TenantIdentity: Sendable {
     public func createAPIToken(_ principal: Principal, name: String, expiresAt: Date?, readOnly: Bool, meta: RequestMeta,
                                in tx: Transaction) async throws -> (IssuedToken, APITokenInfo) {
         let now = clock.now()
+        try requireSession(principal)
         var errors = FieldErrors()
-        let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        if name.isEmpty { errors.add("name", "required", "Name the token.") }
-        if name.count > 100 { errors.add("name", "too_long", "The name must be at most 100 characters.") }
-        if let expiresAt, expiresAt <= now { errors.add("expires_at", "out_of_range", "The expiry must be in the future.") }
+        let name = TextRules.check(name, field: "name", max: 100, into: &errors)
+        if let expiresAt, expiresAt <= now || expiresAt > now.addingTimeInterval(10 * 365 * 86_400) {
+            errors.add("expires_at", "out_of_range", "The expiry must be in the future and within ten years.")
+        }
         try errors.throwIfAny()
         let token = AccessToken.generate(prefix: AccessToken.apiPrefix)
         let id = UUID.v7(now: now)
@@ -144,11 +172,20 @@ public struct TenantIdentity: Sendable {
                 APITokenInfo(id: id, name: name, readOnly: readOnly, createdAt: now, lastUsedAt: now, expiresAt: expiresAt))
     }
 
+    /// Token management and password changes need a login session: an API token, which may be
+    /// meant to expire, must not mint longer-lived credentials.
+    func requireSession(_ principal: Principal) throws {
+        guard principal.tokenKind == "session" else {
+            throw CRMError.forbidden("Log in with a password to manage credentials; API tokens cannot.")
+        }
+    }
+
     public func listAPITokens(_ principal: Principal, in tx: Transaction) async throws -> [APITokenInfo] {
         try await users.apiTokens(userId: principal.user.id, now: clock.now(), in: tx)
     }
 
     public func revokeAPIToken(_ principal: Principal, id: UUID, meta: RequestMeta, in tx: Transaction) async throws {
+        try requireSession(principal)
         let now = clock.now()
         guard try await users.revokeToken(id: id, userId: principal.user.id, kind: "api", at: now, in: tx) else {
             throw CRMError.notFound("No such API token.")

@@ -17,7 +17,7 @@ public struct UserStore: Sendable {
             (UUID, String, String, Bool, Bool, UUID?, Date, String?).self)
         {
             let user = User(id: id, email: email, name: name, isActive: active, isAdmin: admin, departmentId: dept, createdAt: created)
-            return StoredAccount(id: id, passwordHash: hash, isActive: active, account: user)
+            return StoredAccount(id: id, email: email, passwordHash: hash, isActive: active, account: user)
         }
         return nil
     }
@@ -57,6 +57,13 @@ public struct UserStore: Sendable {
         } else {
             try await tx.execute("UPDATE users SET password_hash = \(hash) WHERE id = \(userId)")
         }
+    }
+
+    /// The user's hash and state, locked for the rest of the transaction.
+    public func lockCredentials(userId: UUID, in tx: Transaction) async throws -> (hash: String?, isActive: Bool)? {
+        let rows = try await tx.query("SELECT password_hash, is_active FROM users WHERE id = \(userId) FOR UPDATE")
+        for try await (hash, active) in rows.decode((String?, Bool).self) { return (hash, active) }
+        return nil
     }
 
     public func setActive(userId: UUID, _ active: Bool, at: Date, in tx: Transaction) async throws -> Bool {

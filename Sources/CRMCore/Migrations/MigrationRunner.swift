@@ -34,6 +34,7 @@ public struct MigrationRunner: Sendable {
     @discardableResult
     public func migratePlatform() async throws -> Int {
         try await db.ownerTransaction { tx in
+            try await tx.execute("SELECT set_config('statement_timeout', '0', true)")
             try await tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('crm.migrate.platform', 0))")
             try await tx.runScript("""
                 CREATE SCHEMA IF NOT EXISTS platform;
@@ -101,33 +102,39 @@ public struct MigrationRunner: Sendable {
         let behind = try await tenantsBehind(only: only)
         var report = TenantMigrationReport(considered: behind.count)
         guard !behind.isEmpty else { return report }
-        await withTaskGroup(of: (UUID, String, Result<Int, Error>).self) { group in
-            var next = 0
-            func addNext() {
-                guard next < behind.count else { return }
-                let tenant = behind[next]
-                next += 1
-                group.addTask {
-                    do {
-                        return (tenant.id, tenant.schema, .success(try await migrateTenant(id: tenant.id, schemaName: tenant.schema)))
-                    } catch {
-                        return (tenant.id, tenant.schema, .failure(error))
-                    }
-                }
+        struct Outcome: Sendable {
+            let id: UUID
+            let schema: String
+            let applied: Int
+            let error: String?
+        }
+        let migrateOne: @Sendable ((id: UUID, schema: String)) async -> Outcome = { tenant in
+            do {
+                return Outcome(id: tenant.id, schema: tenant.schema,
+                               applied: try await migrateTenant(id: tenant.id, schemaName: tenant.schema), error: nil)
+            } catch {
+                return Outcome(id: tenant.id, schema: tenant.schema, applied: 0, error: Self.describe(error))
             }
-            for _ in 0..<min(concurrency, behind.count) { addNext() }
-            for await (id, schema, result) in group {
-                switch result {
-                case .success(let applied):
-                    report.migrated += applied > 0 ? 1 : 0
-                    report.applied += applied
-                case .failure(let error):
-                    report.failures.append(.init(tenantId: id, schema: schema, error: Self.describe(error)))
+        }
+        report = await withTaskGroup(of: Outcome.self, returning: TenantMigrationReport.self) { group in
+            var report = report
+            var pending = behind.makeIterator()
+            for _ in 0..<concurrency {
+                guard let tenant = pending.next() else { break }
+                group.addTask { await migrateOne(tenant) }
+            }
+            while let outcome = await group.next() {
+                if let error = outcome.error {
+                    report.failures.append(.init(tenantId: outcome.id, schema: outcome.schema, error: error))
+                } else {
+                    report.migrated += outcome.applied > 0 ? 1 : 0
+                    report.applied += outcome.applied
                 }
                 report.done += 1
                 progress?(MigrationProgress(done: report.done, total: behind.count, failed: report.failures.count))
-                addNext()
+                if let tenant = pending.next() { group.addTask { await migrateOne(tenant) } }
             }
+            return report
         }
         return report
     }
@@ -136,7 +143,8 @@ public struct MigrationRunner: Sendable {
     public func migrateTenant(id: UUID, schemaName: String) async throws -> Int {
         let schema = try SQLIdentifier(schemaName)
         return try await db.ownerTransaction(searchPath: schema) { tx in
-            try await tx.execute("SELECT set_config('lock_timeout', \("\(lockTimeoutMs)ms"), true)")
+            try await tx.execute(
+                "SELECT set_config('lock_timeout', \("\(lockTimeoutMs)ms"), true), set_config('statement_timeout', '0', true)")
             try await tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(\("crm.migrate." + schemaName), 0))")
             var current: [String: Int] = [:]
             let rows = try await tx.query("SELECT scope, max(version)::int4 FROM schema_migrations GROUP BY scope")

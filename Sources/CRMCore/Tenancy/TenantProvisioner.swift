@@ -14,7 +14,7 @@ public struct TenantProvisioner: Sendable {
     public let clock: any WallClock
 
     /// A failure injected for tests of atomicity.
-    public enum Fault: Sendable { case afterSchemaCreated }
+    public enum Fault: Sendable { case afterSchemaCreated, afterAdminCreated }
 
     public init(db: Database, scopes: [MigrationScope] = TenantMigrations.all, clock: any WallClock) {
         self.db = db
@@ -104,7 +104,7 @@ public struct TenantProvisioner: Sendable {
                 let rows = try await tx.query("""
                     UPDATE platform.tenants SET slug = \(request.slug), name = \(request.name), status = 'active',
                         plan_id = \(request.plan), time_zone = \(request.timeZone), locale = \(request.locale),
-                        activated_at = \(now), updated_at = \(now)
+                        created_at = \(now), activated_at = \(now), updated_at = \(now)
                     WHERE id = (SELECT id FROM platform.tenants WHERE status = 'spare' AND schema_versions @> \(head)::jsonb
                                 ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
                     RETURNING id
@@ -127,6 +127,7 @@ public struct TenantProvisioner: Sendable {
             try await UserStore().insert(admin, passwordHash: adminHash, in: tx)
             try await tx.execute("INSERT INTO platform.tenant_usage (tenant_id, seats) VALUES (\(id), 1)")
             try await body(tx, tenant)
+            if fault == .afterAdminCreated { throw ProvisioningFaultInjected() }
             return (tenant, fromSpare)
         }
     }

@@ -29,19 +29,20 @@ public struct TenantService: Sendable {
     public func create(_ request: NewTenant, actor: AuditEntry, meta: RequestMeta, useSpare: Bool = true,
                        fault: TenantProvisioner.Fault? = nil) async throws -> Tenant {
         var request = request
-        request.name = request.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        request.admin.email = request.admin.email.trimmingCharacters(in: .whitespaces)
-        request.admin.name = request.admin.name.trimmingCharacters(in: .whitespacesAndNewlines)
         var errors = FieldErrors()
         if let problem = Slug.problem(request.slug) { errors.add("slug", problem.code, problem.message) }
-        if request.name.isEmpty { errors.add("name", "required", "The company name is required.") }
-        if request.name.count > 200 { errors.add("name", "too_long", "The name must be at most 200 characters.") }
+        request.name = TextRules.check(request.name, field: "name", max: 200, into: &errors)
+        request.admin.name = TextRules.check(request.admin.name, field: "admin.name", max: 200, into: &errors)
+        request.admin.email = request.admin.email.trimmingCharacters(in: .whitespaces)
         if TimeZone(identifier: request.timeZone) == nil {
             errors.add("time_zone", "invalid_time_zone", "Use an IANA time zone such as Asia/Shanghai.")
         }
-        if request.locale.isEmpty || request.locale.count > 20 { errors.add("locale", "invalid_locale", "Use a locale such as en or zh-CN.") }
+        if request.locale.isEmpty || request.locale.count > 20
+            || !request.locale.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || $0 == "-" || $0 == "_") })
+        {
+            errors.add("locale", "invalid_locale", "Use a locale such as en or zh-CN.")
+        }
         if !EmailAddress.isValid(request.admin.email) { errors.add("admin.email", "invalid_email", "A valid email address is required.") }
-        if request.admin.name.isEmpty { errors.add("admin.name", "required", "The admin's name is required.") }
         policy.check(request.admin.password, field: "admin.password", into: &errors)
         let plans = try await db.platformTransaction { tx in try await store.plans(in: tx) }
         if !plans.contains(where: { $0.id == request.plan }) {

@@ -38,6 +38,12 @@ public struct AppRequestContext: RequestContext {
         return (principal, tx)
     }
 
+    /// The authenticated user, for routes that open their own transactions.
+    public func requirePrincipal() throws -> Principal {
+        guard let principal else { throw CRMError.unauthorized }
+        return principal
+    }
+
     /// The operator, when their role is one of `roles`; else 403.
     public func requireOperator(_ roles: Operator.Role...) throws -> OperatorPrincipal {
         guard let op = operatorPrincipal else { throw CRMError.unauthorized }

@@ -57,12 +57,20 @@ struct RequestLogMiddleware: RouterMiddleware {
         return UUID.v7().compactHex
     }
 
+    /// The peer, or behind a trusted proxy the address that proxy saw: the rightmost entry of
+    /// X-Forwarded-For (entries to its left are whatever the client chose to send).
     func clientAddress(_ request: Request, _ context: Context) -> String {
         if trustForwardedFor, let forwarded = request.headers[.init("X-Forwarded-For")!],
-           let first = forwarded.split(separator: ",").first?.trimmingCharacters(in: .whitespaces), !first.isEmpty
+           let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces),
+           Self.looksLikeIP(last)
         {
-            return String(first.prefix(64))
+            return last
         }
         return context.peerAddress ?? "unknown"
+    }
+
+    static func looksLikeIP(_ text: String) -> Bool {
+        (2...45).contains(text.utf8.count)
+            && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) || $0 == 46 || $0 == 58 }
     }
 }

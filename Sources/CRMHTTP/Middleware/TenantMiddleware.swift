@@ -1,6 +1,7 @@
 import CRMCore
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// Finds the tenant of an `/api/v1` request from `X-Tenant` or the host's subdomain, and
 /// refuses writes to a tenant that is read-only (423).
@@ -42,27 +43,49 @@ struct TenantMiddleware: RouterMiddleware {
     }
 }
 
-/// Authenticates the bearer token of a tenant request and opens the tenant transaction that
-/// the handler works in, so the token check and the work share one transaction.
+/// Authenticates the bearer token of a tenant request. By default it then holds the tenant
+/// transaction open for the handler, so the token check and the work share one transaction;
+/// the request body is read first, so a slow client never holds a connection. Handlers that
+/// hash passwords use `holdTransaction: false` and open short transactions themselves.
 struct TenantAuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let services: AppServices
+    var holdTransaction = true
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let tenant = try context.requireTenant()
         guard let token = BearerToken.from(request) else { throw CRMError.unauthorized }
-        return try await services.db.transaction(for: try tenant.schema()) { tx in
-            let principal = try await services.identity.authenticate(bearer: token, in: tx)
-            if principal.readOnly, ![.get, .head, .options].contains(request.method) {
-                throw CRMError.forbidden("This API token is read-only.")
+        var request = request
+        if ![.get, .head, .options].contains(request.method) {
+            do {
+                _ = try await request.collectBody(upTo: services.config.maxBodyBytes)
+            } catch is NIOTooManyBytesError {
+                throw JSONBody.tooLarge(services.config.maxBodyBytes)
             }
-            var context = context
-            context.principal = principal
-            context.tx = tx
-            context.logger[metadataKey: "user"] = .string(principal.user.id.uuidString.lowercased())
-            context.logInfo.user = principal.user.id.uuidString.lowercased()
-            return try await next(request, context)
         }
+        let schema = try tenant.schema()
+        guard holdTransaction else {
+            let principal = try await services.db.transaction(for: schema) { tx in
+                try await services.identity.authenticate(bearer: token, in: tx)
+            }
+            return try await next(request, authenticated(context, principal, request, nil))
+        }
+        return try await services.db.transaction(for: schema) { tx in
+            let principal = try await services.identity.authenticate(bearer: token, in: tx)
+            return try await next(request, try authenticated(context, principal, request, tx))
+        }
+    }
+
+    func authenticated(_ context: Context, _ principal: Principal, _ request: Request, _ tx: Transaction?) throws -> Context {
+        if principal.readOnly, ![.get, .head, .options].contains(request.method) {
+            throw CRMError.forbidden("This API token is read-only.")
+        }
+        var context = context
+        context.principal = principal
+        context.tx = tx
+        context.logger[metadataKey: "user"] = .string(principal.user.id.uuidString.lowercased())
+        context.logInfo.user = principal.user.id.uuidString.lowercased()
+        return context
     }
 }
 

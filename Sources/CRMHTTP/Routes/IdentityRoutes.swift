@@ -53,7 +53,8 @@ enum IdentityRoutes {
         var expiresAt: Date?
     }
 
-    static func register(api: RouterGroup<AppRequestContext>, authed: RouterGroup<AppRequestContext>, services: AppServices) {
+    static func register(api: RouterGroup<AppRequestContext>, authed: RouterGroup<AppRequestContext>,
+                         authedShort: RouterGroup<AppRequestContext>, services: AppServices) {
         let limit = services.config.maxBodyBytes
         api.post("auth/login") { request, context -> Response in
             let body = try await JSONBody.decode(LoginBody.self, from: request, limit: limit)
@@ -74,11 +75,12 @@ enum IdentityRoutes {
                 roles: principal.user.isAdmin ? ["tenant_admin"] : [],
                 permissions: [:], enabledModules: ["customers"]))
         }
-        authed.post("me/password") { request, context -> Response in
-            let (principal, tx) = try context.session()
+        authedShort.post("me/password") { request, context -> Response in
+            let principal = try context.requirePrincipal()
             let body = try await JSONBody.decode(PasswordBody.self, from: request, limit: limit)
-            let token = try await services.identity.changePassword(principal, current: body.currentPassword, new: body.newPassword,
-                                                                   meta: context.meta, in: tx)
+            let token = try await services.identity.changePassword(tenant: try context.requireTenant(), principal,
+                                                                   current: body.currentPassword, new: body.newPassword,
+                                                                   meta: context.meta)
             return try JSONOut.response(LoginOut(token: token.token, expiresAt: token.expiresAt, user: principal.user))
         }
         authed.get("me/tokens") { _, context -> Response in

@@ -111,16 +111,20 @@ enum OpsRoutes {
         var `operator`: Operator
     }
 
-    /// Opaque cursor for the tenant list: the last row's creation time and id.
+    /// Opaque cursor for the tenant list: the last row's creation time (whole microseconds,
+    /// as PostgreSQL keeps it) and id. Anything else is a 400, never a crash.
     enum TenantCursor {
         static func encode(_ t: Tenant) -> String {
-            Data("\(t.createdAt.timeIntervalSince1970)|\(t.id.uuidString)".utf8).base64EncodedString()
+            let micros = Int64((t.createdAt.timeIntervalSince1970 * 1_000_000).rounded())
+            return Data("\(micros)|\(t.id.uuidString.lowercased())".utf8).base64EncodedString()
         }
         static func decode(_ cursor: String) throws -> (Date, UUID) {
-            guard let data = Data(base64Encoded: cursor), let text = String(data: data, encoding: .utf8) else { throw bad }
+            guard cursor.utf8.count <= 200, let data = Data(base64Encoded: cursor),
+                  let text = String(data: data, encoding: .utf8) else { throw bad }
             let parts = text.split(separator: "|")
-            guard parts.count == 2, let seconds = Double(parts[0]), let id = UUID(uuidString: String(parts[1])) else { throw bad }
-            return (Date(timeIntervalSince1970: seconds), id)
+            guard parts.count == 2, let micros = Int64(parts[0]), (0...253_402_300_799_000_000).contains(micros),
+                  let id = UUID(uuidString: String(parts[1])) else { throw bad }
+            return (Date(timeIntervalSince1970: Double(micros) / 1_000_000), id)
         }
         static let bad = CRMError.invalid("cursor", "invalid_cursor", "The cursor is not one this API gave out.")
     }

@@ -13,7 +13,8 @@ public enum HTTPServer {
         let api = router.group("api/v1")
             .add(middleware: TenantMiddleware(directory: services.directory, baseDomain: services.config.baseDomain))
         let authed = api.group().add(middleware: TenantAuthMiddleware(services: services))
-        IdentityRoutes.register(api: api, authed: authed, services: services)
+        let authedShort = api.group().add(middleware: TenantAuthMiddleware(services: services, holdTransaction: false))
+        IdentityRoutes.register(api: api, authed: authed, authedShort: authedShort, services: services)
         return router
     }
 
@@ -33,6 +34,16 @@ public enum HTTPServer {
             let version = try await runner.platformVersion()
             guard version == runner.platformScope.head else {
                 throw StartupError(description: "the platform schema is at version \(version), this build needs \(runner.platformScope.head): run `crm migrate` first")
+            }
+            // Isolation rests on the login role holding no rights of its own.
+            let inherits: Bool = try await services.db.platformTransaction { tx in
+                for try await (inherit, superuser) in try await tx.query(
+                    "SELECT rolinherit, rolsuper FROM pg_roles WHERE rolname = session_user").decode((Bool, Bool).self)
+                { return inherit || superuser }
+                return true
+            }
+            guard !inherits else {
+                throw StartupError(description: "the login role must be NOINHERIT and not a superuser (see ops/lib.sh bootstrap_database)")
             }
         }
         return app

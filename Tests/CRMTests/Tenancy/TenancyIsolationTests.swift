@@ -1,4 +1,4 @@
-import CRMCore
+@testable import CRMCore
 import Foundation
 import PostgresNIO
 import Testing
@@ -132,28 +132,22 @@ struct ProvisioningTests {
     @Test("a spare schema is claimed by provisioning and the tenant works")
     func spareIsClaimed() async throws {
         let services = try await TestEnvironment.shared.services()
-        let provisioner = services.provisioner
-        // Make sure at least one spare exists; a spare is only ever claimed by this test.
-        let spares: Int = try await services.db.platformTransaction { tx in
-            for try await n in try await tx.query("SELECT count(*)::int4 FROM platform.tenants WHERE status = 'spare'").decode(Int32.self) { return Int(n) }
-            return 0
+        let hash = try await services.hasher.hash(Fixtures.password)
+        // Other tests may take a spare at the same moment: prepare one and retry until ours is used.
+        var claimed: Tenant?
+        for _ in 0..<5 where claimed == nil {
+            try await services.provisioner.prepareSpares(target: 1)
+            let request = NewTenant(slug: Fixtures.uniqueSlug("spare"), name: "From a spare", plan: "starter",
+                                    admin: .init(email: "a@spare.example", name: "A", password: Fixtures.password))
+            let (tenant, fromSpare) = try await services.provisioner.provision(request, adminHash: hash, useSpare: true, fault: nil) { _, _ in }
+            if fromSpare { claimed = tenant }
         }
-        try await provisioner.prepareSpares(target: spares + 1)
-        let slug = Fixtures.uniqueSlug("spare")
-        let tenant = try await services.tenants.create(
-            NewTenant(slug: slug, name: "From a spare", plan: "starter",
-                      admin: .init(email: "a@spare.example", name: "A", password: Fixtures.password)),
-            actor: AuditEntry(actorType: "test", action: ""), meta: .commandLine, useSpare: true)
+        let tenant = try #require(claimed)
         #expect(tenant.status == .active)
         let (token, user) = try await services.identity.login(tenant: tenant, email: "a@spare.example", password: Fixtures.password,
                                                                meta: RequestMeta(requestId: "t", clientAddress: "10.9.9.9"))
         #expect(user.isAdmin)
         #expect(!token.token.isEmpty)
-        let left: Int = try await services.db.platformTransaction { tx in
-            for try await n in try await tx.query("SELECT count(*)::int4 FROM platform.tenants WHERE status = 'spare'").decode(Int32.self) { return Int(n) }
-            return 0
-        }
-        #expect(left == spares)
     }
 
     @Test("slug rules: length, alphabet, first letter, reserved names")

@@ -1,0 +1,170 @@
+@testable import CRMCore
+import Foundation
+import Testing
+
+@Suite("Identity: abuse cases")
+struct AbuseTests {
+    @Test("X-Forwarded-For: only the entry our proxy appended counts, so rotating the rest does not dodge the throttle")
+    func forwardedForSpoofing() async throws {
+        let services = try await TestEnvironment.shared.services()
+        let t = try await Fixtures.tenant(services)
+        try await TestAPI(services: services).run { client in
+            var statuses: [Int] = []
+            for i in 0..<7 {
+                statuses.append(try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
+                                                      json: ["email": t.adminEmail, "password": "not-the-password"],
+                                                      headers: ["X-Forwarded-For": "10.66.\(i).1, 192.0.2.44"]).status)
+            }
+            #expect(statuses == [401, 401, 401, 401, 401, 429, 429])
+        }
+        let addresses: [String] = try await services.db.transaction(for: try t.tenant.schema()) { tx in
+            var out: [String] = []
+            for try await a in try await tx.query("SELECT DISTINCT client_ip FROM audit_log WHERE action LIKE 'login%'").decode(String.self) { out.append(a) }
+            return out
+        }
+        #expect(addresses == ["192.0.2.44"])
+    }
+
+    @Test("parallel guesses are all counted: of 30 at once, at most the free 5 are checked")
+    func parallelGuesses() async throws {
+        let services = try await TestEnvironment.shared.services()
+        let t = try await Fixtures.tenant(services)
+        let statuses: [Int] = try await TestAPI(services: services).run { client in
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<30 {
+                    group.addTask {
+                        try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
+                                              json: ["email": t.adminEmail, "password": "parallel-guess"],
+                                              headers: ["X-Forwarded-For": "192.0.2.77"]).status
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        #expect(statuses.filter { $0 == 401 }.count <= 5, "\(statuses)")
+        #expect(statuses.filter { $0 == 429 }.count >= 25)
+    }
+
+    @Test("spellings of one email share the account's count")
+    func emailSpellings() async throws {
+        let services = try await TestEnvironment.shared.services()
+        let t = try await Fixtures.tenant(services)
+        let variants = [t.adminEmail, t.adminEmail.uppercased(), " " + t.adminEmail,
+                        t.adminEmail.replacingOccurrences(of: "admin", with: "ADMIN"),
+                        t.adminEmail.replacingOccurrences(of: "admin", with: "Admin")]
+        try await TestAPI(services: services).run { client in
+            for v in variants {
+                let r = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug, json: ["email": v, "password": "wrong-spelling"],
+                                              headers: ["X-Forwarded-For": "192.0.2.88"])
+                #expect(r.status == 401)
+            }
+            let sixth = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
+                                              json: ["email": t.adminEmail.capitalized, "password": "wrong-spelling"],
+                                              headers: ["X-Forwarded-For": "192.0.2.88"])
+            #expect(sixth.status == 429)
+        }
+    }
+
+    @Test("changing the password: wrong current passwords are throttled and audited; API tokens may not")
+    func passwordChangeAbuse() async throws {
+        let services = try await TestEnvironment.shared.services()
+        let t = try await Fixtures.tenant(services)
+        try await TestAPI(services: services).run { client in
+            let session = try await client.login(t.slug, t.adminEmail, t.adminPassword, address: "192.0.2.99")
+            let api = try await client.call(.post, "/api/v1/me/tokens", tenant: t.slug, token: session, json: ["name": "robot"])
+            let apiToken = try #require(api.object["token"] as? String)
+            let viaToken = try await client.call(.post, "/api/v1/me/password", tenant: t.slug, token: apiToken,
+                                                 json: ["current_password": t.adminPassword, "new_password": "Token-Made-Password-1"])
+            #expect(viaToken.status == 403)
+            #expect(try await client.call(.post, "/api/v1/me/tokens", tenant: t.slug, token: apiToken, json: ["name": "child"]).status == 403)
+
+            var statuses: [Int] = []
+            for i in 0..<7 {
+                statuses.append(try await client.call(.post, "/api/v1/me/password", tenant: t.slug, token: session,
+                                                      json: ["current_password": "guess-\(i)-guess", "new_password": "Whatever-Strong-77"],
+                                                      headers: ["X-Forwarded-For": "192.0.2.99"]).status)
+            }
+            #expect(statuses == [403, 403, 403, 403, 403, 429, 429], "\(statuses)")
+        }
+        let failures: Int = try await services.db.transaction(for: try t.tenant.schema()) { tx in
+            for try await n in try await tx.query("SELECT count(*)::int4 FROM audit_log WHERE action = 'password.change_failed'").decode(Int32.self) { return Int(n) }
+            return 0
+        }
+        #expect(failures == 5)
+    }
+
+    @Test("no client input gives a 500: NaN cursors, NUL bytes, absurd dates")
+    func hostileInput() async throws {
+        let services = try await TestEnvironment.shared.services()
+        let op = try await Fixtures.operator(services, role: .support)
+        let t = try await Fixtures.tenant(services)
+        try await TestAPI(services: services).run { client in
+            let token = try await client.operatorLogin(op.email, op.password)
+            for raw in ["nan|00000000-0000-0000-0000-000000000000", "inf|x", "1e300|00000000-0000-0000-0000-000000000000",
+                        "-5|00000000-0000-0000-0000-000000000000", "garbage"] {
+                let cursor = Data(raw.utf8).base64EncodedString().addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                let r = try await client.call(.get, "/ops/v1/tenants?cursor=\(cursor)", token: token)
+                #expect(r.status == 400 && r.fieldNames == ["cursor"], "\(raw): \(r.text)")
+            }
+            #expect(try await client.call(.get, "/ops/v1/tenants?limit=0", token: token).status == 400)
+            #expect(try await client.call(.get, "/ops/v1/tenants?limit=abc", token: token).status == 400)
+
+            let session = try await client.login(t.slug, t.adminEmail, t.adminPassword)
+            let nul = try await client.call(.post, "/api/v1/me/tokens", tenant: t.slug, token: session, json: ["name": "a\u{0}b"])
+            #expect(nul.status == 400 && nul.fieldNames == ["name"], "\(nul.text)")
+            let far = try await client.call(.post, "/api/v1/me/tokens", tenant: t.slug, token: session,
+                                            json: ["name": "far", "expires_at": "9999-12-31T23:59:59Z"])
+            #expect(far.status == 400 && far.fieldNames == ["expires_at"])
+            let junk = try await client.call(.post, "/api/v1/me/tokens", tenant: t.slug, token: session,
+                                             json: ["name": "junk", "expires_at": "tomorrow"])
+            #expect(junk.status == 400 && junk.fieldNames == ["expires_at"])
+            let nulEmail = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug, json: ["email": "a\u{0}@b.example", "password": "whatever-long"])
+            #expect(nulEmail.status == 400 && nulEmail.fieldNames == ["email"])
+            let huge = try await client.call(.get, "/api/v1/me", tenant: t.slug, token: String(repeating: "x", count: 5000))
+            #expect(huge.status == 401)
+        }
+    }
+}
+
+@Suite("Provisioning and migration under failure and concurrency")
+struct ProvisioningFailureTests {
+    @Test("a failure after a spare was claimed and the admin written leaves no tenant and no orphan")
+    func failureAfterSpareClaim() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await services.provisioner.prepareSpares(target: 1)
+        let slug = Fixtures.uniqueSlug("late")
+        await #expect(throws: (any Error).self) {
+            try await services.tenants.create(
+                NewTenant(slug: slug, name: "Late failure", plan: "starter",
+                          admin: .init(email: "a@late.example", name: "A", password: Fixtures.password)),
+                actor: AuditEntry(actorType: "test", action: ""), meta: .commandLine, useSpare: true, fault: .afterAdminCreated)
+        }
+        let rows: Int = try await services.db.platformTransaction { tx in
+            for try await n in try await tx.query("SELECT count(*)::int4 FROM platform.tenants WHERE slug = \(slug)").decode(Int32.self) { return Int(n) }
+            return -1
+        }
+        #expect(rows == 0)
+        // The slug is free for a second try.
+        let tenant = try await services.tenants.create(
+            NewTenant(slug: slug, name: "Second try", plan: "starter", admin: .init(email: "a@late.example", name: "A", password: Fixtures.password)),
+            actor: AuditEntry(actorType: "test", action: ""), meta: .commandLine, useSpare: false)
+        #expect(tenant.slug == slug)
+    }
+
+    @Test("two migration runs at once apply each migration once")
+    func concurrentRunners() async throws {
+        let services = try await TestEnvironment.shared.services()
+        var ids: [UUID] = []
+        for _ in 0..<10 { ids.append(try await Fixtures.tenant(services).tenant.id) }
+        let scope = MigrationScope(id: "twice_\(UUID().compactHex.prefix(8))", migrations: [
+            Migration(1, "add_flag", "ALTER TABLE users ADD COLUMN flagged boolean"),
+        ])
+        let runner = MigrationRunner(db: services.db, tenantScopes: TenantMigrations.all + [scope], concurrency: 4)
+        let only = ids
+        async let first = runner.migrateTenants(only: only)
+        async let second = runner.migrateTenants(only: only)
+        let (a, b) = try await (first, second)
+        #expect(a.failures.isEmpty && b.failures.isEmpty, "\(a.failures) \(b.failures)")
+        #expect(a.applied + b.applied == 10)
+    }
+}
