@@ -15,6 +15,10 @@ public struct AppServices: Sendable {
     public let identity: TenantIdentity
     public let operators: OperatorIdentity
     public let spares: SpareSchemaKeeper
+    public let access: AccessService
+    public let departments: DepartmentService
+    public let roles: RoleService
+    public let userAdmin: UserAdminService
 
     public init(config: AppConfig, db: Database, clock: any WallClock = SystemWallClock()) {
         self.config = config
@@ -33,6 +37,10 @@ public struct AppServices: Sendable {
                                      clock: clock, onSpareUsed: { spares.refill() })
         self.identity = TenantIdentity(db: db, hasher: hasher, policy: policy, config: config.identity, clock: clock)
         self.operators = OperatorIdentity(db: db, hasher: hasher, policy: policy, config: config.identity, clock: clock)
+        self.access = AccessService()
+        self.departments = DepartmentService(clock: clock)
+        self.roles = RoleService(clock: clock)
+        self.userAdmin = UserAdminService(identity: identity)
     }
 
     public func migrator() -> MigrationRunner {

@@ -19,6 +19,8 @@ public struct Principal: Sendable {
     public var tokenKind: String
     /// A read-only API token may only read.
     public var readOnly: Bool
+    /// The tenant's access version when the token was checked (see `AccessVersion`).
+    public var accessVersion: Int64 = 0
 }
 
 /// A personal API token as listed: never the token itself.

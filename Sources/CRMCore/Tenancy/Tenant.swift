@@ -20,6 +20,11 @@ public struct Tenant: Sendable, Codable, Equatable {
     public var timeZone: String
     public var locale: String
     public var createdAt: Date
+    /// Migration versions per scope, from the catalog: code that runs while tenants are on mixed
+    /// versions asks this before using newer tables.
+    public var schemaVersions: [String: Int] = [:]
+
+    public func hasMigration(_ scope: String, _ version: Int) -> Bool { (schemaVersions[scope] ?? 0) >= version }
 
     /// The schema and role a transaction for this tenant switches into.
     public func schema() throws -> TenantSchema {

@@ -125,6 +125,9 @@ public struct TenantProvisioner: Sendable {
             let admin = User(id: UUID.v7(now: now), email: request.admin.email, name: request.admin.name, isActive: true,
                              isAdmin: true, departmentId: nil, createdAt: now)
             try await UserStore().insert(admin, passwordHash: adminHash, in: tx)
+            try await tx.execute("""
+                INSERT INTO user_roles (user_id, role_id) SELECT \(admin.id), id FROM roles WHERE builtin = 'tenant_admin'
+                """)
             try await tx.execute("INSERT INTO platform.tenant_usage (tenant_id, seats) VALUES (\(id), 1)")
             try await body(tx, tenant)
             if fault == .afterAdminCreated { throw ProvisioningFaultInjected() }

@@ -7,7 +7,8 @@ public struct TenantStore: Sendable {
 
     /// Our own constant column list, the only text spliced into these queries.
     static let select = """
-        SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at
+        SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at,
+               schema_versions::text
         FROM platform.tenants
         """
 
@@ -73,12 +74,13 @@ public struct TenantStore: Sendable {
     func fetch(_ query: PostgresQuery, in tx: Transaction) async throws -> [Tenant] {
         let rows = try await tx.query(query)
         var out: [Tenant] = []
-        for try await (id, slug, name, status, plan, cell, schema, role, tz, locale, created) in rows.decode(
-            (UUID, String, String, String, String, String, String, String, String, String, Date).self)
+        for try await (id, slug, name, status, plan, cell, schema, role, tz, locale, created, versions) in rows.decode(
+            (UUID, String, String, String, String, String, String, String, String, String, Date, String).self)
         {
             out.append(Tenant(id: id, slug: slug, name: name, status: Tenant.Status(rawValue: status) ?? .suspended,
                               plan: plan, cell: cell, schemaName: schema, roleName: role, timeZone: tz, locale: locale,
-                              createdAt: created))
+                              createdAt: created,
+                              schemaVersions: (try? JSONDecoder().decode([String: Int].self, from: Data(versions.utf8))) ?? [:]))
         }
         return out
     }

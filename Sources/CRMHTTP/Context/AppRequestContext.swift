@@ -13,6 +13,8 @@ public struct AppRequestContext: RequestContext {
     public var clientAddress = "unknown"
     public var tenant: Tenant?
     public var principal: Principal?
+    /// The caller's effective permissions, from the one evaluation point.
+    public var permissions: EffectivePermissions?
     /// The tenant transaction opened by the auth middleware for this request.
     public var tx: Transaction?
     public var operatorPrincipal: OperatorPrincipal?
@@ -36,6 +38,13 @@ public struct AppRequestContext: RequestContext {
     public func session() throws -> (Principal, Transaction) {
         guard let principal, let tx else { throw CRMError.unauthorized }
         return (principal, tx)
+    }
+
+    /// The caller's permissions when they hold `capability`; else 403.
+    public func require(_ capability: Capability) throws -> EffectivePermissions {
+        guard let permissions else { throw CRMError.unauthorized }
+        guard permissions.has(capability) else { throw CRMError.forbidden("This needs the \(capability.rawValue) capability.") }
+        return permissions
     }
 
     /// The authenticated user, for routes that open their own transactions.
@@ -70,5 +79,13 @@ public final class RequestLogInfo: Sendable {
     public var user: String? {
         get { values.withLockedValue { $0.user } }
         set { values.withLockedValue { $0.user = newValue } }
+    }
+}
+
+extension Optional {
+    /// The value, or 401: for what the auth middleware must have set.
+    func unwrap() throws -> Wrapped {
+        guard let self else { throw CRMError.unauthorized }
+        return self
     }
 }

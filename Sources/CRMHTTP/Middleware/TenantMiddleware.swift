@@ -65,23 +65,27 @@ struct TenantAuthMiddleware: RouterMiddleware {
         }
         let schema = try tenant.schema()
         guard holdTransaction else {
-            let principal = try await services.db.transaction(for: schema) { tx in
-                try await services.identity.authenticate(bearer: token, in: tx)
+            let (principal, permissions) = try await services.db.transaction(for: schema) { tx in
+                let principal = try await services.identity.authenticate(bearer: token, in: tx)
+                return (principal, try await services.access.permissions(for: principal, in: tenant, tx: tx))
             }
-            return try await next(request, authenticated(context, principal, request, nil))
+            return try await next(request, authenticated(context, principal, permissions, request, nil))
         }
         return try await services.db.transaction(for: schema) { tx in
             let principal = try await services.identity.authenticate(bearer: token, in: tx)
-            return try await next(request, try authenticated(context, principal, request, tx))
+            let permissions = try await services.access.permissions(for: principal, in: tenant, tx: tx)
+            return try await next(request, try authenticated(context, principal, permissions, request, tx))
         }
     }
 
-    func authenticated(_ context: Context, _ principal: Principal, _ request: Request, _ tx: Transaction?) throws -> Context {
+    func authenticated(_ context: Context, _ principal: Principal, _ permissions: EffectivePermissions, _ request: Request,
+                       _ tx: Transaction?) throws -> Context {
         if principal.readOnly, ![.get, .head, .options].contains(request.method) {
             throw CRMError.forbidden("This API token is read-only.")
         }
         var context = context
         context.principal = principal
+        context.permissions = permissions
         context.tx = tx
         context.logger[metadataKey: "user"] = .string(principal.user.id.uuidString.lowercased())
         context.logInfo.user = principal.user.id.uuidString.lowercased()

@@ -36,11 +36,18 @@ enum IdentityRoutes {
     }
 
     struct MeOut: Encodable {
+        struct RoleRef: Encodable {
+            var id: UUID
+            var name: String
+            var builtin: String?
+        }
         var user: User
         var tenant: String
-        var department: String?
-        var roles: [String]
-        var permissions: [String: [String]]
+        var department: Department?
+        var roles: [RoleRef]
+        /// object → action → scope
+        var permissions: [String: [String: String]]
+        var capabilities: [String]
         var enabledModules: [String]
     }
 
@@ -68,12 +75,23 @@ enum IdentityRoutes {
             return Response(status: .noContent)
         }
         authed.get("me") { _, context -> Response in
-            let (principal, _) = try context.session()
+            let (principal, tx) = try context.session()
             let tenant = try context.requireTenant()
+            let permissions = try context.permissions.unwrap()
+            var roles: [MeOut.RoleRef] = []
+            var department: Department?
+            if tenant.hasMigration("core", 2) {
+                roles = try await services.roles.list(in: tx).filter { permissions.roleIds.contains($0.id) }
+                    .map { MeOut.RoleRef(id: $0.id, name: $0.name, builtin: $0.builtin) }
+                if let id = principal.user.departmentId { department = try await services.departments.find(id, in: tx) }
+            }
+            var byObject: [String: [String: String]] = [:]
+            for (object, actions) in permissions.permissions {
+                for (action, scope) in actions { byObject[object, default: [:]][action.rawValue] = scope.rawValue }
+            }
             return try JSONOut.response(MeOut(
-                user: principal.user, tenant: tenant.slug, department: nil,
-                roles: principal.user.isAdmin ? ["tenant_admin"] : [],
-                permissions: [:], enabledModules: ["customers"]))
+                user: principal.user, tenant: tenant.slug, department: department, roles: roles, permissions: byObject,
+                capabilities: permissions.capabilities.map(\.rawValue).sorted(), enabledModules: ["customers"]))
         }
         authedShort.post("me/password") { request, context -> Response in
             let principal = try context.requirePrincipal()

@@ -21,7 +21,9 @@ struct TenantLoginTests {
             let me = try await client.call(.get, "/api/v1/me", tenant: t.slug, token: token)
             #expect(me.status == 200)
             #expect((me.object["user"] as? [String: Any])?["email"] as? String == t.adminEmail)
-            #expect(me.object["roles"] as? [String] == ["tenant_admin"])
+            #expect((me.object["roles"] as? [[String: Any]])?.compactMap { $0["builtin"] as? String } == ["tenant_admin"])
+            #expect((me.object["capabilities"] as? [String])?.contains("manage_roles") == true)
+            #expect((me.object["permissions"] as? [String: [String: String]])?["*"]?["delete"] == "all")
             #expect(me.object["enabled_modules"] as? [String] == ["customers"])
 
             #expect(try await client.call(.post, "/api/v1/auth/logout", tenant: t.slug, token: token).status == 204)

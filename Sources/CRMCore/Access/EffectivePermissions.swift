@@ -1,0 +1,137 @@
+import Foundation
+
+/// Which records a permission reaches, as something SQL can apply to an owner column.
+public enum RecordFilter: Sendable, Equatable {
+    case nothing
+    case all
+    /// Records whose owner is one of these users.
+    case owners([UUID])
+}
+
+/// What one user may do in one tenant: the union over the user's roles, computed once per
+/// access version. The single evaluation point: no route or service checks role names.
+public struct EffectivePermissions: Sendable {
+    public let userId: UUID
+    public let departmentId: UUID?
+    public let roleIds: [UUID]
+    public let capabilities: Set<Capability>
+    /// object (or "*") → action → widest scope over the roles.
+    public let permissions: [String: [Action: RecordScope]]
+    /// object → field → most permissive access over the roles (fields no role names are editable).
+    public let fields: [String: [String: FieldAccess]]
+    /// Owners within reach of `department` (the user's department and those the user manages).
+    public let departmentOwners: [UUID]
+    /// Owners within reach of `department_tree` (those departments and everything below them).
+    public let treeOwners: [UUID]
+
+    public func scope(_ action: Action, on object: String) -> RecordScope? {
+        [permissions[object]?[action], permissions[AccessObjects.wildcard]?[action]].compactMap { $0 }.max()
+    }
+
+    public func may(_ action: Action, on object: String) -> Bool { scope(action, on: object) != nil }
+
+    public func has(_ capability: Capability) -> Bool { capabilities.contains(capability) }
+
+    /// The records `action` reaches on `object`.
+    public func filter(_ action: Action, on object: String) -> RecordFilter {
+        switch scope(action, on: object) {
+        case nil: return .nothing
+        case .all: return .all
+        case .departmentTree: return .owners(treeOwners)
+        case .department: return .owners(departmentOwners)
+        case .own: return .owners([userId])
+        }
+    }
+
+    /// Whether `action` reaches a record owned by `owner`.
+    public func reaches(_ action: Action, on object: String, ownedBy owner: UUID?) -> Bool {
+        switch filter(action, on: object) {
+        case .nothing: return false
+        case .all: return true
+        case .owners(let owners): return owner.map { owners.contains($0) } ?? false
+        }
+    }
+
+    public func fieldAccess(_ object: String, _ field: String) -> FieldAccess {
+        if roleIds.isEmpty { return .hidden }
+        return fields[object]?[field] ?? .editable
+    }
+
+    /// Computes a user's permissions from a snapshot of the tenant's org and roles.
+    public static func compute(user: UUID, model: AccessModel) -> EffectivePermissions {
+        let roleIds = model.userRoles[user] ?? []
+        let grants = roleIds.compactMap { model.roles[$0] }
+        var permissions: [String: [Action: RecordScope]] = [:]
+        var capabilities = Set<Capability>()
+        for g in grants {
+            capabilities.formUnion(g.capabilities)
+            for (object, actions) in g.permissions {
+                for (action, scope) in actions {
+                    permissions[object, default: [:]][action] = max(scope, permissions[object]?[action] ?? scope)
+                }
+            }
+        }
+        // A role that does not name a field leaves it editable; the union takes the most open.
+        var fields: [String: [String: FieldAccess]] = [:]
+        let named = Set(grants.flatMap { g in g.fields.flatMap { o, f in f.keys.map { "\(o)\u{1}\($0)" } } })
+        for key in named {
+            let parts = key.split(separator: "\u{1}", maxSplits: 1).map(String.init)
+            fields[parts[0], default: [:]][parts[1]] = grants.map { $0.fields[parts[0]]?[parts[1]] ?? .editable }.max() ?? .editable
+        }
+        let own = model.userDepartment[user]
+        var home = Set(model.departmentManager.filter { $0.value == user }.map(\.key))
+        if let own { home.insert(own) }
+        var tree = home
+        let children = model.departmentChildren
+        var frontier = Array(home)
+        while let next = frontier.popLast() {
+            for child in children[next] ?? [] where tree.insert(child).inserted { frontier.append(child) }
+        }
+        var departmentOwners: Set<UUID> = [user], treeOwners: Set<UUID> = [user]
+        for (member, dept) in model.userDepartment {
+            if home.contains(dept) { departmentOwners.insert(member) }
+            if tree.contains(dept) { treeOwners.insert(member) }
+        }
+        return EffectivePermissions(userId: user, departmentId: own, roleIds: roleIds, capabilities: capabilities,
+                                    permissions: permissions, fields: fields,
+                                    departmentOwners: departmentOwners.sorted { $0.uuidString < $1.uuidString },
+                                    treeOwners: treeOwners.sorted { $0.uuidString < $1.uuidString })
+    }
+
+    /// Tenants still on core version 1 (during a rolling migration) have no roles yet: their
+    /// admins may do everything and other users nothing, as before.
+    public static func legacy(user: UUID, isAdmin: Bool) -> EffectivePermissions {
+        let all = Dictionary(uniqueKeysWithValues: Action.allCases.map { ($0, RecordScope.all) })
+        return EffectivePermissions(userId: user, departmentId: nil, roleIds: [], capabilities: isAdmin ? Set(Capability.allCases) : [],
+                                    permissions: isAdmin ? [AccessObjects.wildcard: all] : [:], fields: [:],
+                                    departmentOwners: [user], treeOwners: [user])
+    }
+}
+
+/// Effective permissions per tenant and user, recomputed when the tenant's access version moves.
+public actor AccessCache {
+    private var models: [UUID: AccessModel] = [:]
+    private var effective: [UUID: [UUID: EffectivePermissions]] = [:]
+
+    public init() {}
+
+    /// The user's permissions at `version`, loading the tenant's model with `load` when the
+    /// cached one is older.
+    public func permissions(tenant: UUID, user: UUID, version: Int64,
+                            load: @Sendable () async throws -> AccessModel) async throws -> EffectivePermissions {
+        if let model = models[tenant], model.version == version {
+            if let hit = effective[tenant]?[user] { return hit }
+            let computed = EffectivePermissions.compute(user: user, model: model)
+            effective[tenant, default: [:]][user] = computed
+            return computed
+        }
+        let model = try await load()
+        if (models[tenant]?.version ?? Int64.min) <= model.version {
+            models[tenant] = model
+            effective[tenant] = [:]
+        }
+        let computed = EffectivePermissions.compute(user: user, model: model)
+        if models[tenant]?.version == model.version { effective[tenant, default: [:]][user] = computed }
+        return computed
+    }
+}

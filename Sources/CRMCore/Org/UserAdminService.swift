@@ -1,0 +1,142 @@
+import Foundation
+import PostgresNIO
+
+/// A user as the admin API shows it.
+public struct AdminUser: Sendable, Codable, Equatable {
+    public var id: UUID
+    public var email: String
+    public var name: String
+    public var isActive: Bool
+    public var departmentId: UUID?
+    public var roleIds: [UUID]
+    public var createdAt: Date
+}
+
+/// Tenant admins manage users: create, rename, move between departments, assign roles,
+/// deactivate and reactivate. The last active tenant admin can be neither removed nor demoted.
+public struct UserAdminService: Sendable {
+    let identity: TenantIdentity
+    let users = UserStore()
+    let audit = AuditLog()
+    var clock: any WallClock { identity.clock }
+
+    public init(identity: TenantIdentity) { self.identity = identity }
+
+    public func list(in tx: Transaction) async throws -> [AdminUser] {
+        var out: [AdminUser] = []
+        for try await (id, email, name, active, dept, created, roles) in try await tx.query("""
+            SELECT u.id, u.email, u.name, u.is_active, u.department_id, u.created_at,
+                   coalesce(array_agg(ur.role_id ORDER BY ur.role_id) FILTER (WHERE ur.role_id IS NOT NULL), '{}')
+            FROM users u LEFT JOIN user_roles ur ON ur.user_id = u.id
+            GROUP BY u.id ORDER BY u.created_at, u.id
+            """).decode((UUID, String, String, Bool, UUID?, Date, [UUID]).self)
+        {
+            out.append(AdminUser(id: id, email: email, name: name, isActive: active, departmentId: dept, roleIds: roles, createdAt: created))
+        }
+        return out
+    }
+
+    public func find(_ id: UUID, in tx: Transaction) async throws -> AdminUser? {
+        try await list(in: tx).first { $0.id == id }
+    }
+
+    public func create(email: String, name: String, password: String?, departmentId: UUID?, roleIds: [UUID],
+                       actor: Principal, meta: RequestMeta, in tx: Transaction) async throws -> AdminUser {
+        var errors = FieldErrors()
+        let email = email.trimmingCharacters(in: .whitespaces)
+        if !EmailAddress.isValid(email) { errors.add("email", "invalid_email", "A valid email address is required.") }
+        let name = TextRules.check(name, field: "name", max: 200, into: &errors)
+        if let password { identity.policy.check(password, into: &errors) }
+        try await checkReferences(departmentId: departmentId, roleIds: roleIds, into: &errors, in: tx)
+        try errors.throwIfAny()
+        let hash = try await password.asyncMap { try await identity.hasher.hash($0) }
+        let now = clock.now()
+        let user = User(id: UUID.v7(now: now), email: email, name: name, isActive: true, isAdmin: false,
+                        departmentId: departmentId, createdAt: now)
+        try await users.insert(user, passwordHash: hash, in: tx)
+        try await setRoles(user.id, roleIds, in: tx)
+        try await changed("user.create", user.id, details: ["email": email], actor: actor, meta: meta, in: tx)
+        return try await find(user.id, in: tx)!
+    }
+
+    public func update(_ id: UUID, name: String?, departmentId: Patch<UUID>, roleIds: [UUID]?, isActive: Bool?, password: String?,
+                       actor: Principal, meta: RequestMeta, in tx: Transaction) async throws -> AdminUser {
+        // Serialises every change that could leave the tenant without an admin.
+        try await tx.execute("SELECT 1 FROM roles WHERE builtin = 'tenant_admin' FOR UPDATE")
+        guard try await find(id, in: tx) != nil else { throw CRMError.notFound("No such user.") }
+        var errors = FieldErrors()
+        let newName = name.map { TextRules.check($0, field: "name", max: 200, into: &errors) }
+        if let password { identity.policy.check(password, into: &errors) }
+        if case .value(let dept) = departmentId {
+            try await checkReferences(departmentId: dept, roleIds: [], into: &errors, in: tx)
+        }
+        if let roleIds { try await checkReferences(departmentId: nil, roleIds: roleIds, into: &errors, in: tx) }
+        try errors.throwIfAny()
+        let now = clock.now()
+        if let newName { try await tx.execute("UPDATE users SET name = \(newName), updated_at = \(now) WHERE id = \(id)") }
+        if let dept = departmentId.newValue {
+            try await tx.execute("UPDATE users SET department_id = \(dept), updated_at = \(now) WHERE id = \(id)")
+        }
+        if let roleIds { try await setRoles(id, roleIds, in: tx) }
+        if let password {
+            let hash = try await identity.hasher.hash(password)
+            try await users.setPasswordHash(userId: id, hash: hash, changedAt: now, in: tx)
+            _ = try await users.revokeAllTokens(userId: id, at: now, in: tx)
+        }
+        if let isActive { try await identity.setActive(userId: id, active: isActive, actor: actor, meta: meta, in: tx) }
+        try await requireAnAdmin(in: tx)
+        var details: [String: String] = [:]
+        if roleIds != nil { details["roles"] = "changed" }
+        if departmentId.isPresent { details["department"] = "changed" }
+        if password != nil { details["password"] = "reset" }
+        try await changed("user.update", id, details: details, actor: actor, meta: meta, in: tx)
+        return try await find(id, in: tx)!
+    }
+
+    func requireAnAdmin(in tx: Transaction) async throws {
+        let rows = try await tx.query("""
+            SELECT count(*)::int4 FROM users u JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id
+            WHERE r.builtin = 'tenant_admin' AND u.is_active
+            """)
+        for try await n in rows.decode(Int32.self) where n == 0 {
+            throw CRMError.conflict("This would leave the tenant without an active tenant admin.")
+        }
+    }
+
+    func setRoles(_ user: UUID, _ roles: [UUID], in tx: Transaction) async throws {
+        try await tx.execute("DELETE FROM user_roles WHERE user_id = \(user)")
+        if !roles.isEmpty {
+            try await tx.execute("INSERT INTO user_roles (user_id, role_id) SELECT \(user), r FROM unnest(\(Array(Set(roles)))::uuid[]) AS r")
+        }
+    }
+
+    func checkReferences(departmentId: UUID?, roleIds: [UUID], into errors: inout FieldErrors, in tx: Transaction) async throws {
+        if let departmentId {
+            var found = false
+            for try await _ in try await tx.query("SELECT 1 FROM departments WHERE id = \(departmentId)") { found = true }
+            if !found { errors.add("department_id", "not_found", "No such department.") }
+        }
+        if !roleIds.isEmpty {
+            var known = Set<UUID>()
+            for try await id in try await tx.query("SELECT id FROM roles WHERE id = ANY(\(roleIds))").decode(UUID.self) { known.insert(id) }
+            for (i, id) in roleIds.enumerated() where !known.contains(id) {
+                errors.add("role_ids[\(i)]", "not_found", "No such role.")
+            }
+        }
+    }
+
+    func changed(_ action: String, _ user: UUID, details: [String: String], actor: Principal, meta: RequestMeta,
+                 in tx: Transaction) async throws {
+        try await AccessVersion.bump(in: tx)
+        try await audit.record(AuditEntry(actorType: "user", actorId: actor.user.id, actorLabel: actor.user.email, action: action,
+                                          targetType: "user", targetId: user.uuidString.lowercased(), details: details),
+                               meta: meta, at: clock.now(), in: tx)
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}

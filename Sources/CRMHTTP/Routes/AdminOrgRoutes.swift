@@ -1,0 +1,162 @@
+import CRMCore
+import Foundation
+import Hummingbird
+
+/// `/api/v1/admin`: departments, users and roles, each guarded by an admin capability.
+enum AdminOrgRoutes {
+    struct DepartmentBody: Decodable {
+        var name: String?
+        var parentId: Patch<UUID>
+        var managerId: Patch<UUID>
+        enum CodingKeys: String, CodingKey { case name, parentId = "parent_id", managerId = "manager_id" }
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decodeIfPresent(String.self, forKey: .name)
+            parentId = try c.decodePatch(UUID.self, forKey: .parentId)
+            managerId = try c.decodePatch(UUID.self, forKey: .managerId)
+        }
+    }
+
+    struct UserBody: Decodable {
+        var email: String?
+        var name: String?
+        var password: String?
+        var departmentId: Patch<UUID>
+        var roleIds: [UUID]?
+        var isActive: Bool?
+        enum CodingKeys: String, CodingKey {
+            case email, name, password, departmentId = "department_id", roleIds = "role_ids", isActive = "is_active"
+        }
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            email = try c.decodeIfPresent(String.self, forKey: .email)
+            name = try c.decodeIfPresent(String.self, forKey: .name)
+            password = try c.decodeIfPresent(String.self, forKey: .password)
+            departmentId = try c.decodePatch(UUID.self, forKey: .departmentId)
+            roleIds = try c.decodeIfPresent([UUID].self, forKey: .roleIds)
+            isActive = try c.decodeIfPresent(Bool.self, forKey: .isActive)
+        }
+    }
+
+    struct RoleBody: Decodable {
+        var name: String?
+        var description: String?
+        var permissions: [Role.Permission]?
+        var fields: [Role.Field]?
+        var capabilities: [String]?
+    }
+
+    struct CopyBody: Decodable { var name: String }
+
+    static func register(on authed: RouterGroup<AppRequestContext>, services: AppServices) {
+        let limit = services.config.maxBodyBytes
+        let admin = authed.group("admin")
+
+        // Departments
+        admin.get("departments") { _, context -> Response in
+            _ = try context.require(.manageDepartments)
+            let (_, tx) = try context.session()
+            return try JSONOut.response(Page(data: try await services.departments.list(in: tx), nextCursor: nil))
+        }
+        admin.post("departments") { request, context -> Response in
+            _ = try context.require(.manageDepartments)
+            let (principal, tx) = try context.session()
+            let body = try await JSONBody.decode(DepartmentBody.self, from: request, limit: limit)
+            guard let name = body.name else { throw CRMError.invalid("name", "required", "This field is required.") }
+            let dept = try await services.departments.create(
+                name: name, parentId: body.parentId.newValue ?? nil, managerId: body.managerId.newValue ?? nil,
+                actor: principal, meta: context.meta, in: tx)
+            return try JSONOut.response(dept, status: .created)
+        }
+        admin.patch("departments/:id") { request, context -> Response in
+            _ = try context.require(.manageDepartments)
+            let (principal, tx) = try context.session()
+            let id = try uuid(context, "id", "department")
+            let body = try await JSONBody.decode(DepartmentBody.self, from: request, limit: limit)
+            return try JSONOut.response(try await services.departments.update(
+                id, name: body.name, parentId: body.parentId, managerId: body.managerId, actor: principal, meta: context.meta, in: tx))
+        }
+        admin.delete("departments/:id") { _, context -> Response in
+            _ = try context.require(.manageDepartments)
+            let (principal, tx) = try context.session()
+            try await services.departments.delete(try uuid(context, "id", "department"), actor: principal, meta: context.meta, in: tx)
+            return Response(status: .noContent)
+        }
+
+        // Users
+        admin.get("users") { _, context -> Response in
+            _ = try context.require(.manageUsers)
+            let (_, tx) = try context.session()
+            return try JSONOut.response(Page(data: try await services.userAdmin.list(in: tx), nextCursor: nil))
+        }
+        admin.post("users") { request, context -> Response in
+            _ = try context.require(.manageUsers)
+            let (principal, tx) = try context.session()
+            let body = try await JSONBody.decode(UserBody.self, from: request, limit: limit)
+            var errors = FieldErrors()
+            if body.email == nil { errors.add("email", "required", "This field is required.") }
+            if body.name == nil { errors.add("name", "required", "This field is required.") }
+            try errors.throwIfAny()
+            let user = try await services.userAdmin.create(
+                email: body.email!, name: body.name!, password: body.password, departmentId: body.departmentId.newValue ?? nil,
+                roleIds: body.roleIds ?? [], actor: principal, meta: context.meta, in: tx)
+            return try JSONOut.response(user, status: .created)
+        }
+        admin.patch("users/:id") { request, context -> Response in
+            _ = try context.require(.manageUsers)
+            let (principal, tx) = try context.session()
+            let id = try uuid(context, "id", "user")
+            let body = try await JSONBody.decode(UserBody.self, from: request, limit: limit)
+            if body.email != nil { throw CRMError.invalid("email", "read_only_field", "The email of a user cannot be changed.") }
+            return try JSONOut.response(try await services.userAdmin.update(
+                id, name: body.name, departmentId: body.departmentId, roleIds: body.roleIds, isActive: body.isActive,
+                password: body.password, actor: principal, meta: context.meta, in: tx))
+        }
+
+        // Roles
+        admin.get("roles") { _, context -> Response in
+            _ = try context.require(.manageRoles)
+            let (_, tx) = try context.session()
+            return try JSONOut.response(Page(data: try await services.roles.list(in: tx), nextCursor: nil))
+        }
+        admin.post("roles") { request, context -> Response in
+            _ = try context.require(.manageRoles)
+            let (principal, tx) = try context.session()
+            let body = try await JSONBody.decode(RoleBody.self, from: request, limit: limit)
+            guard let name = body.name else { throw CRMError.invalid("name", "required", "This field is required.") }
+            let role = try await services.roles.create(
+                name: name, description: body.description, permissions: body.permissions ?? [], fields: body.fields ?? [],
+                capabilities: body.capabilities ?? [], actor: principal, meta: context.meta, in: tx)
+            return try JSONOut.response(role, status: .created)
+        }
+        admin.patch("roles/:id") { request, context -> Response in
+            _ = try context.require(.manageRoles)
+            let (principal, tx) = try context.session()
+            let id = try uuid(context, "id", "role")
+            let body = try await JSONBody.decode(RoleBody.self, from: request, limit: limit)
+            return try JSONOut.response(try await services.roles.update(
+                id, name: body.name, description: body.description, permissions: body.permissions, fields: body.fields,
+                capabilities: body.capabilities, actor: principal, meta: context.meta, in: tx))
+        }
+        admin.delete("roles/:id") { _, context -> Response in
+            _ = try context.require(.manageRoles)
+            let (principal, tx) = try context.session()
+            try await services.roles.delete(try uuid(context, "id", "role"), actor: principal, meta: context.meta, in: tx)
+            return Response(status: .noContent)
+        }
+        admin.post("roles/:id/copy") { request, context -> Response in
+            _ = try context.require(.manageRoles)
+            let (principal, tx) = try context.session()
+            let id = try uuid(context, "id", "role")
+            let body = try await JSONBody.decode(CopyBody.self, from: request, limit: limit)
+            return try JSONOut.response(try await services.roles.copy(id, name: body.name, actor: principal, meta: context.meta, in: tx),
+                                        status: .created)
+        }
+    }
+
+    /// A path id; anything that is not a UUID names nothing, so 404.
+    static func uuid(_ context: AppRequestContext, _ name: String, _ what: String) throws -> UUID {
+        guard let id = UUID(uuidString: try context.parameters.require(name)) else { throw CRMError.notFound("No such \(what).") }
+        return id
+    }
+}
