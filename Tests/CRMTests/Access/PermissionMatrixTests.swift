@@ -1,0 +1,323 @@
+@testable import CRMCore
+import Foundation
+import PostgresNIO
+import Testing
+
+/// A tenant with a 3-level tree of 5 departments and four record owners around one actor:
+/// HQ → Sales → {Sales East, Sales West}, HQ → Support. The actor and a colleague are in Sales,
+/// one user in Sales East (a child department), one in Support (unrelated).
+struct OrgFixture {
+    let services: AppServices
+    let t: TestTenant
+    let admin: Principal
+    var departments: [String: UUID] = [:]
+    var users: [String: UUID] = [:]
+    var schema: TenantSchema { try! t.tenant.schema() }
+
+    static func make() async throws -> OrgFixture {
+        let services = try await TestEnvironment.shared.services()
+        let t = try await Fixtures.tenant(services)
+        let token = try await services.identity.login(tenant: t.tenant, email: t.adminEmail, password: t.adminPassword,
+                                                      meta: RequestMeta(requestId: "f", clientAddress: "10.0.0.1")).0.token
+        let admin = try await services.db.transaction(for: try t.tenant.schema()) { tx in
+            try await services.identity.authenticate(bearer: token, in: tx)
+        }
+        var f = OrgFixture(services: services, t: t, admin: admin)
+        try await services.db.transaction(for: f.schema) { [f] tx in
+            let d = services.departments
+            let hq = try await d.create(name: "HQ", parentId: nil, managerId: nil, actor: f.admin, meta: .commandLine, in: tx).id
+            let sales = try await d.create(name: "Sales", parentId: hq, managerId: nil, actor: f.admin, meta: .commandLine, in: tx).id
+            let east = try await d.create(name: "Sales East", parentId: sales, managerId: nil, actor: f.admin, meta: .commandLine, in: tx).id
+            _ = try await d.create(name: "Sales West", parentId: sales, managerId: nil, actor: f.admin, meta: .commandLine, in: tx)
+            let support = try await d.create(name: "Support", parentId: hq, managerId: nil, actor: f.admin, meta: .commandLine, in: tx).id
+            return [("hq", hq), ("sales", sales), ("east", east), ("support", support)]
+        }.forEach { f.departments[$0.0] = $0.1 }
+        for (key, dept) in [("actor", "sales"), ("colleague", "sales"), ("child", "east"), ("unrelated", "support")] {
+            f.users[key] = try await f.createUser(key, department: f.departments[dept]!)
+        }
+        return f
+    }
+
+    func createUser(_ key: String, department: UUID?, roles: [UUID] = [], password: String? = nil) async throws -> UUID {
+        try await services.db.transaction(for: schema) { tx in
+            try await services.userAdmin.create(email: "\(key)-\(UUID().compactHex.prefix(6))@\(t.slug).example", name: key,
+                                                password: password, departmentId: department, roleIds: roles,
+                                                actor: admin, meta: .commandLine, in: tx).id
+        }
+    }
+
+    func builtin(_ name: String) async throws -> UUID {
+        try await services.db.transaction(for: schema) { tx in
+            try await services.roles.list(in: tx).first { $0.builtin == name }!.id
+        }
+    }
+
+    func setRoles(_ user: UUID, _ roles: [UUID]) async throws {
+        _ = try await services.db.transaction(for: schema) { tx in
+            try await services.userAdmin.update(user, name: nil, departmentId: .absent, roleIds: roles, isActive: nil, password: nil,
+                                                actor: admin, meta: .commandLine, in: tx)
+        }
+    }
+
+    /// The permissions as a request computes them: version from the database, model through the cache.
+    func permissions(of user: UUID) async throws -> EffectivePermissions {
+        try await services.db.transaction(for: schema) { tx in
+            var version: Int64 = 0
+            for try await v in try await tx.query("SELECT (value #>> '{}')::int8 FROM settings WHERE key = 'access_version'").decode(Int64.self) { version = v }
+            let (found, _) = try await UserStore().find(id: user, in: tx)!
+            let principal = Principal(user: found, tokenId: UUID(), tokenKind: "session", readOnly: false, accessVersion: version)
+            return try await services.access.permissions(for: principal, in: t.tenant, tx: tx)
+        }
+    }
+}
+
+@Suite("Access: the permission matrix")
+struct PermissionMatrixTests {
+    @Test("each built-in role × each action × own, colleague's, child department's and unrelated records, by evaluator and SQL")
+    func matrix() async throws {
+        let f = try await OrgFixture.make()
+        let owners = ["actor", "colleague", "child", "unrelated"]
+        // A real table in the tenant's schema, one record per owner.
+        try await f.services.db.ownerTransaction(searchPath: f.schema.schema) { tx in
+            try await tx.execute("CREATE TABLE matrix_records (id uuid PRIMARY KEY, owner_id uuid NOT NULL)")
+        }
+        try await f.services.db.transaction(for: f.schema) { tx in
+            for o in owners { try await tx.execute("INSERT INTO matrix_records VALUES (\(UUID()), \(f.users[o]!))") }
+        }
+        let everyone = Set(owners)
+        let expected: [String: (Action) -> Set<String>] = [
+            "tenant_admin": { _ in everyone },
+            "manager": { $0 == .import ? [] : ["actor", "colleague", "child"] },
+            "sales_rep": { [.read, .create, .update, .delete].contains($0) ? ["actor"] : [] },
+            "read_only": { $0 == .read ? ["actor", "colleague"] : [] },
+        ]
+        let actor = f.users["actor"]!
+        for (role, want) in expected.sorted(by: { $0.key < $1.key }) {
+            try await f.setRoles(actor, [try await f.builtin(role)])
+            let p = try await f.permissions(of: actor)
+            for action in Action.allCases {
+                let byEvaluator = Set(owners.filter { p.reaches(action, on: "customer", ownedBy: f.users[$0]!) })
+                #expect(byEvaluator == want(action), "\(role) \(action): evaluator \(byEvaluator)")
+                var q = QueryBuilder("SELECT owner_id FROM matrix_records WHERE ")
+                try q.appendCondition(p.filter(action, on: "customer"), ownerColumn: try SQLIdentifier("owner_id"))
+                let query = q.query
+                let bySQL: Set<String> = try await f.services.db.transaction(for: f.schema) { tx in
+                    var seen = Set<String>()
+                    for try await id in try await tx.query(query).decode(UUID.self) {
+                        seen.insert(owners.first { f.users[$0] == id }!)
+                    }
+                    return seen
+                }
+                #expect(bySQL == want(action), "\(role) \(action): SQL \(bySQL)")
+            }
+        }
+    }
+
+    @Test("moving a department changes what its former and new managers see on the next request")
+    func departmentMove() async throws {
+        var f = try await OrgFixture.make()
+        let manager = try await f.builtin("manager")
+        let support = f.departments["support"]!, east = f.departments["east"]!
+        // The manager of Support; the Sales East rep is outside their tree.
+        let boss = try await f.createUser("boss", department: support, roles: [manager])
+        f.users["boss"] = boss
+        let salesManager = try await f.createUser("salesboss", department: f.departments["sales"]!, roles: [manager])
+        let rep = f.users["child"]!
+        #expect(try await !f.permissions(of: boss).reaches(.read, on: "lead", ownedBy: rep))
+        #expect(try await f.permissions(of: salesManager).reaches(.read, on: "lead", ownedBy: rep))
+
+        _ = try await f.services.db.transaction(for: f.schema) { [f] tx in
+            try await f.services.departments.update(east, name: nil, parentId: .value(support), managerId: .absent,
+                                                    actor: f.admin, meta: .commandLine, in: tx)
+        }
+        #expect(try await f.permissions(of: boss).reaches(.read, on: "lead", ownedBy: rep))
+        #expect(try await !f.permissions(of: salesManager).reaches(.read, on: "lead", ownedBy: rep))
+
+        // Managing a department (manager_id) brings its tree into reach too.
+        let hq = f.departments["hq"]!
+        _ = try await f.services.db.transaction(for: f.schema) { [f] tx in
+            try await f.services.departments.update(hq, name: nil, parentId: .absent, managerId: .value(salesManager),
+                                                    actor: f.admin, meta: .commandLine, in: tx)
+        }
+        #expect(try await f.permissions(of: salesManager).reaches(.read, on: "lead", ownedBy: rep))
+    }
+
+    @Test("field access is the most open over the user's roles; unnamed fields are editable")
+    func fieldAccessUnion() async throws {
+        let f = try await OrgFixture.make()
+        let (hiddenRole, readOnlyRole) = try await f.services.db.transaction(for: f.schema) { [f] tx in
+            let a = try await f.services.roles.create(
+                name: "Hide revenue", description: nil, permissions: [.init(object: "customer", actions: ["read"], scope: "own")],
+                fields: [.init(object: "customer", field: "revenue", access: "hidden"), .init(object: "customer", field: "phone", access: "hidden")],
+                capabilities: [], actor: f.admin, meta: .commandLine, in: tx)
+            let b = try await f.services.roles.create(
+                name: "See revenue", description: nil, permissions: [],
+                fields: [.init(object: "customer", field: "revenue", access: "read_only")],
+                capabilities: [], actor: f.admin, meta: .commandLine, in: tx)
+            return (a.id, b.id)
+        }
+        let actor = f.users["actor"]!
+        try await f.setRoles(actor, [hiddenRole])
+        var p = try await f.permissions(of: actor)
+        #expect(p.fieldAccess("customer", "revenue") == .hidden)
+        #expect(p.fieldAccess("customer", "name") == .editable)
+        try await f.setRoles(actor, [hiddenRole, readOnlyRole])
+        p = try await f.permissions(of: actor)
+        #expect(p.fieldAccess("customer", "revenue") == .readOnly)
+        #expect(p.fieldAccess("customer", "phone") == .editable)
+        try await f.setRoles(actor, [])
+        #expect(try await f.permissions(of: actor).fieldAccess("customer", "name") == .hidden)
+        #expect(try await !f.permissions(of: actor).may(.read, on: "customer"))
+    }
+}
+
+@Suite("Access: the admin API")
+struct AdminOrgAPITests {
+    @Test("departments: create, rename, move; cycles and deleting a non-empty department are 409")
+    func departments() async throws {
+        let f = try await OrgFixture.make()
+        try await TestAPI(services: f.services).run { client in
+            let token = try await client.login(f.t.slug, f.t.adminEmail, f.t.adminPassword)
+            let list = try await client.call(.get, "/api/v1/admin/departments", tenant: f.t.slug, token: token)
+            #expect(list.data.count == 5)
+            let hq = f.departments["hq"]!.uuidString, east = f.departments["east"]!.uuidString
+            let cycle = try await client.call(.patch, "/api/v1/admin/departments/\(hq)", tenant: f.t.slug, token: token, json: ["parent_id": east])
+            #expect(cycle.status == 409, "\(cycle.text)")
+            let selfParent = try await client.call(.patch, "/api/v1/admin/departments/\(east)", tenant: f.t.slug, token: token, json: ["parent_id": east])
+            #expect(selfParent.status == 409)
+            let sales = f.departments["sales"]!.uuidString
+            let nonEmpty = try await client.call(.delete, "/api/v1/admin/departments/\(sales)", tenant: f.t.slug, token: token)
+            #expect(nonEmpty.status == 409)
+            #expect((nonEmpty.object["detail"] as? String)?.contains("2 sub-departments and 2 users") == true, "\(nonEmpty.text)")
+
+            let created = try await client.call(.post, "/api/v1/admin/departments", tenant: f.t.slug, token: token,
+                                                json: ["name": "Marketing", "parent_id": hq])
+            #expect(created.status == 201)
+            let id = try #require(created.object["id"] as? String)
+            let renamed = try await client.call(.patch, "/api/v1/admin/departments/\(id)", tenant: f.t.slug, token: token,
+                                                json: ["name": "Growth", "parent_id": NSNull()])
+            #expect(renamed.status == 200)
+            #expect(renamed.object["name"] as? String == "Growth")
+            #expect(renamed.object["parent_id"] == nil || renamed.object["parent_id"] is NSNull)
+            #expect(try await client.call(.delete, "/api/v1/admin/departments/\(id)", tenant: f.t.slug, token: token).status == 204)
+            #expect(try await client.call(.delete, "/api/v1/admin/departments/\(id)", tenant: f.t.slug, token: token).status == 404)
+
+            let bad = try await client.call(.post, "/api/v1/admin/departments", tenant: f.t.slug, token: token,
+                                            json: ["name": "", "parent_id": UUID().uuidString, "manager_id": "not-a-uuid"])
+            #expect(bad.status == 400)
+            let bad2 = try await client.call(.post, "/api/v1/admin/departments", tenant: f.t.slug, token: token,
+                                             json: ["name": " ", "parent_id": UUID().uuidString])
+            #expect(Set(bad2.fieldNames) == ["name", "parent_id"], "\(bad2.text)")
+        }
+    }
+
+    @Test("roles: unknown actions, scopes, objects and capabilities are 400 naming them; built-ins copy but do not change")
+    func roles() async throws {
+        let f = try await OrgFixture.make()
+        try await TestAPI(services: f.services).run { client in
+            let token = try await client.login(f.t.slug, f.t.adminEmail, f.t.adminPassword)
+            let bad = try await client.call(.post, "/api/v1/admin/roles", tenant: f.t.slug, token: token, json: [
+                "name": "Broken",
+                "permissions": [["object": "customer", "actions": ["read", "fly"], "scope": "galaxy"],
+                                ["object": "spaceship", "actions": ["read"], "scope": "own"]],
+                "fields": [["object": "customer", "field": "phone", "access": "secret"]],
+                "capabilities": ["manage_users", "rule_the_world"],
+            ])
+            #expect(bad.status == 400)
+            #expect(Set(bad.fieldNames) == ["permissions[0].actions[1]", "permissions[0].scope", "permissions[1].object",
+                                            "fields[0].access", "capabilities[1]"], "\(bad.text)")
+
+            let roles = try await client.call(.get, "/api/v1/admin/roles", tenant: f.t.slug, token: token)
+            #expect(roles.data.compactMap { $0["builtin"] as? String } == ["manager", "read_only", "sales_rep", "tenant_admin"].sorted { a, b in
+                // Listed by name: Manager, Read-only, Sales rep, Tenant admin.
+                a < b })
+            let managerId = try #require(roles.data.first { $0["builtin"] as? String == "manager" }?["id"] as? String)
+            #expect(try await client.call(.patch, "/api/v1/admin/roles/\(managerId)", tenant: f.t.slug, token: token, json: ["name": "Boss"]).status == 409)
+            #expect(try await client.call(.delete, "/api/v1/admin/roles/\(managerId)", tenant: f.t.slug, token: token).status == 409)
+            let copy = try await client.call(.post, "/api/v1/admin/roles/\(managerId)/copy", tenant: f.t.slug, token: token, json: ["name": "Regional manager"])
+            #expect(copy.status == 201)
+            #expect((copy.object["permissions"] as? [[String: Any]])?.first?["scope"] as? String == "department_tree")
+            #expect(copy.object["builtin"] == nil)
+            let dup = try await client.call(.post, "/api/v1/admin/roles/\(managerId)/copy", tenant: f.t.slug, token: token, json: ["name": "regional MANAGER"])
+            #expect(dup.status == 409)
+        }
+    }
+
+    @Test("a role edit takes effect on the next request")
+    func roleEdit() async throws {
+        let f = try await OrgFixture.make()
+        try await TestAPI(services: f.services).run { client in
+            let admin = try await client.login(f.t.slug, f.t.adminEmail, f.t.adminPassword)
+            let role = try await client.call(.post, "/api/v1/admin/roles", tenant: f.t.slug, token: admin, json: [
+                "name": "Lead reader", "permissions": [["object": "lead", "actions": ["read"], "scope": "own"]]])
+            let roleId = try #require(role.object["id"] as? String)
+            let user = try await client.call(.post, "/api/v1/admin/users", tenant: f.t.slug, token: admin, json: [
+                "email": "reader@\(f.t.slug).example", "name": "Reader", "password": "Reader-Password-42",
+                "department_id": f.departments["support"]!.uuidString, "role_ids": [roleId]])
+            #expect(user.status == 201, "\(user.text)")
+            let token = try await client.login(f.t.slug, "reader@\(f.t.slug).example", "Reader-Password-42")
+            let before = try await client.call(.get, "/api/v1/me", tenant: f.t.slug, token: token)
+            #expect((before.object["permissions"] as? [String: [String: String]]) == ["lead": ["read": "own"]])
+            #expect((before.object["department"] as? [String: Any])?["name"] as? String == "Support")
+
+            let edited = try await client.call(.patch, "/api/v1/admin/roles/\(roleId)", tenant: f.t.slug, token: admin, json: [
+                "permissions": [["object": "lead", "actions": ["read", "update"], "scope": "department"]]])
+            #expect(edited.status == 200, "\(edited.text)")
+            let after = try await client.call(.get, "/api/v1/me", tenant: f.t.slug, token: token)
+            #expect((after.object["permissions"] as? [String: [String: String]]) == ["lead": ["read": "department", "update": "department"]])
+
+            // Not an admin: every admin call is 403.
+            #expect(try await client.call(.get, "/api/v1/admin/users", tenant: f.t.slug, token: token).status == 403)
+            #expect(try await client.call(.get, "/api/v1/admin/roles", tenant: f.t.slug, token: token).status == 403)
+            #expect(try await client.call(.post, "/api/v1/admin/departments", tenant: f.t.slug, token: token, json: ["name": "x"]).status == 403)
+        }
+    }
+
+    @Test("the last active tenant admin cannot be demoted or deactivated; with a second admin it can")
+    func lastAdmin() async throws {
+        let f = try await OrgFixture.make()
+        try await TestAPI(services: f.services).run { client in
+            let admin = try await client.login(f.t.slug, f.t.adminEmail, f.t.adminPassword)
+            let me = f.admin.user.id.uuidString
+            let rep = try await f.builtin("sales_rep").uuidString
+            let demote = try await client.call(.patch, "/api/v1/admin/users/\(me)", tenant: f.t.slug, token: admin, json: ["role_ids": [rep]])
+            #expect(demote.status == 409, "\(demote.text)")
+            let deactivate = try await client.call(.patch, "/api/v1/admin/users/\(me)", tenant: f.t.slug, token: admin, json: ["is_active": false])
+            #expect(deactivate.status == 409)
+            // Nothing half-done: still an admin, still active, the token still works.
+            #expect(try await client.call(.get, "/api/v1/admin/users", tenant: f.t.slug, token: admin).status == 200)
+
+            let adminRole = try await f.builtin("tenant_admin").uuidString
+            let second = try await client.call(.post, "/api/v1/admin/users", tenant: f.t.slug, token: admin, json: [
+                "email": "second@\(f.t.slug).example", "name": "Second", "role_ids": [adminRole]])
+            #expect(second.status == 201)
+            #expect(try await client.call(.patch, "/api/v1/admin/users/\(me)", tenant: f.t.slug, token: admin, json: ["role_ids": [rep]]).status == 200)
+            // Demoted: the admin calls are closed to them on the very next request.
+            #expect(try await client.call(.get, "/api/v1/admin/users", tenant: f.t.slug, token: admin).status == 403)
+
+            let badRole = try await client.call(.post, "/api/v1/admin/users", tenant: f.t.slug, token: admin, json: [
+                "email": "x@\(f.t.slug).example", "name": "X", "role_ids": [UUID().uuidString]])
+            #expect(badRole.status == 403)
+        }
+    }
+
+    @Test("users: validation names each bad field; a duplicate email is 409")
+    func userValidation() async throws {
+        let f = try await OrgFixture.make()
+        try await TestAPI(services: f.services).run { client in
+            let admin = try await client.login(f.t.slug, f.t.adminEmail, f.t.adminPassword)
+            let bad = try await client.call(.post, "/api/v1/admin/users", tenant: f.t.slug, token: admin, json: [
+                "email": "nope", "name": "", "password": "short", "department_id": UUID().uuidString, "role_ids": [UUID().uuidString]])
+            #expect(bad.status == 400)
+            #expect(Set(bad.fieldNames) == ["email", "name", "password", "department_id", "role_ids[0]"], "\(bad.text)")
+            let dup = try await client.call(.post, "/api/v1/admin/users", tenant: f.t.slug, token: admin, json: [
+                "email": f.t.adminEmail.uppercased(), "name": "Dup"])
+            #expect(dup.status == 409)
+            let wrongType = try await client.call(.post, "/api/v1/admin/users", tenant: f.t.slug, token: admin, json: [
+                "email": "a@b.example", "name": "A", "role_ids": "all"])
+            #expect(wrongType.status == 400 && wrongType.fieldNames == ["role_ids"])
+            let list = try await client.call(.get, "/api/v1/admin/users", tenant: f.t.slug, token: admin)
+            #expect(list.data.count == 5)
+        }
+    }
+}
