@@ -19,6 +19,7 @@ public struct AppServices: Sendable {
     public let departments: DepartmentService
     public let roles: RoleService
     public let userAdmin: UserAdminService
+    public let ownership: OwnershipService
 
     public init(config: AppConfig, db: Database, clock: any WallClock = SystemWallClock()) {
         self.config = config
@@ -40,7 +41,9 @@ public struct AppServices: Sendable {
         self.access = AccessService()
         self.departments = DepartmentService(clock: clock)
         self.roles = RoleService(clock: clock)
-        self.userAdmin = UserAdminService(identity: identity)
+        // Modules register their owned objects' tables here as they arrive.
+        self.ownership = OwnershipService(tables: [:], clock: clock)
+        self.userAdmin = UserAdminService(identity: identity, ownership: ownership)
     }
 
     public func migrator() -> MigrationRunner {

@@ -16,11 +16,15 @@ public struct AdminUser: Sendable, Codable, Equatable {
 /// deactivate and reactivate. The last active tenant admin can be neither removed nor demoted.
 public struct UserAdminService: Sendable {
     let identity: TenantIdentity
+    let ownership: OwnershipService
     let users = UserStore()
     let audit = AuditLog()
     var clock: any WallClock { identity.clock }
 
-    public init(identity: TenantIdentity) { self.identity = identity }
+    public init(identity: TenantIdentity, ownership: OwnershipService) {
+        self.identity = identity
+        self.ownership = ownership
+    }
 
     public func list(in tx: Transaction) async throws -> [AdminUser] {
         var out: [AdminUser] = []
@@ -59,7 +63,9 @@ public struct UserAdminService: Sendable {
         return try await find(user.id, in: tx)!
     }
 
+    /// Changes what is given. Deactivating with `transferTo` moves all the user's records to that user first.
     public func update(_ id: UUID, name: String?, departmentId: Patch<UUID>, roleIds: [UUID]?, isActive: Bool?, password: String?,
+                       transferTo: UUID? = nil, permissions: EffectivePermissions? = nil,
                        actor: Principal, meta: RequestMeta, in tx: Transaction) async throws -> AdminUser {
         // Serialises every change that could leave the tenant without an admin.
         try await tx.execute("SELECT 1 FROM roles WHERE builtin = 'tenant_admin' FOR UPDATE")
@@ -73,6 +79,7 @@ public struct UserAdminService: Sendable {
         if let roleIds { try await checkReferences(departmentId: nil, roleIds: roleIds, into: &errors, in: tx) }
         try errors.throwIfAny()
         let now = clock.now()
+        var details: [String: String] = [:]
         if let newName { try await tx.execute("UPDATE users SET name = \(newName), updated_at = \(now) WHERE id = \(id)") }
         if let dept = departmentId.newValue {
             try await tx.execute("UPDATE users SET department_id = \(dept), updated_at = \(now) WHERE id = \(id)")
@@ -83,9 +90,15 @@ public struct UserAdminService: Sendable {
             try await users.setPasswordHash(userId: id, hash: hash, changedAt: now, in: tx)
             _ = try await users.revokeAllTokens(userId: id, at: now, in: tx)
         }
+        if let transferTo {
+            guard isActive == false, let permissions else {
+                throw CRMError.invalid("transfer_to", "requires_deactivation", "Records are transferred when the user is deactivated.")
+            }
+            details["transferred"] = String(try await ownership.transferAll(fromUser: id, toUser: transferTo, actor: actor,
+                                                                            permissions: permissions, meta: meta, in: tx))
+        }
         if let isActive { try await identity.setActive(userId: id, active: isActive, actor: actor, meta: meta, in: tx) }
         try await requireAnAdmin(in: tx)
-        var details: [String: String] = [:]
         if roleIds != nil { details["roles"] = "changed" }
         if departmentId.isPresent { details["department"] = "changed" }
         if password != nil { details["password"] = "reset" }

@@ -24,8 +24,10 @@ enum AdminOrgRoutes {
         var departmentId: Patch<UUID>
         var roleIds: [UUID]?
         var isActive: Bool?
+        var transferTo: UUID?
         enum CodingKeys: String, CodingKey {
             case email, name, password, departmentId = "department_id", roleIds = "role_ids", isActive = "is_active"
+            case transferTo = "transfer_to"
         }
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -35,6 +37,7 @@ enum AdminOrgRoutes {
             departmentId = try c.decodePatch(UUID.self, forKey: .departmentId)
             roleIds = try c.decodeIfPresent([UUID].self, forKey: .roleIds)
             isActive = try c.decodeIfPresent(Bool.self, forKey: .isActive)
+            transferTo = try c.decodeIfPresent(UUID.self, forKey: .transferTo)
         }
     }
 
@@ -47,6 +50,16 @@ enum AdminOrgRoutes {
     }
 
     struct CopyBody: Decodable { var name: String }
+
+    struct TransferBody: Decodable {
+        var object: String
+        var recordIds: [UUID]?
+        var fromUserId: UUID?
+        var toUserId: UUID
+        enum CodingKeys: String, CodingKey {
+            case object, recordIds = "record_ids", fromUserId = "from_user_id", toUserId = "to_user_id"
+        }
+    }
 
     static func register(on authed: RouterGroup<AppRequestContext>, services: AppServices) {
         let limit = services.config.maxBodyBytes
@@ -103,14 +116,25 @@ enum AdminOrgRoutes {
             return try JSONOut.response(user, status: .created)
         }
         admin.patch("users/:id") { request, context -> Response in
-            _ = try context.require(.manageUsers)
+            let permissions = try context.require(.manageUsers)
             let (principal, tx) = try context.session()
             let id = try uuid(context, "id", "user")
             let body = try await JSONBody.decode(UserBody.self, from: request, limit: limit)
             if body.email != nil { throw CRMError.invalid("email", "read_only_field", "The email of a user cannot be changed.") }
             return try JSONOut.response(try await services.userAdmin.update(
                 id, name: body.name, departmentId: body.departmentId, roleIds: body.roleIds, isActive: body.isActive,
-                password: body.password, actor: principal, meta: context.meta, in: tx))
+                password: body.password, transferTo: body.transferTo, permissions: permissions, actor: principal, meta: context.meta, in: tx))
+        }
+
+        // Ownership
+        admin.post("ownership/transfer") { request, context -> Response in
+            let (principal, tx) = try context.session()
+            let permissions = try context.permissions.unwrap()
+            let body = try await JSONBody.decode(TransferBody.self, from: request, limit: limit)
+            let moved = try await services.ownership.transfer(
+                object: body.object, recordIds: body.recordIds, fromUser: body.fromUserId, toUser: body.toUserId, actor: principal,
+                permissions: permissions, meta: context.meta, in: tx)
+            return try JSONOut.response(["transferred": moved])
         }
 
         // Roles

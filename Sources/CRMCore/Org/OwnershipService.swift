@@ -1,0 +1,72 @@
+import Foundation
+import PostgresNIO
+
+/// Moves records from one owner to another, one record or in bulk, audited. Works on the tables
+/// that modules register for their objects (object api name → table with an `owner_id`).
+public struct OwnershipService: Sendable {
+    public let tables: [String: SQLIdentifier]
+    let clock: any WallClock
+    let audit = AuditLog()
+
+    public init(tables: [String: SQLIdentifier], clock: any WallClock) {
+        self.tables = tables
+        self.clock = clock
+    }
+
+    /// Transfers `recordIds` (or, with none given, every record of `fromUser`) of `object` to
+    /// `toUser`. Only records the caller may `assign` are touched; a named record out of reach is
+    /// 404. Returns how many moved.
+    public func transfer(object: String, recordIds: [UUID]?, fromUser: UUID?, toUser: UUID, actor: Principal,
+                         permissions: EffectivePermissions, meta: RequestMeta, in tx: Transaction) async throws -> Int {
+        var errors = FieldErrors()
+        let table = tables[object]
+        if table == nil { errors.add("object", "unknown_object", "No object '\(object.prefix(40))' with owners.") }
+        if recordIds == nil && fromUser == nil {
+            errors.add("record_ids", "required", "Name the records, or the user whose records move (from_user_id).")
+        }
+        if let recordIds, recordIds.isEmpty || recordIds.count > 10_000 {
+            errors.add("record_ids", "out_of_range", "Between 1 and 10,000 records.")
+        }
+        var target: (active: Bool, exists: Bool) = (false, false)
+        for try await active in try await tx.query("SELECT is_active FROM users WHERE id = \(toUser)").decode(Bool.self) {
+            target = (active, true)
+        }
+        if !target.exists { errors.add("to_user_id", "not_found", "No such user.") } else if !target.active {
+            errors.add("to_user_id", "inactive", "Records cannot go to a deactivated user.")
+        }
+        try errors.throwIfAny()
+        guard let table else { return 0 }
+        let scope = permissions.has(.transferOwnership) ? RecordFilter.all : permissions.filter(.assign, on: object)
+        if scope == .nothing { throw CRMError.forbidden("You may not reassign \(object) records.") }
+        var q = QueryBuilder("UPDATE \(table.quoted) SET owner_id = ")
+        q.append(try q.bind(toUser))
+        q.append(" WHERE ")
+        try q.appendCondition(scope, ownerColumn: try SQLIdentifier("owner_id"))
+        if let recordIds { q.append(" AND id = ANY(\(try q.bind(recordIds)))") }
+        if let fromUser { q.append(" AND owner_id = \(try q.bind(fromUser))") }
+        let moved = try await tx.update(q.query)
+        if let recordIds, moved < recordIds.count {
+            throw CRMError.notFound("\(recordIds.count - moved) of the records do not exist or are out of your reach.")
+        }
+        var details = ["object": object, "to_user": toUser.uuidString.lowercased(), "count": String(moved)]
+        if let fromUser { details["from_user"] = fromUser.uuidString.lowercased() }
+        if let recordIds, recordIds.count <= 20 { details["records"] = recordIds.map { $0.uuidString.lowercased() }.joined(separator: ",") }
+        try await audit.record(AuditEntry(actorType: "user", actorId: actor.user.id, actorLabel: actor.user.email,
+                                          action: recordIds?.count == 1 ? "ownership.transfer" : "ownership.transfer_bulk",
+                                          targetType: object, targetId: recordIds?.count == 1 ? recordIds![0].uuidString.lowercased() : nil,
+                                          details: details),
+                               meta: meta, at: clock.now(), in: tx)
+        return moved
+    }
+
+    /// On deactivation: every record of `fromUser`, in every registered object, goes to `toUser`.
+    public func transferAll(fromUser: UUID, toUser: UUID, actor: Principal, permissions: EffectivePermissions,
+                            meta: RequestMeta, in tx: Transaction) async throws -> Int {
+        var total = 0
+        for object in tables.keys.sorted() {
+            total += try await transfer(object: object, recordIds: nil, fromUser: fromUser, toUser: toUser, actor: actor,
+                                        permissions: permissions, meta: meta, in: tx)
+        }
+        return total
+    }
+}
