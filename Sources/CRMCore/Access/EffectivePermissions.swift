@@ -94,8 +94,7 @@ public struct EffectivePermissions: Sendable {
         }
         return EffectivePermissions(userId: user, departmentId: own, roleIds: roleIds, capabilities: capabilities,
                                     permissions: permissions, fields: fields,
-                                    departmentOwners: departmentOwners.sorted { $0.uuidString < $1.uuidString },
-                                    treeOwners: treeOwners.sorted { $0.uuidString < $1.uuidString })
+                                    departmentOwners: Array(departmentOwners), treeOwners: Array(treeOwners))
     }
 
     /// Tenants still on core version 1 (during a rolling migration) have no roles yet: their

@@ -21,6 +21,14 @@ public struct Principal: Sendable {
     public var readOnly: Bool
     /// The tenant's access version when the token was checked (see `AccessVersion`).
     public var accessVersion: Int64 = 0
+
+    public init(user: User, tokenId: UUID, tokenKind: String, readOnly: Bool, accessVersion: Int64 = 0) {
+        self.user = user
+        self.tokenId = tokenId
+        self.tokenKind = tokenKind
+        self.readOnly = readOnly
+        self.accessVersion = accessVersion
+    }
 }
 
 /// A personal API token as listed: never the token itself.
