@@ -69,22 +69,20 @@ struct TenantCommand: AsyncParsableCommand {
     struct Suspend: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make a tenant read-only.")
         @Argument var slug: String
-        func run() async throws {
-            try await withServices { services, _ in
-                let t = try await services.tenants.setSuspended(slug: slug, true, actor: AuditEntry(actorType: "cli", action: ""), meta: .commandLine)
-                print("\(t.slug): \(t.status.rawValue)")
-            }
-        }
+        func run() async throws { try await TenantCommand.setSuspended(slug, true) }
     }
 
     struct Resume: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make a suspended tenant writable again.")
         @Argument var slug: String
-        func run() async throws {
-            try await withServices { services, _ in
-                let t = try await services.tenants.setSuspended(slug: slug, false, actor: AuditEntry(actorType: "cli", action: ""), meta: .commandLine)
-                print("\(t.slug): \(t.status.rawValue)")
-            }
+        func run() async throws { try await TenantCommand.setSuspended(slug, false) }
+    }
+
+    static func setSuspended(_ slug: String, _ suspended: Bool) async throws {
+        try await withServices { services, _ in
+            let t = try await services.tenants.setSuspended(slug: slug, suspended, actor: AuditEntry(actorType: "cli", action: ""),
+                                                            meta: .commandLine)
+            print("\(t.slug): \(t.status.rawValue)")
         }
     }
 
