@@ -120,7 +120,7 @@ func benchTenant(_ services: AppServices, slug: String) async throws -> (Tenant,
         NewTenant(slug: slug, name: slug, plan: "enterprise", admin: .init(email: "admin@\(slug).example", name: "A", password: password)),
         actor: AuditEntry(actorType: "bench", action: ""), meta: .commandLine, useSpare: false)
     let token = try await services.identity.login(tenant: tenant, email: "admin@\(slug).example", password: password,
-                                                  meta: RequestMeta(requestId: "b", clientAddress: "127.0.0.1")).0.token
+                                                  meta: RequestMeta(requestId: "b", clientAddress: "bench-" + UUID().compactHex)).0.token
     let principal = try await services.db.transaction(for: try tenant.schema()) { tx in
         try await services.identity.authenticate(bearer: token, in: tx)
     }

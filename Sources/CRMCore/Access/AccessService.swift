@@ -7,6 +7,13 @@ public struct AccessService: Sendable {
 
     public init() {}
 
+    /// The tenant's whole model at the principal's access version (cached), for admin checks
+    /// that look at other users and roles.
+    public func model(for principal: Principal, in tenant: Tenant, tx: Transaction) async throws -> AccessModel {
+        let version = principal.accessVersion
+        return try await cache.model(tenant: tenant.id, version: version) { try await AccessModel.load(version: version, in: tx) }
+    }
+
     public func permissions(for principal: Principal, in tenant: Tenant, tx: Transaction) async throws -> EffectivePermissions {
         guard tenant.hasMigration("core", 2) else {
             return EffectivePermissions.legacy(user: principal.user.id, isAdmin: principal.user.isAdmin)

@@ -23,6 +23,8 @@ public struct EffectivePermissions: Sendable {
     public let departmentOwners: [UUID]
     /// Owners within reach of `department_tree` (those departments and everything below them).
     public let treeOwners: [UUID]
+    /// Field access where no role says otherwise: editable, or hidden for a user with no roles.
+    public var defaultFieldAccess: FieldAccess = .editable
 
     public func scope(_ action: Action, on object: String) -> RecordScope? {
         [permissions[object]?[action], permissions[AccessObjects.wildcard]?[action]].compactMap { $0 }.max()
@@ -53,8 +55,28 @@ public struct EffectivePermissions: Sendable {
     }
 
     public func fieldAccess(_ object: String, _ field: String) -> FieldAccess {
-        if roleIds.isEmpty { return .hidden }
-        return fields[object]?[field] ?? .editable
+        // No action at all on the object: none of its fields either.
+        guard !(permissions[object] ?? [:]).isEmpty || !(permissions[AccessObjects.wildcard] ?? [:]).isEmpty else { return .hidden }
+        return fields[object]?[field] ?? defaultFieldAccess
+    }
+
+    /// Everything this user holds, as grants.
+    public var grants: RoleGrants {
+        RoleGrants(permissions: permissions, fields: [:], capabilities: capabilities)
+    }
+
+    /// Whether `grants` gives nothing this user lacks: its capabilities are this user's, and
+    /// every action it grants this user has with at least the same scope. Admin calls may only
+    /// hand out, take away or manage power the caller holds.
+    public func covers(_ grants: RoleGrants) -> Bool {
+        guard grants.capabilities.isSubset(of: capabilities) else { return false }
+        for (object, actions) in grants.permissions {
+            for (action, scope) in actions {
+                let mine = object == AccessObjects.wildcard ? permissions[object]?[action] : self.scope(action, on: object)
+                guard let mine, mine >= scope else { return false }
+            }
+        }
+        return true
     }
 
     /// Computes a user's permissions from a snapshot of the tenant's org and roles.
@@ -71,12 +93,15 @@ public struct EffectivePermissions: Sendable {
                 }
             }
         }
-        // A role that does not name a field leaves it editable; the union takes the most open.
+        // Over the roles that grant anything on the object, the most open access wins; such a
+        // role that does not name a field leaves it editable. Roles about other objects do not
+        // open this object's fields.
         var fields: [String: [String: FieldAccess]] = [:]
         let named = Set(grants.flatMap { g in g.fields.flatMap { o, f in f.keys.map { "\(o)\u{1}\($0)" } } })
         for key in named {
             let parts = key.split(separator: "\u{1}", maxSplits: 1).map(String.init)
-            fields[parts[0], default: [:]][parts[1]] = grants.map { $0.fields[parts[0]]?[parts[1]] ?? .editable }.max() ?? .editable
+            let relevant = grants.filter { !($0.permissions[parts[0]] ?? [:]).isEmpty || !($0.permissions[AccessObjects.wildcard] ?? [:]).isEmpty }
+            fields[parts[0], default: [:]][parts[1]] = relevant.map { $0.fields[parts[0]]?[parts[1]] ?? .editable }.max() ?? .hidden
         }
         let own = model.userDepartment[user]
         var home = Set(model.departmentManager.filter { $0.value == user }.map(\.key))
@@ -103,7 +128,7 @@ public struct EffectivePermissions: Sendable {
         let all = Dictionary(uniqueKeysWithValues: Action.allCases.map { ($0, RecordScope.all) })
         return EffectivePermissions(userId: user, departmentId: nil, roleIds: [], capabilities: isAdmin ? Set(Capability.allCases) : [],
                                     permissions: isAdmin ? [AccessObjects.wildcard: all] : [:], fields: [:],
-                                    departmentOwners: [user], treeOwners: [user])
+                                    departmentOwners: [user], treeOwners: [user], defaultFieldAccess: isAdmin ? .editable : .hidden)
     }
 }
 
@@ -113,6 +138,17 @@ public actor AccessCache {
     private var effective: [UUID: [UUID: EffectivePermissions]] = [:]
 
     public init() {}
+
+    /// The tenant's model at `version`, loaded with `load` when the cached one is another.
+    public func model(tenant: UUID, version: Int64, load: @Sendable () async throws -> AccessModel) async throws -> AccessModel {
+        if let model = models[tenant], model.version == version { return model }
+        let model = try await load()
+        if (models[tenant]?.version ?? Int64.min) < model.version {
+            models[tenant] = model
+            effective[tenant] = [:]
+        }
+        return model
+    }
 
     /// The user's permissions at `version`, loading the tenant's model with `load` when the
     /// cached one is older.

@@ -87,6 +87,8 @@ public enum TenantMigrations {
                 CHECK (parent_id IS DISTINCT FROM id)
             );
             CREATE INDEX departments_parent_idx ON departments (parent_id);
+            -- Version 1 had no departments, so any value here points nowhere.
+            UPDATE users SET department_id = NULL WHERE department_id IS NOT NULL;
             ALTER TABLE users ADD CONSTRAINT users_department_fk FOREIGN KEY (department_id) REFERENCES departments(id);
             CREATE INDEX users_department_idx ON users (department_id);
 

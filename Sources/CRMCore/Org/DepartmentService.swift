@@ -20,11 +20,17 @@ public struct DepartmentService: Sendable {
     }
 
     public func find(_ id: UUID, in tx: Transaction) async throws -> Department? {
-        try await list(in: tx).first { $0.id == id }
+        for try await (id, name, parent, manager, created) in try await tx.query(
+            "SELECT id, name, parent_id, manager_id, created_at FROM departments WHERE id = \(id)").decode((UUID, String, UUID?, UUID?, Date).self)
+        {
+            return Department(id: id, name: name, parentId: parent, managerId: manager, createdAt: created)
+        }
+        return nil
     }
 
     public func create(name: String, parentId: UUID?, managerId: UUID?, actor: Principal, meta: RequestMeta,
                        in tx: Transaction) async throws -> Department {
+        try await lockTree(in: tx)
         var errors = FieldErrors()
         let name = TextRules.check(name, field: "name", max: 100, into: &errors)
         if let parentId, try await !exists("departments", parentId, in: tx) {
@@ -46,6 +52,7 @@ public struct DepartmentService: Sendable {
 
     public func update(_ id: UUID, name: String?, parentId: Patch<UUID>, managerId: Patch<UUID>, actor: Principal,
                        meta: RequestMeta, in tx: Transaction) async throws -> Department {
+        try await lockTree(in: tx)
         guard var dept = try await lock(id, in: tx) else { throw CRMError.notFound("No such department.") }
         var errors = FieldErrors()
         if let name { dept.name = TextRules.check(name, field: "name", max: 100, into: &errors) }
@@ -80,6 +87,7 @@ public struct DepartmentService: Sendable {
 
     /// Deletes an empty department; otherwise 409 saying what is left in it.
     public func delete(_ id: UUID, actor: Principal, meta: RequestMeta, in tx: Transaction) async throws {
+        try await lockTree(in: tx)
         guard let dept = try await lock(id, in: tx) else { throw CRMError.notFound("No such department.") }
         var children = 0, members = 0
         for try await n in try await tx.query("SELECT count(*)::int4 FROM departments WHERE parent_id = \(id)").decode(Int32.self) { children = Int(n) }
@@ -92,6 +100,12 @@ public struct DepartmentService: Sendable {
         }
         try await tx.execute("DELETE FROM departments WHERE id = \(id)")
         try await changed("department.delete", dept, actor: actor, meta: meta, in: tx)
+    }
+
+    /// One change to the tree at a time per tenant: two moves checked side by side could
+    /// together make a cycle that neither makes alone.
+    func lockTree(in tx: Transaction) async throws {
+        try await tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('crm.departments.' || current_schema(), 0))")
     }
 
     func lock(_ id: UUID, in tx: Transaction) async throws -> Department? {

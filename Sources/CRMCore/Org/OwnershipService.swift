@@ -18,6 +18,7 @@ public struct OwnershipService: Sendable {
     /// 404. Returns how many moved.
     public func transfer(object: String, recordIds: [UUID]?, fromUser: UUID?, toUser: UUID, actor: Principal,
                          permissions: EffectivePermissions, meta: RequestMeta, in tx: Transaction) async throws -> Int {
+        let recordIds = recordIds.map { Array(Set($0)) }
         var errors = FieldErrors()
         let table = tables[object]
         if table == nil { errors.add("object", "unknown_object", "No object '\(object.prefix(40))' with owners.") }

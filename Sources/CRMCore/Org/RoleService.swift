@@ -36,17 +36,28 @@ public struct RoleService: Sendable {
         return order.compactMap { roles[$0] }
     }
 
+    /// Names of some roles, without their grants: what `me` shows.
+    public func names(_ ids: [UUID], in tx: Transaction) async throws -> [(id: UUID, name: String, builtin: String?)] {
+        guard !ids.isEmpty else { return [] }
+        var out: [(UUID, String, String?)] = []
+        for try await row in try await tx.query("SELECT id, name, builtin FROM roles WHERE id = ANY(\(ids)) ORDER BY name")
+            .decode((UUID, String, String?).self) { out.append(row) }
+        return out
+    }
+
     public func find(_ id: UUID, in tx: Transaction) async throws -> Role? {
         try await list(in: tx).first { $0.id == id }
     }
 
     public func create(name: String, description: String?, permissions: [Role.Permission], fields: [Role.Field],
-                       capabilities: [String], actor: Principal, meta: RequestMeta, in tx: Transaction) async throws -> Role {
+                       capabilities: [String], caller: EffectivePermissions, actor: Principal, meta: RequestMeta,
+                       in tx: Transaction) async throws -> Role {
         var errors = FieldErrors()
         let name = TextRules.check(name, field: "name", max: 100, into: &errors)
         let description = TextRules.check(description ?? "", field: "description", max: 500, required: false, into: &errors)
         let grants = Role.grants(permissions: permissions, fields: fields, capabilities: capabilities, into: &errors)
         try errors.throwIfAny()
+        try requireCovered(grants, by: caller)
         let id = UUID.v7(now: clock.now())
         do {
             try await tx.execute("""
@@ -64,7 +75,8 @@ public struct RoleService: Sendable {
 
     /// Replaces what is given (name, description, permissions, fields, capabilities).
     public func update(_ id: UUID, name: String?, description: String?, permissions: [Role.Permission]?, fields: [Role.Field]?,
-                       capabilities: [String]?, actor: Principal, meta: RequestMeta, in tx: Transaction) async throws -> Role {
+                       capabilities: [String]?, caller: EffectivePermissions, model: AccessModel, actor: Principal, meta: RequestMeta,
+                       in tx: Transaction) async throws -> Role {
         guard let current = try await lockRole(id, in: tx) else { throw CRMError.notFound("No such role.") }
         if current.builtin != nil { throw CRMError.conflict("Built-in roles cannot be changed; copy one and change the copy.") }
         var errors = FieldErrors()
@@ -72,6 +84,8 @@ public struct RoleService: Sendable {
         let newDescription = description.map { TextRules.check($0, field: "description", max: 500, required: false, into: &errors) }
         let grants = Role.grants(permissions: permissions ?? [], fields: fields ?? [], capabilities: capabilities ?? [], into: &errors)
         try errors.throwIfAny()
+        try requireCovered(model.roles[id] ?? RoleGrants(), by: caller)
+        try requireCovered(grants, by: caller)
         do {
             try await tx.execute("""
                 UPDATE roles SET name = \(newName), description = coalesce(\(newDescription), description), updated_at = \(clock.now())
@@ -94,18 +108,28 @@ public struct RoleService: Sendable {
         return try await find(id, in: tx)!
     }
 
-    public func delete(_ id: UUID, actor: Principal, meta: RequestMeta, in tx: Transaction) async throws {
+    public func delete(_ id: UUID, caller: EffectivePermissions, model: AccessModel, actor: Principal, meta: RequestMeta,
+                       in tx: Transaction) async throws {
         guard let current = try await lockRole(id, in: tx) else { throw CRMError.notFound("No such role.") }
         if current.builtin != nil { throw CRMError.conflict("Built-in roles cannot be deleted.") }
+        try requireCovered(model.roles[id] ?? RoleGrants(), by: caller)
         try await tx.execute("DELETE FROM roles WHERE id = \(id)")
         try await changed("role.delete", id: id, name: current.name, actor: actor, meta: meta, in: tx)
     }
 
     /// A new, editable role with the same grants.
-    public func copy(_ id: UUID, name: String, actor: Principal, meta: RequestMeta, in tx: Transaction) async throws -> Role {
+    public func copy(_ id: UUID, name: String, caller: EffectivePermissions, actor: Principal, meta: RequestMeta,
+                     in tx: Transaction) async throws -> Role {
         guard let source = try await find(id, in: tx) else { throw CRMError.notFound("No such role.") }
         return try await create(name: name, description: source.description, permissions: source.permissions, fields: source.fields,
-                                capabilities: source.capabilities, actor: actor, meta: meta, in: tx)
+                                capabilities: source.capabilities, caller: caller, actor: actor, meta: meta, in: tx)
+    }
+
+    /// No one makes, changes or removes a role carrying rights they do not have themselves.
+    func requireCovered(_ grants: RoleGrants, by caller: EffectivePermissions) throws {
+        guard caller.covers(grants) else {
+            throw CRMError.forbidden("The role carries rights you do not have yourself.")
+        }
     }
 
     func lockRole(_ id: UUID, in tx: Transaction) async throws -> (name: String, builtin: String?)? {

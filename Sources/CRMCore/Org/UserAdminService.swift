@@ -44,16 +44,66 @@ public struct UserAdminService: Sendable {
         try await list(in: tx).first { $0.id == id }
     }
 
-    public func create(email: String, name: String, password: String?, departmentId: UUID?, roleIds: [UUID],
-                       actor: Principal, meta: RequestMeta, in tx: Transaction) async throws -> AdminUser {
+    /// Checks a new password against the policy and hashes it: done before the transaction, so
+    /// no connection waits on argon2.
+    public func preparePassword(_ password: String?) async throws -> String? {
+        guard let password else { return nil }
         var errors = FieldErrors()
-        let email = email.trimmingCharacters(in: .whitespaces)
-        if !EmailAddress.isValid(email) { errors.add("email", "invalid_email", "A valid email address is required.") }
-        let name = TextRules.check(name, field: "name", max: 200, into: &errors)
+        identity.policy.check(password, into: &errors)
+        try errors.throwIfAny()
+        return try await identity.hasher.hash(password)
+    }
+
+    /// The caller may manage only what they could do themselves: see `EffectivePermissions.covers`.
+    public struct Authority: Sendable {
+        public let caller: EffectivePermissions
+        public let model: AccessModel
+        public init(caller: EffectivePermissions, model: AccessModel) {
+            self.caller = caller
+            self.model = model
+        }
+
+        func requireRoles(_ ids: some Sequence<UUID>) throws {
+            for id in ids {
+                guard let grants = model.roles[id] else { continue }
+                guard caller.covers(grants) else {
+                    throw CRMError.forbidden("A role given or taken away carries rights you do not have.")
+                }
+            }
+        }
+
+        func requireUser(_ id: UUID) throws {
+            guard caller.covers(EffectivePermissions.compute(user: id, model: model).grants) else {
+                throw CRMError.forbidden("This user has rights you do not have; only someone who has them may manage the user.")
+            }
+        }
+    }
+
+    /// Every field problem of a new user at once, the password policy included; run before the
+    /// password is hashed.
+    public func checkNew(email: String?, name: String?, password: String?, departmentId: UUID?, roleIds: [UUID],
+                         in tx: Transaction) async throws {
+        var errors = FieldErrors()
+        if let email {
+            if !EmailAddress.isValid(email.trimmingCharacters(in: .whitespaces)) {
+                errors.add("email", "invalid_email", "A valid email address is required.")
+            }
+        } else {
+            errors.add("email", "required", "This field is required.")
+        }
+        TextRules.check(name ?? "", field: "name", max: 200, into: &errors)
         if let password { identity.policy.check(password, into: &errors) }
         try await checkReferences(departmentId: departmentId, roleIds: roleIds, into: &errors, in: tx)
         try errors.throwIfAny()
-        let hash = try await password.asyncMap { try await identity.hasher.hash($0) }
+    }
+
+    public func create(email: String, name: String, passwordHash: String?, departmentId: UUID?, roleIds: [UUID],
+                       authority: Authority, actor: Principal, meta: RequestMeta, in tx: Transaction) async throws -> AdminUser {
+        try await checkNew(email: email, name: name, password: nil, departmentId: departmentId, roleIds: roleIds, in: tx)
+        let email = email.trimmingCharacters(in: .whitespaces)
+        let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        try authority.requireRoles(roleIds)
+        let hash = passwordHash
         let now = clock.now()
         let user = User(id: UUID.v7(now: now), email: email, name: name, isActive: true, isAdmin: false,
                         departmentId: departmentId, createdAt: now)
@@ -63,21 +113,35 @@ public struct UserAdminService: Sendable {
         return try await find(user.id, in: tx)!
     }
 
-    /// Changes what is given. Deactivating with `transferTo` moves all the user's records to that user first.
-    public func update(_ id: UUID, name: String?, departmentId: Patch<UUID>, roleIds: [UUID]?, isActive: Bool?, password: String?,
-                       transferTo: UUID? = nil, permissions: EffectivePermissions? = nil,
+    /// Changes what is given. Deactivating with `transferTo` moves all the user's records to that
+    /// user first. `passwordHash` comes from `preparePassword`.
+    public func update(_ id: UUID, name: String?, departmentId: Patch<UUID>, roleIds: [UUID]?, isActive: Bool?, passwordHash: String?,
+                       transferTo: UUID? = nil, authority: Authority,
                        actor: Principal, meta: RequestMeta, in tx: Transaction) async throws -> AdminUser {
         // Serialises every change that could leave the tenant without an admin.
         try await tx.execute("SELECT 1 FROM roles WHERE builtin = 'tenant_admin' FOR UPDATE")
-        guard try await find(id, in: tx) != nil else { throw CRMError.notFound("No such user.") }
+        guard let current = try await find(id, in: tx) else { throw CRMError.notFound("No such user.") }
         var errors = FieldErrors()
         let newName = name.map { TextRules.check($0, field: "name", max: 200, into: &errors) }
-        if let password { identity.policy.check(password, into: &errors) }
         if case .value(let dept) = departmentId {
             try await checkReferences(departmentId: dept, roleIds: [], into: &errors, in: tx)
         }
         if let roleIds { try await checkReferences(departmentId: nil, roleIds: roleIds, into: &errors, in: tx) }
+        if let transferTo {
+            var target: Bool?
+            for try await active in try await tx.query("SELECT is_active FROM users WHERE id = \(transferTo)").decode(Bool.self) { target = active }
+            if isActive != false {
+                errors.add("transfer_to", "requires_deactivation", "Records are transferred when the user is deactivated.")
+            } else if transferTo == id || target != true {
+                errors.add("transfer_to", "invalid_user", "Name another, active user.")
+            }
+        }
         try errors.throwIfAny()
+        try authority.requireUser(id)
+        if let roleIds { try authority.requireRoles(Set(roleIds).symmetricDifference(current.roleIds)) }
+        if transferTo != nil, !authority.caller.has(.transferOwnership) {
+            throw CRMError.forbidden("Transferring all of a user's records needs the transfer_ownership capability.")
+        }
         let now = clock.now()
         var details: [String: String] = [:]
         if let newName { try await tx.execute("UPDATE users SET name = \(newName), updated_at = \(now) WHERE id = \(id)") }
@@ -85,23 +149,19 @@ public struct UserAdminService: Sendable {
             try await tx.execute("UPDATE users SET department_id = \(dept), updated_at = \(now) WHERE id = \(id)")
         }
         if let roleIds { try await setRoles(id, roleIds, in: tx) }
-        if let password {
-            let hash = try await identity.hasher.hash(password)
-            try await users.setPasswordHash(userId: id, hash: hash, changedAt: now, in: tx)
+        if let passwordHash {
+            try await users.setPasswordHash(userId: id, hash: passwordHash, changedAt: now, in: tx)
             _ = try await users.revokeAllTokens(userId: id, at: now, in: tx)
         }
         if let transferTo {
-            guard isActive == false, let permissions else {
-                throw CRMError.invalid("transfer_to", "requires_deactivation", "Records are transferred when the user is deactivated.")
-            }
             details["transferred"] = String(try await ownership.transferAll(fromUser: id, toUser: transferTo, actor: actor,
-                                                                            permissions: permissions, meta: meta, in: tx))
+                                                                            permissions: authority.caller, meta: meta, in: tx))
         }
         if let isActive { try await identity.setActive(userId: id, active: isActive, actor: actor, meta: meta, in: tx) }
         try await requireAnAdmin(in: tx)
         if roleIds != nil { details["roles"] = "changed" }
         if departmentId.isPresent { details["department"] = "changed" }
-        if password != nil { details["password"] = "reset" }
+        if passwordHash != nil { details["password"] = "reset" }
         try await changed("user.update", id, details: details, actor: actor, meta: meta, in: tx)
         return try await find(id, in: tx)!
     }
@@ -121,6 +181,12 @@ public struct UserAdminService: Sendable {
         if !roles.isEmpty {
             try await tx.execute("INSERT INTO user_roles (user_id, role_id) SELECT \(user), r FROM unnest(\(Array(Set(roles)))::uuid[]) AS r")
         }
+        // Kept in step for servers still on core version 1 during a rolling upgrade.
+        try await tx.execute("""
+            UPDATE users SET is_admin = EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+                                                WHERE ur.user_id = \(user) AND r.builtin = 'tenant_admin')
+            WHERE id = \(user)
+            """)
     }
 
     func checkReferences(departmentId: UUID?, roleIds: [UUID], into errors: inout FieldErrors, in tx: Transaction) async throws {
@@ -144,12 +210,5 @@ public struct UserAdminService: Sendable {
         try await audit.record(AuditEntry(actorType: "user", actorId: actor.user.id, actorLabel: actor.user.email, action: action,
                                           targetType: "user", targetId: user.uuidString.lowercased(), details: details),
                                meta: meta, at: clock.now(), in: tx)
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let self else { return nil }
-        return try await transform(self)
     }
 }

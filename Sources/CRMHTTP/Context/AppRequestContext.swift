@@ -43,6 +43,10 @@ public struct AppRequestContext: RequestContext {
     /// The caller's permissions when they hold `capability`; else 403.
     public func require(_ capability: Capability) throws -> EffectivePermissions {
         guard let permissions else { throw CRMError.unauthorized }
+        // During a rolling migration a tenant may not have the org tables yet.
+        if let tenant, !tenant.hasMigration("core", 2) {
+            throw CRMError(.unavailable, "This tenant is being migrated; try again shortly.")
+        }
         guard permissions.has(capability) else { throw CRMError.forbidden("This needs the \(capability.rawValue) capability.") }
         return permissions
     }

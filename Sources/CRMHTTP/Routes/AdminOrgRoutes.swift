@@ -61,7 +61,8 @@ enum AdminOrgRoutes {
         }
     }
 
-    static func register(on authed: RouterGroup<AppRequestContext>, services: AppServices) {
+    static func register(on authed: RouterGroup<AppRequestContext>, short authedShort: RouterGroup<AppRequestContext>,
+                         services: AppServices) {
         let limit = services.config.maxBodyBytes
         let admin = authed.group("admin")
 
@@ -96,34 +97,49 @@ enum AdminOrgRoutes {
             return Response(status: .noContent)
         }
 
-        // Users
+        // Users: on the short-transaction group, so passwords are hashed before a connection is taken.
+        let adminShort = authedShort.group("admin")
         admin.get("users") { _, context -> Response in
             _ = try context.require(.manageUsers)
             let (_, tx) = try context.session()
             return try JSONOut.response(Page(data: try await services.userAdmin.list(in: tx), nextCursor: nil))
         }
-        admin.post("users") { request, context -> Response in
-            _ = try context.require(.manageUsers)
-            let (principal, tx) = try context.session()
+        adminShort.post("users") { request, context -> Response in
+            let caller = try context.require(.manageUsers)
+            let principal = try context.requirePrincipal()
+            let tenant = try context.requireTenant()
             let body = try await JSONBody.decode(UserBody.self, from: request, limit: limit)
-            var errors = FieldErrors()
-            if body.email == nil { errors.add("email", "required", "This field is required.") }
-            if body.name == nil { errors.add("name", "required", "This field is required.") }
-            try errors.throwIfAny()
-            let user = try await services.userAdmin.create(
-                email: body.email!, name: body.name!, password: body.password, departmentId: body.departmentId.newValue ?? nil,
-                roleIds: body.roleIds ?? [], actor: principal, meta: context.meta, in: tx)
+            let schema = try tenant.schema()
+            try await services.db.transaction(for: schema) { tx in
+                try await services.userAdmin.checkNew(email: body.email, name: body.name, password: body.password,
+                                                      departmentId: body.departmentId.newValue ?? nil, roleIds: body.roleIds ?? [], in: tx)
+            }
+            let hash = try await services.userAdmin.preparePassword(body.password)
+            let user = try await services.db.transaction(for: try tenant.schema()) { tx in
+                let authority = UserAdminService.Authority(
+                    caller: caller, model: try await services.access.model(for: principal, in: tenant, tx: tx))
+                return try await services.userAdmin.create(
+                    email: body.email!, name: body.name!, passwordHash: hash, departmentId: body.departmentId.newValue ?? nil,
+                    roleIds: body.roleIds ?? [], authority: authority, actor: principal, meta: context.meta, in: tx)
+            }
             return try JSONOut.response(user, status: .created)
         }
-        admin.patch("users/:id") { request, context -> Response in
-            let permissions = try context.require(.manageUsers)
-            let (principal, tx) = try context.session()
+        adminShort.patch("users/:id") { request, context -> Response in
+            let caller = try context.require(.manageUsers)
+            let principal = try context.requirePrincipal()
+            let tenant = try context.requireTenant()
             let id = try uuid(context, "id", "user")
             let body = try await JSONBody.decode(UserBody.self, from: request, limit: limit)
             if body.email != nil { throw CRMError.invalid("email", "read_only_field", "The email of a user cannot be changed.") }
-            return try JSONOut.response(try await services.userAdmin.update(
-                id, name: body.name, departmentId: body.departmentId, roleIds: body.roleIds, isActive: body.isActive,
-                password: body.password, transferTo: body.transferTo, permissions: permissions, actor: principal, meta: context.meta, in: tx))
+            let hash = try await services.userAdmin.preparePassword(body.password)
+            let user = try await services.db.transaction(for: try tenant.schema()) { tx in
+                let authority = UserAdminService.Authority(
+                    caller: caller, model: try await services.access.model(for: principal, in: tenant, tx: tx))
+                return try await services.userAdmin.update(
+                    id, name: body.name, departmentId: body.departmentId, roleIds: body.roleIds, isActive: body.isActive,
+                    passwordHash: hash, transferTo: body.transferTo, authority: authority, actor: principal, meta: context.meta, in: tx)
+            }
+            return try JSONOut.response(user)
         }
 
         // Ownership
@@ -144,37 +160,40 @@ enum AdminOrgRoutes {
             return try JSONOut.response(Page(data: try await services.roles.list(in: tx), nextCursor: nil))
         }
         admin.post("roles") { request, context -> Response in
-            _ = try context.require(.manageRoles)
+            let caller = try context.require(.manageRoles)
             let (principal, tx) = try context.session()
             let body = try await JSONBody.decode(RoleBody.self, from: request, limit: limit)
             guard let name = body.name else { throw CRMError.invalid("name", "required", "This field is required.") }
             let role = try await services.roles.create(
                 name: name, description: body.description, permissions: body.permissions ?? [], fields: body.fields ?? [],
-                capabilities: body.capabilities ?? [], actor: principal, meta: context.meta, in: tx)
+                capabilities: body.capabilities ?? [], caller: caller, actor: principal, meta: context.meta, in: tx)
             return try JSONOut.response(role, status: .created)
         }
         admin.patch("roles/:id") { request, context -> Response in
-            _ = try context.require(.manageRoles)
+            let caller = try context.require(.manageRoles)
             let (principal, tx) = try context.session()
             let id = try uuid(context, "id", "role")
             let body = try await JSONBody.decode(RoleBody.self, from: request, limit: limit)
+            let model = try await services.access.model(for: principal, in: try context.requireTenant(), tx: tx)
             return try JSONOut.response(try await services.roles.update(
                 id, name: body.name, description: body.description, permissions: body.permissions, fields: body.fields,
-                capabilities: body.capabilities, actor: principal, meta: context.meta, in: tx))
+                capabilities: body.capabilities, caller: caller, model: model, actor: principal, meta: context.meta, in: tx))
         }
         admin.delete("roles/:id") { _, context -> Response in
-            _ = try context.require(.manageRoles)
+            let caller = try context.require(.manageRoles)
             let (principal, tx) = try context.session()
-            try await services.roles.delete(try uuid(context, "id", "role"), actor: principal, meta: context.meta, in: tx)
+            let model = try await services.access.model(for: principal, in: try context.requireTenant(), tx: tx)
+            try await services.roles.delete(try uuid(context, "id", "role"), caller: caller, model: model, actor: principal,
+                                            meta: context.meta, in: tx)
             return Response(status: .noContent)
         }
         admin.post("roles/:id/copy") { request, context -> Response in
-            _ = try context.require(.manageRoles)
+            let caller = try context.require(.manageRoles)
             let (principal, tx) = try context.session()
             let id = try uuid(context, "id", "role")
             let body = try await JSONBody.decode(CopyBody.self, from: request, limit: limit)
-            return try JSONOut.response(try await services.roles.copy(id, name: body.name, actor: principal, meta: context.meta, in: tx),
-                                        status: .created)
+            return try JSONOut.response(try await services.roles.copy(id, name: body.name, caller: caller, actor: principal,
+                                                                      meta: context.meta, in: tx), status: .created)
         }
     }
 

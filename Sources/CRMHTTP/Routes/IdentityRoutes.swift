@@ -81,7 +81,7 @@ enum IdentityRoutes {
             var roles: [MeOut.RoleRef] = []
             var department: Department?
             if tenant.hasMigration("core", 2) {
-                roles = try await services.roles.list(in: tx).filter { permissions.roleIds.contains($0.id) }
+                roles = try await services.roles.names(permissions.roleIds, in: tx)
                     .map { MeOut.RoleRef(id: $0.id, name: $0.name, builtin: $0.builtin) }
                 if let id = principal.user.departmentId { department = try await services.departments.find(id, in: tx) }
             }

@@ -15,7 +15,7 @@ public enum HTTPServer {
         let authed = api.group().add(middleware: TenantAuthMiddleware(services: services))
         let authedShort = api.group().add(middleware: TenantAuthMiddleware(services: services, holdTransaction: false))
         IdentityRoutes.register(api: api, authed: authed, authedShort: authedShort, services: services)
-        AdminOrgRoutes.register(on: authed, services: services)
+        AdminOrgRoutes.register(on: authed, short: authedShort, services: services)
         return router
     }
 

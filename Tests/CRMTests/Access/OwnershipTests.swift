@@ -59,10 +59,9 @@ struct OwnershipTests {
         let (f, service, _) = try await setUp()
         let admin = UserAdminService(identity: f.services.identity, ownership: service)
         let colleague = f.users["colleague"]!, actor = f.users["actor"]!
-        let adminPermissions = try await f.permissions(of: f.admin.user.id)
         let updated = try await f.services.db.transaction(for: f.schema) { tx in
-            try await admin.update(colleague, name: nil, departmentId: .absent, roleIds: nil, isActive: false, password: nil,
-                                   transferTo: actor, permissions: adminPermissions, actor: f.admin, meta: .commandLine, in: tx)
+            try await admin.update(colleague, name: nil, departmentId: .absent, roleIds: nil, isActive: false, passwordHash: nil,
+                                   transferTo: actor, authority: try await f.adminAuthority(in: tx), actor: f.admin, meta: .commandLine, in: tx)
         }
         #expect(!updated.isActive)
         let (left, moved, audited): (Int, Int, [String]) = try await f.services.db.transaction(for: f.schema) { tx in
@@ -78,8 +77,9 @@ struct OwnershipTests {
         // Transfer without deactivation is refused, and nothing moves.
         await #expect {
             try await f.services.db.transaction(for: f.schema) { tx in
-                try await admin.update(actor, name: nil, departmentId: .absent, roleIds: nil, isActive: nil, password: nil,
-                                       transferTo: colleague, permissions: adminPermissions, actor: f.admin, meta: .commandLine, in: tx)
+                try await admin.update(actor, name: nil, departmentId: .absent, roleIds: nil, isActive: nil, passwordHash: nil,
+                                       transferTo: colleague, authority: try await f.adminAuthority(in: tx), actor: f.admin,
+                                       meta: .commandLine, in: tx)
             }
         } throws: { ($0 as? CRMError)?.fieldErrors.first?.field == "transfer_to" }
     }

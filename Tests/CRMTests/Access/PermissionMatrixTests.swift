@@ -38,11 +38,26 @@ struct OrgFixture {
         return f
     }
 
+    /// The tenant admin's authority, as the admin routes build it.
+    func adminAuthority(in tx: Transaction) async throws -> UserAdminService.Authority {
+        let version = try await accessVersion(in: tx)
+        var principal = admin
+        principal.accessVersion = version
+        let model = try await services.access.model(for: principal, in: t.tenant, tx: tx)
+        return UserAdminService.Authority(caller: EffectivePermissions.compute(user: admin.user.id, model: model), model: model)
+    }
+
+    func accessVersion(in tx: Transaction) async throws -> Int64 {
+        for try await v in try await tx.query("SELECT (value #>> '{}')::int8 FROM settings WHERE key = 'access_version'").decode(Int64.self) { return v }
+        return 0
+    }
+
     func createUser(_ key: String, department: UUID?, roles: [UUID] = [], password: String? = nil) async throws -> UUID {
-        try await services.db.transaction(for: schema) { tx in
+        let hash = try await services.userAdmin.preparePassword(password)
+        return try await services.db.transaction(for: schema) { tx in
             try await services.userAdmin.create(email: "\(key)-\(UUID().compactHex.prefix(6))@\(t.slug).example", name: key,
-                                                password: password, departmentId: department, roleIds: roles,
-                                                actor: admin, meta: .commandLine, in: tx).id
+                                                passwordHash: hash, departmentId: department, roleIds: roles,
+                                                authority: try await adminAuthority(in: tx), actor: admin, meta: .commandLine, in: tx).id
         }
     }
 
@@ -54,16 +69,15 @@ struct OrgFixture {
 
     func setRoles(_ user: UUID, _ roles: [UUID]) async throws {
         _ = try await services.db.transaction(for: schema) { tx in
-            try await services.userAdmin.update(user, name: nil, departmentId: .absent, roleIds: roles, isActive: nil, password: nil,
-                                                actor: admin, meta: .commandLine, in: tx)
+            try await services.userAdmin.update(user, name: nil, departmentId: .absent, roleIds: roles, isActive: nil, passwordHash: nil,
+                                                authority: try await adminAuthority(in: tx), actor: admin, meta: .commandLine, in: tx)
         }
     }
 
     /// The permissions as a request computes them: version from the database, model through the cache.
     func permissions(of user: UUID) async throws -> EffectivePermissions {
         try await services.db.transaction(for: schema) { tx in
-            var version: Int64 = 0
-            for try await v in try await tx.query("SELECT (value #>> '{}')::int8 FROM settings WHERE key = 'access_version'").decode(Int64.self) { version = v }
+            let version = try await accessVersion(in: tx)
             let (found, _) = try await UserStore().find(id: user, in: tx)!
             let principal = Principal(user: found, tokenId: UUID(), tokenKind: "session", readOnly: false, accessVersion: version)
             return try await services.access.permissions(for: principal, in: t.tenant, tx: tx)
@@ -145,16 +159,20 @@ struct PermissionMatrixTests {
     @Test("field access is the most open over the user's roles; unnamed fields are editable")
     func fieldAccessUnion() async throws {
         let f = try await OrgFixture.make()
-        let (hiddenRole, readOnlyRole) = try await f.services.db.transaction(for: f.schema) { [f] tx in
+        let (hiddenRole, readOnlyRole, ticketsRole) = try await f.services.db.transaction(for: f.schema) { [f] tx in
+            let caller = try await f.adminAuthority(in: tx).caller
             let a = try await f.services.roles.create(
                 name: "Hide revenue", description: nil, permissions: [.init(object: "customer", actions: ["read"], scope: "own")],
                 fields: [.init(object: "customer", field: "revenue", access: "hidden"), .init(object: "customer", field: "phone", access: "hidden")],
-                capabilities: [], actor: f.admin, meta: .commandLine, in: tx)
+                capabilities: [], caller: caller, actor: f.admin, meta: .commandLine, in: tx)
             let b = try await f.services.roles.create(
-                name: "See revenue", description: nil, permissions: [],
+                name: "See revenue", description: nil, permissions: [.init(object: "customer", actions: ["read"], scope: "own")],
                 fields: [.init(object: "customer", field: "revenue", access: "read_only")],
-                capabilities: [], actor: f.admin, meta: .commandLine, in: tx)
-            return (a.id, b.id)
+                capabilities: [], caller: caller, actor: f.admin, meta: .commandLine, in: tx)
+            let c = try await f.services.roles.create(
+                name: "Tickets only", description: nil, permissions: [.init(object: "ticket", actions: ["read", "update"], scope: "all")],
+                fields: [], capabilities: [], caller: caller, actor: f.admin, meta: .commandLine, in: tx)
+            return (a.id, b.id, c.id)
         }
         let actor = f.users["actor"]!
         try await f.setRoles(actor, [hiddenRole])
@@ -165,6 +183,11 @@ struct PermissionMatrixTests {
         p = try await f.permissions(of: actor)
         #expect(p.fieldAccess("customer", "revenue") == .readOnly)
         #expect(p.fieldAccess("customer", "phone") == .editable)
+        // A role about another object does not open this object's hidden fields.
+        try await f.setRoles(actor, [hiddenRole, ticketsRole])
+        p = try await f.permissions(of: actor)
+        #expect(p.fieldAccess("customer", "revenue") == .hidden)
+        #expect(p.fieldAccess("ticket", "subject") == .editable)
         try await f.setRoles(actor, [])
         #expect(try await f.permissions(of: actor).fieldAccess("customer", "name") == .hidden)
         #expect(try await !f.permissions(of: actor).may(.read, on: "customer"))
@@ -294,10 +317,61 @@ struct AdminOrgAPITests {
             #expect(try await client.call(.patch, "/api/v1/admin/users/\(me)", tenant: f.t.slug, token: admin, json: ["role_ids": [rep]]).status == 200)
             // Demoted: the admin calls are closed to them on the very next request.
             #expect(try await client.call(.get, "/api/v1/admin/users", tenant: f.t.slug, token: admin).status == 403)
+        }
+    }
 
-            let badRole = try await client.call(.post, "/api/v1/admin/users", tenant: f.t.slug, token: admin, json: [
-                "email": "x@\(f.t.slug).example", "name": "X", "role_ids": [UUID().uuidString]])
-            #expect(badRole.status == 403)
+    @Test("no escalation: a user manager or role manager cannot hand out, take or manage rights they lack")
+    func noEscalation() async throws {
+        let f = try await OrgFixture.make()
+        try await TestAPI(services: f.services).run { client in
+            let admin = try await client.login(f.t.slug, f.t.adminEmail, f.t.adminPassword)
+            func role(_ body: [String: Any]) async throws -> String {
+                let r = try await client.call(.post, "/api/v1/admin/roles", tenant: f.t.slug, token: admin, json: body)
+                guard let id = r.object["id"] as? String else { throw TestFailure(r.text) }
+                return id
+            }
+            let userManager = try await role(["name": "User manager", "capabilities": ["manage_users"],
+                                              "permissions": [["object": "*", "actions": ["read", "create", "update", "delete"], "scope": "own"]]])
+            let roleManager = try await role(["name": "Role manager", "capabilities": ["manage_roles"],
+                                              "permissions": [["object": "*", "actions": ["read"], "scope": "own"]]])
+            for (who, roleId) in [("um", userManager), ("rm", roleManager)] {
+                let r = try await client.call(.post, "/api/v1/admin/users", tenant: f.t.slug, token: admin, json: [
+                    "email": "\(who)@\(f.t.slug).example", "name": who, "password": "Manager-Password-77", "role_ids": [roleId]])
+                #expect(r.status == 201, "\(r.text)")
+            }
+            let adminRole = try await f.builtin("tenant_admin").uuidString
+            let repRole = try await f.builtin("sales_rep").uuidString
+            let um = try await client.login(f.t.slug, "um@\(f.t.slug).example", "Manager-Password-77")
+            let umId = try #require((try await client.call(.get, "/api/v1/me", tenant: f.t.slug, token: um).object["user"] as? [String: Any])?["id"] as? String)
+
+            // Within their own rights: fine.
+            let rep = try await client.call(.post, "/api/v1/admin/users", tenant: f.t.slug, token: um, json: [
+                "email": "rep@\(f.t.slug).example", "name": "Rep", "role_ids": [repRole]])
+            #expect(rep.status == 201, "\(rep.text)")
+            // Beyond them: a new admin, themselves an admin, the admin's password.
+            let newAdmin = try await client.call(.post, "/api/v1/admin/users", tenant: f.t.slug, token: um, json: [
+                "email": "evil@\(f.t.slug).example", "name": "Evil", "password": "Evil-Password-666", "role_ids": [adminRole]])
+            #expect(newAdmin.status == 403)
+            #expect(try await client.call(.patch, "/api/v1/admin/users/\(umId)", tenant: f.t.slug, token: um,
+                                          json: ["role_ids": [userManager, adminRole]]).status == 403)
+            #expect(try await client.call(.patch, "/api/v1/admin/users/\(f.admin.user.id.uuidString)", tenant: f.t.slug, token: um,
+                                          json: ["password": "Taken-Over-Password-1"]).status == 403)
+            #expect(try await client.call(.patch, "/api/v1/admin/users/\(f.admin.user.id.uuidString)", tenant: f.t.slug, token: um,
+                                          json: ["is_active": false]).status == 403)
+            // The admin still logs in with their own password.
+            _ = try await client.login(f.t.slug, f.t.adminEmail, f.t.adminPassword)
+
+            let rm = try await client.login(f.t.slug, "rm@\(f.t.slug).example", "Manager-Password-77")
+            let managerRole = try await f.builtin("manager").uuidString
+            #expect(try await client.call(.post, "/api/v1/admin/roles/\(adminRole)/copy", tenant: f.t.slug, token: rm, json: ["name": "Mine"]).status == 403)
+            #expect(try await client.call(.post, "/api/v1/admin/roles/\(managerRole)/copy", tenant: f.t.slug, token: rm, json: ["name": "Mine"]).status == 403)
+            #expect(try await client.call(.post, "/api/v1/admin/roles", tenant: f.t.slug, token: rm, json: [
+                "name": "Caps", "capabilities": ["manage_users"]]).status == 403)
+            #expect(try await client.call(.patch, "/api/v1/admin/roles/\(roleManager)", tenant: f.t.slug, token: rm, json: [
+                "permissions": [["object": "*", "actions": ["read"], "scope": "all"]]]).status == 403)
+            #expect(try await client.call(.delete, "/api/v1/admin/roles/\(userManager)", tenant: f.t.slug, token: rm).status == 403)
+            #expect(try await client.call(.post, "/api/v1/admin/roles", tenant: f.t.slug, token: rm, json: [
+                "name": "Lead reader", "permissions": [["object": "lead", "actions": ["read"], "scope": "own"]]]).status == 201)
         }
     }
 
