@@ -45,7 +45,7 @@ public struct AppRequestContext: RequestContext {
         guard let permissions else { throw CRMError.unauthorized }
         // During a rolling migration a tenant may not have the org tables yet.
         if let tenant, !tenant.hasMigration("core", 2) {
-            throw CRMError(.unavailable, "This tenant is being migrated; try again shortly.")
+            throw CRMError(CRMError.Code("migration-pending"), "This tenant is being migrated; try again shortly.")
         }
         guard permissions.has(capability) else { throw CRMError.forbidden("This needs the \(capability.rawValue) capability.") }
         return permissions

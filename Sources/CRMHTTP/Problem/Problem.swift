@@ -30,7 +30,7 @@ struct Problem: Encodable {
         case .unsupportedMediaType: return .unsupportedMediaType
         case .tenantSuspended: return HTTPResponse.Status(code: 423, reasonPhrase: "Locked")
         case .throttled: return .tooManyRequests
-        case .unavailable: return .serviceUnavailable
+        case .unavailable, CRMError.Code("migration-pending"): return .serviceUnavailable
         default: return .badRequest
         }
     }
