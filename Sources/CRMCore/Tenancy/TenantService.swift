@@ -98,6 +98,17 @@ public struct TenantService: Sendable {
         }
     }
 
+    /// Records a tenant's seat count (active users) in the platform catalog. Called after the
+    /// tenant's own transaction commits: a tenant role cannot write the platform schema.
+    public func recordSeats(tenantId: UUID, seats: Int) async throws {
+        try await db.platformTransaction { tx in
+            try await tx.execute("""
+                INSERT INTO platform.tenant_usage (tenant_id, seats, updated_at) VALUES (\(tenantId), \(Int32(seats)), now())
+                ON CONFLICT (tenant_id) DO UPDATE SET seats = EXCLUDED.seats, updated_at = now()
+                """)
+        }
+    }
+
     public func plans() async throws -> [Plan] {
         try await db.platformTransaction { tx in try await store.plans(in: tx) }
     }

@@ -392,6 +392,15 @@ struct AdminOrgAPITests {
             #expect(wrongType.status == 400 && wrongType.fieldNames == ["role_ids"])
             let list = try await client.call(.get, "/api/v1/admin/users", tenant: f.t.slug, token: admin)
             #expect(list.data.count == 5)
+            // The platform's seat count follows: the fixture's 4 users and the admin, plus one.
+            let added = try await client.call(.post, "/api/v1/admin/users", tenant: f.t.slug, token: admin, json: [
+                "email": "seat@\(f.t.slug).example", "name": "Seat"])
+            #expect(added.status == 201)
+            #expect(try await f.services.tenants.show(slug: f.t.slug).2.seats == 6)
+            let seatId = try #require(added.object["id"] as? String)
+            #expect(try await client.call(.patch, "/api/v1/admin/users/\(seatId)", tenant: f.t.slug, token: admin,
+                                          json: ["is_active": false]).status == 200)
+            #expect(try await f.services.tenants.show(slug: f.t.slug).2.seats == 5)
         }
     }
 }
