@@ -46,13 +46,23 @@ public struct ThrottlePolicy: Sendable {
         public let kind: Kind
     }
 
+    /// An account's three keys.
+    public struct AccountKeys: Sendable {
+        public let fromAddress: Key
+        public let anywhere: Key
+        public let hourlyBudget: Key
+        public var all: [Key] { [fromAddress, anywhere, hourlyBudget] }
+        /// What a success resets, and what it only takes its own attempt back from.
+        public var resetOnSuccess: [Key] { [fromAddress, anywhere] }
+        public var takeBackOnSuccess: [Key] { [hourlyBudget] }
+    }
+
     /// `account` is the account's id when it exists, else the email as typed (lower-cased).
-    public func accountKeys(account: String, address: String) -> [Key] {
-        [
-            Key(key: "ai:\(account)|\(address)", kind: .backoff(free: freeFailuresPerAccountAndAddress, cap: maxDelay)),
-            Key(key: "a:\(account)", kind: .backoff(free: freeFailuresPerAccount, cap: accountMaxDelay)),
-            Key(key: "b:\(account)", kind: .bucket(capacity: bucketCapacity, leak: bucketLeak)),
-        ]
+    public func accountKeys(account: String, address: String) -> AccountKeys {
+        AccountKeys(
+            fromAddress: Key(key: "ai:\(account)|\(address)", kind: .backoff(free: freeFailuresPerAccountAndAddress, cap: maxDelay)),
+            anywhere: Key(key: "a:\(account)", kind: .backoff(free: freeFailuresPerAccount, cap: accountMaxDelay)),
+            hourlyBudget: Key(key: "b:\(account)", kind: .bucket(capacity: bucketCapacity, leak: bucketLeak)))
     }
 
     public func addressKey(_ address: String) -> Key {

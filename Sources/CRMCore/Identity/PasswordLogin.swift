@@ -54,7 +54,7 @@ public struct PasswordLogin<Realm: AccountRealm>: Sendable {
     }
 
     enum Admission: Sendable {
-        case admitted(StoredAccount<Realm.Account>?, keys: [ThrottlePolicy.Key])
+        case admitted(StoredAccount<Realm.Account>?, keys: ThrottlePolicy.AccountKeys)
         case throttled(seconds: Int)
     }
 
@@ -75,18 +75,19 @@ public struct PasswordLogin<Realm: AccountRealm>: Sendable {
         let addressWait = try await db.platformTransaction(searchPath: OperatorIdentity.platform) { tx in
             try await throttle.admit([addressKey], now: start, in: tx)
         }
-        if let addressWait { try await refuse(email: email, seconds: addressWait, meta: meta, at: start) }
+        if let addressWait { try await refuse(seconds: addressWait, meta: meta, at: start) }
 
         let admission: Admission = try await realm.transaction { tx in
             let found = try await realm.find(email: email, in: tx)
             let keys = policy.accountKeys(account: found.map { $0.id.uuidString.lowercased() } ?? email.lowercased(),
                                           address: meta.clientAddress)
-            if let wait = try await throttle.admit(keys, now: start, in: tx) { return .throttled(seconds: wait) }
+            if let wait = try await throttle.admit(keys.all, now: start, in: tx) { return .throttled(seconds: wait) }
             return .admitted(found, keys: keys)
         }
-        guard case .admitted(let found, let keys) = admission else {
-            if case .throttled(let seconds) = admission { try await refuse(email: email, seconds: seconds, meta: meta, at: start) }
-            throw CRMError.unauthorized
+        let found: StoredAccount<Realm.Account>?, keys: ThrottlePolicy.AccountKeys
+        switch admission {
+        case .throttled(let seconds): try await refuse(seconds: seconds, meta: meta, at: start)
+        case .admitted(let account, let accountKeys): (found, keys) = (account, accountKeys)
         }
 
         let usable = found.flatMap { $0.isActive ? $0 : nil }
@@ -104,7 +105,7 @@ public struct PasswordLogin<Realm: AccountRealm>: Sendable {
             guard let current = try await realm.lockCredentials(accountId: account.id, in: tx),
                   current.isActive, current.hash == account.passwordHash
             else { return nil }
-            try await throttle.succeeded(reset: Array(keys.prefix(2)), takeBack: [keys[2]], in: tx)
+            try await throttle.succeeded(reset: keys.resetOnSuccess, takeBack: keys.takeBackOnSuccess, in: tx)
             if let upgraded { try await realm.updatePasswordHash(accountId: account.id, hash: upgraded, in: tx) }
             let token = try await realm.createSession(accountId: account.id, now: now, meta: meta, in: tx)
             try await audit.record(
@@ -132,7 +133,7 @@ public struct PasswordLogin<Realm: AccountRealm>: Sendable {
         throw CRMError(.unauthorized, "The email or password is wrong.")
     }
 
-    private func refuse(email: String, seconds: Int, meta: RequestMeta, at: Date) async throws -> Never {
+    private func refuse(seconds: Int, meta: RequestMeta, at: Date) async throws -> Never {
         try await realm.transaction { tx in
             try await audit.record(AuditEntry(actorType: realm.actorType, action: "login.throttled",
                                               details: ["retry_after": String(seconds)]),

@@ -101,7 +101,7 @@ public struct TenantIdentity: Sendable {
         let keys = config.throttle.accountKeys(account: principal.user.id.uuidString.lowercased(), address: meta.clientAddress)
         let start = clock.now()
         let (wait, stored): (Int?, String?) = try await db.transaction(for: schema) { tx in
-            if let wait = try await throttle.admit(keys, now: start, in: tx) { return (wait, nil) }
+            if let wait = try await throttle.admit(keys.all, now: start, in: tx) { return (wait, nil) }
             return (nil, try await users.find(id: principal.user.id, in: tx)?.1)
         }
         if let wait { throw CRMError(.throttled, "Too many wrong passwords; try again later.", retryAfter: wait) }
@@ -122,7 +122,7 @@ public struct TenantIdentity: Sendable {
                 throw CRMError.unauthorized
             }
             guard locked.hash == stored else { throw CRMError.conflict("The password was changed meanwhile; try again.") }
-            try await throttle.succeeded(reset: Array(keys.prefix(2)), takeBack: [keys[2]], in: tx)
+            try await throttle.succeeded(reset: keys.resetOnSuccess, takeBack: keys.takeBackOnSuccess, in: tx)
             try await users.setPasswordHash(userId: principal.user.id, hash: hash, changedAt: now, in: tx)
             let revoked = try await users.revokeAllTokens(userId: principal.user.id, at: now, in: tx)
             let session = try await issueSession(userId: principal.user.id, now: now, meta: meta, in: tx)
