@@ -10,10 +10,20 @@ public struct RoleService: Sendable {
     public init(clock: any WallClock) { self.clock = clock }
 
     public func list(in tx: Transaction) async throws -> [Role] {
+        try await fetch(only: nil, in: tx)
+    }
+
+    public func find(_ id: UUID, in tx: Transaction) async throws -> Role? {
+        try await fetch(only: id, in: tx).first
+    }
+
+    /// All roles with their grants, or just `only`.
+    func fetch(only: UUID?, in tx: Transaction) async throws -> [Role] {
         var roles: [UUID: Role] = [:]
         var order: [UUID] = []
         for try await (id, name, builtin, description, caps) in try await tx.query("""
-            SELECT id, name, builtin, description, capabilities FROM roles ORDER BY builtin IS NULL, name, id
+            SELECT id, name, builtin, description, capabilities FROM roles
+            WHERE \(only)::uuid IS NULL OR id = \(only) ORDER BY builtin IS NULL, name, id
             """).decode((UUID, String, String?, String, [String]).self)
         {
             roles[id] = Role(id: id, name: name, builtin: builtin, description: description, permissions: [], fields: [],
@@ -22,6 +32,7 @@ public struct RoleService: Sendable {
         }
         for try await (id, object, scope, actions) in try await tx.query("""
             SELECT role_id, object, scope, array_agg(action ORDER BY action) FROM role_permissions
+            WHERE \(only)::uuid IS NULL OR role_id = \(only)
             GROUP BY role_id, object, scope ORDER BY role_id, object, scope
             """).decode((UUID, String, String, [String]).self)
         {
@@ -29,7 +40,8 @@ public struct RoleService: Sendable {
             roles[id]?.permissions.append(.init(object: object, actions: sorted, scope: scope))
         }
         for try await (id, object, field, access) in try await tx.query(
-            "SELECT role_id, object, field, access FROM role_field_access ORDER BY object, field").decode((UUID, String, String, String).self)
+            "SELECT role_id, object, field, access FROM role_field_access WHERE \(only)::uuid IS NULL OR role_id = \(only) ORDER BY object, field")
+            .decode((UUID, String, String, String).self)
         {
             roles[id]?.fields.append(.init(object: object, field: field, access: access))
         }
@@ -43,10 +55,6 @@ public struct RoleService: Sendable {
         for try await row in try await tx.query("SELECT id, name, builtin FROM roles WHERE id = ANY(\(ids)) ORDER BY name")
             .decode((UUID, String, String?).self) { out.append(row) }
         return out
-    }
-
-    public func find(_ id: UUID, in tx: Transaction) async throws -> Role? {
-        try await list(in: tx).first { $0.id == id }
     }
 
     public func create(name: String, description: String?, permissions: [Role.Permission], fields: [Role.Field],

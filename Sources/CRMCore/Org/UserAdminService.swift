@@ -27,21 +27,27 @@ public struct UserAdminService: Sendable {
     }
 
     public func list(in tx: Transaction) async throws -> [AdminUser] {
+        try await fetch(only: nil, in: tx)
+    }
+
+    public func find(_ id: UUID, in tx: Transaction) async throws -> AdminUser? {
+        try await fetch(only: id, in: tx).first
+    }
+
+    /// All users, or just `only`.
+    func fetch(only: UUID?, in tx: Transaction) async throws -> [AdminUser] {
         var out: [AdminUser] = []
         for try await (id, email, name, active, dept, created, roles) in try await tx.query("""
             SELECT u.id, u.email, u.name, u.is_active, u.department_id, u.created_at,
                    coalesce(array_agg(ur.role_id ORDER BY ur.role_id) FILTER (WHERE ur.role_id IS NOT NULL), '{}')
             FROM users u LEFT JOIN user_roles ur ON ur.user_id = u.id
+            WHERE \(only)::uuid IS NULL OR u.id = \(only)
             GROUP BY u.id ORDER BY u.created_at, u.id
             """).decode((UUID, String, String, Bool, UUID?, Date, [UUID]).self)
         {
             out.append(AdminUser(id: id, email: email, name: name, isActive: active, departmentId: dept, roleIds: roles, createdAt: created))
         }
         return out
-    }
-
-    public func find(_ id: UUID, in tx: Transaction) async throws -> AdminUser? {
-        try await list(in: tx).first { $0.id == id }
     }
 
     /// Checks a new password against the policy and hashes it: done before the transaction, so

@@ -5,31 +5,38 @@ import PostgresNIO
 public struct TenantStore: Sendable {
     public init() {}
 
-    /// Our own constant column list, the only text spliced into these queries.
-    static let select = """
-        SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at,
-               schema_versions::text
-        FROM platform.tenants
-        """
+    // Each query names its columns in full, in the order `fetch` decodes them.
 
     public func find(slug: String, in tx: Transaction) async throws -> Tenant? {
-        try await fetch("\(unescaped: Self.select) WHERE slug = \(slug) AND status NOT IN ('spare', 'purged')", in: tx).first
+        try await fetch("""
+            SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at, schema_versions::text
+            FROM platform.tenants
+            WHERE slug = \(slug) AND status NOT IN ('spare', 'purged')
+            """, in: tx).first
     }
 
     public func find(id: UUID, in tx: Transaction) async throws -> Tenant? {
-        try await fetch("\(unescaped: Self.select) WHERE id = \(id) AND status <> 'spare'", in: tx).first
+        try await fetch("""
+            SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at, schema_versions::text
+            FROM platform.tenants
+            WHERE id = \(id) AND status <> 'spare'
+            """, in: tx).first
     }
 
     /// Tenants ordered by creation, newest first, after an optional cursor (created_at, id).
     public func list(limit: Int, after cursor: (Date, UUID)?, in tx: Transaction) async throws -> [Tenant] {
         if let (at, id) = cursor {
             return try await fetch("""
-                \(unescaped: Self.select) WHERE status NOT IN ('spare', 'purged') AND (created_at, id) < (\(at), \(id))
+                SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at, schema_versions::text
+                FROM platform.tenants
+                WHERE status NOT IN ('spare', 'purged') AND (created_at, id) < (\(at), \(id))
                 ORDER BY created_at DESC, id DESC LIMIT \(limit)
                 """, in: tx)
         }
         return try await fetch("""
-            \(unescaped: Self.select) WHERE status NOT IN ('spare', 'purged')
+            SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at, schema_versions::text
+            FROM platform.tenants
+            WHERE status NOT IN ('spare', 'purged')
             ORDER BY created_at DESC, id DESC LIMIT \(limit)
             """, in: tx)
     }

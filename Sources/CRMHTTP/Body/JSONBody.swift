@@ -74,6 +74,12 @@ enum JSONBody {
     }
 }
 
+/// `{"email","password"}`: what both login calls take.
+struct Credentials: Decodable {
+    var email: String
+    var password: String
+}
+
 /// JSON answers with snake_case keys and RFC 3339 timestamps.
 enum JSONOut {
     static let encoder: JSONEncoder = {

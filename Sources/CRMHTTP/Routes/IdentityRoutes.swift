@@ -4,11 +4,6 @@ import Hummingbird
 
 /// `/api/v1` identity: login, logout, `me`, password change and personal API tokens.
 enum IdentityRoutes {
-    struct LoginBody: Decodable {
-        var email: String
-        var password: String
-    }
-
     struct PasswordBody: Decodable {
         var currentPassword: String
         var newPassword: String
@@ -64,7 +59,7 @@ enum IdentityRoutes {
                          authedShort: RouterGroup<AppRequestContext>, services: AppServices) {
         let limit = services.config.maxBodyBytes
         api.post("auth/login") { request, context -> Response in
-            let body = try await JSONBody.decode(LoginBody.self, from: request, limit: limit)
+            let body = try await JSONBody.decode(Credentials.self, from: request, limit: limit)
             let (token, user) = try await services.identity.login(tenant: try context.requireTenant(), email: body.email,
                                                                   password: body.password, meta: context.meta)
             return try JSONOut.response(LoginOut(token: token.token, expiresAt: token.expiresAt, user: user))

@@ -4,11 +4,6 @@ import Hummingbird
 
 /// `/ops/v1`: platform operators log in and run tenants and plans.
 enum OpsRoutes {
-    struct LoginBody: Decodable {
-        var email: String
-        var password: String
-    }
-
     struct CreateTenantBody: Decodable {
         struct Admin: Decodable {
             var email: String
@@ -53,7 +48,7 @@ enum OpsRoutes {
         let limit = services.config.maxBodyBytes
         let ops = router.group("ops/v1")
         ops.post("auth/login") { request, context -> Response in
-            let body = try await JSONBody.decode(LoginBody.self, from: request, limit: limit)
+            let body = try await JSONBody.decode(Credentials.self, from: request, limit: limit)
             let (token, op) = try await services.operators.login(email: body.email, password: body.password, meta: context.meta)
             return try JSONOut.response(LoginOut(token: token.token, expiresAt: token.expiresAt, operator: op))
         }
