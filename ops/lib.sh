@@ -148,6 +148,9 @@ SQL
     su_psql "$data" "$port" -d postgres -c "CREATE DATABASE \"$db\" OWNER crm_owner"
   fi
   su_psql "$data" "$port" -d "$db" -c "REVOKE ALL ON SCHEMA public FROM PUBLIC; REVOKE ALL ON DATABASE \"$db\" FROM PUBLIC; GRANT CONNECT ON DATABASE \"$db\" TO crm_app;"
+  # pg_trgm (a contrib extension) indexes substring search in any language; it lives in its own
+  # schema, which no tenant's search_path names, and record indexes name its operator class.
+  su_psql "$data" "$port" -d "$db" -c "CREATE SCHEMA IF NOT EXISTS ext; CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA ext; GRANT USAGE ON SCHEMA ext TO PUBLIC;"
 }
 
 random_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }

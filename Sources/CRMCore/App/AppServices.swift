@@ -20,6 +20,10 @@ public struct AppServices: Sendable {
     public let roles: RoleService
     public let userAdmin: UserAdminService
     public let ownership: OwnershipService
+    public let metadata: MetadataService
+    public let records: RecordService
+    public let fields: FieldAdminService
+    public let layouts = LayoutService()
 
     public init(config: AppConfig, db: Database, clock: any WallClock = SystemWallClock()) {
         self.config = config
@@ -42,7 +46,11 @@ public struct AppServices: Sendable {
         self.departments = DepartmentService(clock: clock)
         self.roles = RoleService(clock: clock)
         // Modules register their owned objects' tables here as they arrive.
-        self.ownership = OwnershipService(tables: [:], clock: clock)
+        self.ownership = OwnershipService(
+            tables: CustomersModule.ownedTables.compactMapValues { try? SQLIdentifier($0) }, clock: clock)
+        self.metadata = MetadataService()
+        self.records = RecordService(clock: clock)
+        self.fields = FieldAdminService(ownerRole: db.ownerRole, clock: clock)
         self.userAdmin = UserAdminService(identity: identity, ownership: ownership)
     }
 

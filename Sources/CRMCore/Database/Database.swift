@@ -25,6 +25,8 @@ public final class Database: Sendable {
         pg.options.additionalStartupParameters = [
             ("search_path", "pg_catalog"), ("application_name", "crm"),
             ("statement_timeout", "30s"), ("idle_in_transaction_session_timeout", "60s"),
+            // Timestamps that PostgreSQL renders as JSON come out in UTC.
+            ("TimeZone", "UTC"),
         ]
         self.client = PostgresClient(configuration: pg, backgroundLogger: logger)
         self.config = config

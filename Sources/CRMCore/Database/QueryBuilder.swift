@@ -17,11 +17,12 @@ public struct QueryBuilder: Sendable {
     public mutating func append(_ fragment: String) { sql += fragment }
 
     /// Appends a condition limiting rows to a record filter on `ownerColumn`.
-    public mutating func appendCondition(_ filter: RecordFilter, ownerColumn: SQLIdentifier) throws {
+    public mutating func appendCondition(_ filter: RecordFilter, ownerColumn: SQLIdentifier, alias: String? = nil) throws {
+        let column = alias.map { "\($0).\(ownerColumn.quoted)" } ?? ownerColumn.quoted
         switch filter {
         case .nothing: sql += "false"
         case .all: sql += "true"
-        case .owners(let owners): sql += "\(ownerColumn.quoted) = ANY(\(try bind(owners)))"
+        case .owners(let owners): sql += "\(column) = ANY(\(try bind(owners)))"
         }
     }
 

@@ -21,10 +21,13 @@ public struct Principal: Sendable {
     public var readOnly: Bool
     /// The tenant's access version when the token was checked (see `AccessVersion`).
     public var accessVersion: Int64 = 0
+    /// The tenant's metadata version when the token was checked (see `MetadataVersion`).
+    public var metadataVersion: Int64 = 0
 
-    public init(user: User, tokenId: UUID, tokenKind: String, readOnly: Bool, accessVersion: Int64 = 0) {
+    public init(user: User, tokenId: UUID, tokenKind: String, readOnly: Bool, accessVersion: Int64 = 0, metadataVersion: Int64 = 0) {
         self.user = user
         self.tokenId = tokenId
+        self.metadataVersion = metadataVersion
         self.tokenKind = tokenKind
         self.readOnly = readOnly
         self.accessVersion = accessVersion

@@ -83,15 +83,17 @@ public struct UserStore: Sendable {
         let rows = try await tx.query("""
             SELECT t.id, t.kind, t.read_only, t.last_used_at, t.expires_at,
                    u.id, u.email, u.name, u.is_active, u.is_admin, u.department_id, u.created_at,
-                   coalesce((SELECT (value #>> '{}')::int8 FROM settings WHERE key = 'access_version'), 0)
+                   coalesce((SELECT (value #>> '{}')::int8 FROM settings WHERE key = 'access_version'), 0),
+                   coalesce((SELECT (value #>> '{}')::int8 FROM settings WHERE key = 'metadata_version'), 0)
             FROM auth_tokens t JOIN users u ON u.id = t.user_id
             WHERE t.token_hash = \(hash) AND t.revoked_at IS NULL
             """)
-        for try await (tid, kind, ro, last, expires, uid, email, name, active, admin, dept, created, version) in rows.decode(
-            (UUID, String, Bool, Date, Date?, UUID, String, String, Bool, Bool, UUID?, Date, Int64).self)
+        for try await (tid, kind, ro, last, expires, uid, email, name, active, admin, dept, created, version, metaVersion) in rows.decode(
+            (UUID, String, Bool, Date, Date?, UUID, String, String, Bool, Bool, UUID?, Date, Int64, Int64).self)
         {
             let user = User(id: uid, email: email, name: name, isActive: active, isAdmin: admin, departmentId: dept, createdAt: created)
-            return (Principal(user: user, tokenId: tid, tokenKind: kind, readOnly: ro, accessVersion: version), last, expires)
+            return (Principal(user: user, tokenId: tid, tokenKind: kind, readOnly: ro, accessVersion: version,
+                               metadataVersion: metaVersion), last, expires)
         }
         return nil
     }

@@ -147,8 +147,9 @@ public enum TenantMigrations {
                 SELECT u.id, r.id FROM users u, roles r WHERE u.is_admin AND r.builtin = 'tenant_admin';
             INSERT INTO settings (key, value) VALUES ('access_version', '1'::jsonb) ON CONFLICT (key) DO NOTHING;
             """),
+        Migration(3, "metadata", MetadataTables.sql),
     ])
 
     /// Every tenant scope, in the order they are applied.
-    public static let all: [MigrationScope] = [core]
+    public static let all: [MigrationScope] = [core, CustomersModule.migrations]
 }

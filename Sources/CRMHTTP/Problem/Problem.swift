@@ -55,6 +55,9 @@ struct Problem: Encodable {
                 return (CRMError(.unavailable, "The database cannot be reached; try again shortly."), .serviceUnavailable, false)
             case "55P03", "57014", "53300", "57P01", "57P02", "57P03":
                 return (CRMError(.unavailable, "The database is busy; try again shortly."), .serviceUnavailable, false)
+            case "42701", "42P07":
+                // Two admins adding the same field at once: the second's column already exists.
+                return (CRMError(.conflict, "That already exists; reload and try again."), .conflict, false)
             case "40001", "40P01":
                 return (CRMError(.conflict, "A concurrent change got in the way; try again."), .conflict, false)
             case let state? where state.hasPrefix("22"):

@@ -16,6 +16,8 @@ public enum HTTPServer {
         let authedShort = api.group().add(middleware: TenantAuthMiddleware(services: services, holdTransaction: false))
         IdentityRoutes.register(api: api, authed: authed, authedShort: authedShort, services: services)
         AdminOrgRoutes.register(on: authed, short: authedShort, services: services)
+        RecordRoutes.register(on: authed, services: services)
+        MetadataRoutes.register(on: authed, services: services)
         return router
     }
 

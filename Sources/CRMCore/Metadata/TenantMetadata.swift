@@ -1,0 +1,84 @@
+import Foundation
+import PostgresNIO
+
+/// A tenant's objects and fields at one metadata version: what the records engine, the
+/// describe calls and the OpenAPI document are built from. Cached until the version moves.
+public struct TenantMetadata: Sendable {
+    public var version: Int64
+    public var objects: [String: ObjectDefinition]
+
+    /// Objects in their display order.
+    public var ordered: [ObjectDefinition] { objects.values.sorted { ($0.position, $0.apiName) < ($1.position, $1.apiName) } }
+
+    public func object(_ apiName: String) throws -> ObjectDefinition {
+        guard let object = objects[apiName] else { throw CRMError.notFound("No object '\(apiName.prefix(40))'.") }
+        return object
+    }
+
+    /// Reads every object and field inside a tenant transaction.
+    public static func load(version: Int64, in tx: Transaction) async throws -> TenantMetadata {
+        var objectRows: [(String, String, String, String, String, Int)] = []
+        for try await row in try await tx.query(
+            "SELECT api_name, label, plural_label, table_name, module, position FROM objects"
+        ).decode((String, String, String, String, String, Int).self) { objectRows.append(row) }
+        var live: [String: [FieldDefinition]] = [:], deleted: [String: [FieldDefinition]] = [:]
+        let decoder = JSONDecoder()
+        let rows = try await tx.query("""
+            SELECT object, api_name, label, type, column_name, is_custom, is_system, required, is_unique, filterable,
+                   searchable, default_value::text, options::text, position, deleted_at, purge_after
+            FROM fields
+            """)
+        for try await (object, name, label, type, column, custom, system, required, unique, filterable, searchable,
+                       defaultValue, options, position, deletedAt, purgeAfter) in rows.decode(
+            (String, String, String, String, String, Bool, Bool, Bool, Bool, Bool, Bool, String?, String, Int, Date?, Date?).self)
+        {
+            guard let type = FieldType(rawValue: type), let column = try? SQLIdentifier(column) else { continue }
+            let field = FieldDefinition(
+                object: object, apiName: name, label: label, type: type, column: column, isCustom: custom, isSystem: system,
+                required: required, unique: unique, filterable: filterable, searchable: searchable,
+                defaultValue: defaultValue.flatMap(JSONValue.parse),
+                options: (try? decoder.decode(FieldOptions.self, from: Data(options.utf8))) ?? FieldOptions(),
+                position: position, deletedAt: deletedAt, purgeAfter: purgeAfter)
+            if deletedAt == nil { live[object, default: []].append(field) } else { deleted[object, default: []].append(field) }
+        }
+        var objects: [String: ObjectDefinition] = [:]
+        for (name, label, plural, table, module, position) in objectRows {
+            guard let table = try? SQLIdentifier(table) else { continue }
+            objects[name] = ObjectDefinition(apiName: name, label: label, pluralLabel: plural, table: table, module: module,
+                                             position: position, fields: live[name] ?? [], deletedFields: deleted[name] ?? [])
+        }
+        return TenantMetadata(version: version, objects: objects)
+    }
+}
+
+/// Bumps the tenant's metadata version in the same transaction as a metadata change, so every
+/// instance reloads at its next request (the version is read with the token).
+public enum MetadataVersion {
+    public static func bump(in tx: Transaction) async throws {
+        try await tx.execute("""
+            INSERT INTO settings (key, value) VALUES ('metadata_version', '2'::jsonb)
+            ON CONFLICT (key) DO UPDATE SET value = to_jsonb((settings.value #>> '{}')::bigint + 1), updated_at = now()
+            """)
+    }
+}
+
+/// Each tenant's metadata at its latest version seen.
+public actor MetadataCache {
+    private var entries: [UUID: TenantMetadata] = [:]
+
+    public init() {}
+
+    public func metadata(tenant: UUID, version: Int64, load: @Sendable () async throws -> TenantMetadata) async throws -> TenantMetadata {
+        if let hit = entries[tenant], hit.version == version { return hit }
+        let loaded = try await load()
+        if (entries[tenant]?.version ?? Int64.min) <= loaded.version { entries[tenant] = loaded }
+        return loaded
+    }
+
+    /// A cached entry at exactly `version`, without loading: for the one-round-trip read path.
+    public func cached(tenant: UUID, version: Int64) -> TenantMetadata? {
+        entries[tenant].flatMap { $0.version == version ? $0 : nil }
+    }
+
+    public func latest(tenant: UUID) -> TenantMetadata? { entries[tenant] }
+}

@@ -1,0 +1,80 @@
+/// The customers module (always on): the customer and contact objects, their tables and their
+/// standard fields' metadata. Issue 6's module registry picks this scope up as is.
+public enum CustomersModule {
+    public static let id = "customers"
+
+    /// The tables that hold each object's records, for ownership transfers.
+    public static let ownedTables: [String: String] = ["customer": "customers", "contact": "contacts"]
+
+    public static let migrations = MigrationScope(id: id, migrations: [
+        Migration(1, "customers_and_contacts", """
+            CREATE TABLE customers (
+                \(RecordTable.standardColumns),
+                name text COLLATE "C" NOT NULL,
+                kind text COLLATE "C" NOT NULL DEFAULT 'company',
+                industry text COLLATE "C",
+                source text COLLATE "C",
+                level text COLLATE "C",
+                phone text COLLATE "C",
+                email text COLLATE "C",
+                website text COLLATE "C",
+                address text COLLATE "C",
+                last_contacted_at timestamptz
+            );
+            \(RecordTable.standardIndexes("customers"))
+            CREATE INDEX customers_name_idx ON customers (name, id) WHERE deleted_at IS NULL;
+            CREATE INDEX customers_industry_idx ON customers (industry) WHERE deleted_at IS NULL;
+            CREATE INDEX customers_level_idx ON customers (level) WHERE deleted_at IS NULL;
+            CREATE INDEX customers_last_contacted_idx ON customers (last_contacted_at) WHERE deleted_at IS NULL;
+            CREATE INDEX customers_name_trgm ON customers USING gin (name ext.gin_trgm_ops);
+            CREATE INDEX customers_phone_trgm ON customers USING gin (phone ext.gin_trgm_ops);
+            CREATE INDEX customers_email_trgm ON customers USING gin (email ext.gin_trgm_ops);
+
+            CREATE TABLE contacts (
+                \(RecordTable.standardColumns),
+                customer_id uuid NOT NULL REFERENCES customers(id),
+                name text COLLATE "C" NOT NULL,
+                title text COLLATE "C",
+                phone text COLLATE "C",
+                email text COLLATE "C",
+                notes text COLLATE "C"
+            );
+            \(RecordTable.standardIndexes("contacts"))
+            CREATE INDEX contacts_customer_idx ON contacts (customer_id);
+            CREATE INDEX contacts_name_idx ON contacts (name, id) WHERE deleted_at IS NULL;
+            CREATE INDEX contacts_name_trgm ON contacts USING gin (name ext.gin_trgm_ops);
+            CREATE INDEX contacts_phone_trgm ON contacts USING gin (phone ext.gin_trgm_ops);
+            CREATE INDEX contacts_email_trgm ON contacts USING gin (email ext.gin_trgm_ops);
+
+            INSERT INTO objects (api_name, label, plural_label, table_name, module, position) VALUES
+                ('customer', 'Customer', 'Customers', 'customers', 'customers', 1),
+                ('contact', 'Contact', 'Contacts', 'contacts', 'customers', 2);
+            INSERT INTO fields (object, api_name, label, type, column_name, required, is_system, searchable, options, default_value, position) VALUES
+                ('customer', 'name', 'Name', 'text', 'name', true, false, true, '{"max_length": 200}', NULL, 1),
+                ('customer', 'kind', 'Kind', 'picklist', 'kind', true, false, false,
+                 '{"values": [{"value": "company", "label": "Company"}, {"value": "person", "label": "Person"}]}', '"company"', 2),
+                ('customer', 'industry', 'Industry', 'picklist', 'industry', false, false, false,
+                 '{"values": [{"value": "manufacturing", "label": "Manufacturing"}, {"value": "retail", "label": "Retail"},
+                   {"value": "trading", "label": "Trading"}, {"value": "services", "label": "Services"},
+                   {"value": "technology", "label": "Technology"}, {"value": "other", "label": "Other"}]}', NULL, 3),
+                ('customer', 'source', 'Source', 'picklist', 'source', false, false, false,
+                 '{"values": [{"value": "referral", "label": "Referral"}, {"value": "website", "label": "Website"},
+                   {"value": "exhibition", "label": "Exhibition"}, {"value": "cold_call", "label": "Cold call"},
+                   {"value": "advertising", "label": "Advertising"}, {"value": "other", "label": "Other"}]}', NULL, 4),
+                ('customer', 'level', 'Level', 'picklist', 'level', false, false, false,
+                 '{"values": [{"value": "vip", "label": "VIP"}, {"value": "important", "label": "Important"},
+                   {"value": "normal", "label": "Normal"}]}', NULL, 5),
+                ('customer', 'phone', 'Phone', 'phone', 'phone', false, false, true, '{}', NULL, 6),
+                ('customer', 'email', 'Email', 'email', 'email', false, false, true, '{}', NULL, 7),
+                ('customer', 'website', 'Website', 'url', 'website', false, false, false, '{}', NULL, 8),
+                ('customer', 'address', 'Address', 'text', 'address', false, false, false, '{"max_length": 500}', NULL, 9),
+                ('customer', 'last_contacted_at', 'Last contacted', 'datetime', 'last_contacted_at', false, true, false, '{}', NULL, 10),
+                ('contact', 'customer_id', 'Customer', 'lookup', 'customer_id', true, false, false, '{"target": "customer"}', NULL, 1),
+                ('contact', 'name', 'Name', 'text', 'name', true, false, true, '{"max_length": 200}', NULL, 2),
+                ('contact', 'title', 'Title', 'text', 'title', false, false, false, '{"max_length": 100}', NULL, 3),
+                ('contact', 'phone', 'Phone', 'phone', 'phone', false, false, true, '{}', NULL, 4),
+                ('contact', 'email', 'Email', 'email', 'email', false, false, true, '{}', NULL, 5),
+                ('contact', 'notes', 'Notes', 'long_text', 'notes', false, false, false, '{}', NULL, 6);
+            """),
+    ])
+}

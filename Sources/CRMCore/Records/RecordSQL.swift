@@ -1,0 +1,50 @@
+/// SQL fragments of the records engine, built only from metadata identifiers (validated and
+/// quoted) and JSON keys that are validated api names. Values never appear here.
+public enum RecordSQL {
+    /// A `jsonb` expression of `fields` of the row aliased `t`, keyed by api name. Chunks of 50
+    /// pairs, joined with `||`, stay under PostgreSQL's limit of 100 function arguments.
+    public static func json(_ fields: [FieldDefinition], extra: [(String, String)] = []) -> String {
+        var pairs = fields.map { "'\($0.apiName)', t.\($0.column.quoted)" }
+        pairs += extra.map { "'\($0.0)', \($0.1)" }
+        if pairs.isEmpty { return "'{}'::jsonb" }
+        var chunks: [String] = []
+        var start = 0
+        while start < pairs.count {
+            let end = min(start + 50, pairs.count)
+            chunks.append("jsonb_build_object(" + pairs[start..<end].joined(separator: ", ") + ")")
+            start = end
+        }
+        return chunks.joined(separator: " || ")
+    }
+
+    /// `$n::cast`, or for lists `$n::text[]`.
+    static func placeholder(_ n: String, _ type: FieldType) -> String { "\(n)::\(type.cast)" }
+
+    /// The column type of a new custom field.
+    public static func columnType(_ field: FieldDefinition) -> String {
+        switch field.type {
+        case .text, .longText, .email, .phone, .url, .picklist: return "text COLLATE \"C\""
+        case .integer: return "bigint"
+        case .decimal, .currency, .percent:
+            let (p, s) = FieldValueParser.numericShape(field)
+            return "numeric(\(p), \(s))"
+        case .boolean: return "boolean"
+        case .date: return "date"
+        case .datetime: return "timestamptz"
+        case .multiPicklist: return "text[] COLLATE \"C\""
+        case .lookup, .id: return "uuid"
+        case .user: return "uuid REFERENCES users(id)"
+        }
+    }
+}
+
+extension QueryBuilder {
+    /// Binds a checked value with the cast of its field's column.
+    mutating func bind(_ value: BoundValue, as type: FieldType) throws -> String {
+        switch value {
+        case .null: return "NULL::\(type.cast)"
+        case .text(let s): return RecordSQL.placeholder(try bind(s), type)
+        case .list(let items): return "\(try bind(items))::text[]"
+        }
+    }
+}

@@ -1,0 +1,458 @@
+import Foundation
+import PostgresNIO
+
+/// The records API over any object: get, list, create, update, soft delete, restore, the
+/// recycle bin and field history. Every call goes through the caller's permissions: the
+/// action, the record scope as a SQL predicate (out of scope is 404), and field access
+/// (hidden fields never leave; writing a read-only or hidden field is 403 naming them).
+public struct RecordService: Sendable {
+    let clock: any WallClock
+
+    public init(clock: any WallClock) { self.clock = clock }
+
+    /// A record as JSON text rendered by PostgreSQL, and its version for the ETag.
+    public struct Fetched: Sendable {
+        public var json: String
+        public var version: Int64
+    }
+
+    /// A page of records as JSON texts.
+    public struct Page: Sendable {
+        public var rows: [String]
+        public var nextCursor: String?
+
+        /// `{"data":[…],"next_cursor":…}` without decoding the rows again.
+        public var json: String {
+            let cursor = nextCursor.map { "\"\($0)\"" } ?? "null"
+            return "{\"data\":[" + rows.joined(separator: ",") + "],\"next_cursor\":" + cursor + "}"
+        }
+    }
+
+    public struct HistoryEntry: Sendable, Codable {
+        public var event: String
+        public var field: String?
+        public var old: JSONValue?
+        public var new: JSONValue?
+        public var userId: UUID?
+        public var userName: String?
+        public var at: Date
+    }
+
+    // MARK: reading
+
+    public func get(_ objectName: String, id: UUID, caller: RecordCaller, in tx: Transaction) async throws -> Fetched {
+        let object = try caller.readable(objectName)
+        var q = QueryBuilder("SELECT (\(RecordSQL.json(caller.visibleFields(object))))::text, t.version FROM \(object.table.quoted) AS t WHERE t.id = ")
+        q.append(try q.bind(id))
+        q.append(" AND t.deleted_at IS NULL AND ")
+        try caller.scope(.read, on: object, into: &q)
+        for try await (json, version) in try await tx.query(q.query).decode((String, Int64).self) {
+            return Fetched(json: json, version: version)
+        }
+        throw CRMError.notFound("No such \(object.label.lowercased()).")
+    }
+
+    /// One page of live records, or with `deleted` of the recycle bin.
+    public func list(_ objectName: String, params: [(String, String)], deleted: Bool = false, caller: RecordCaller,
+                     in tx: Transaction) async throws -> Page {
+        let object = try caller.readable(objectName)
+        let query = try RecordListQuery.parse(params, object: object, visible: caller.isVisible)
+        let visible = caller.visibleFields(object)
+        let extra = deleted ? [("deleted_at", "t.deleted_at"), ("deleted_by", "t.deleted_by")] : []
+        let sortExpr = query.sortField.map { "t.\($0.column.quoted)" }
+        var q = QueryBuilder("SELECT (\(RecordSQL.json(visible, extra: extra)))::text, \(sortExpr.map { "\($0)::text" } ?? "NULL::text"), t.id FROM \(object.table.quoted) AS t WHERE ")
+        q.append(deleted ? "t.deleted_at IS NOT NULL AND " : "t.deleted_at IS NULL AND ")
+        try caller.scope(.read, on: object, into: &q)
+        for filter in query.filters { q.append(" AND "); try Self.appendFilter(filter, into: &q) }
+        if let search = query.search {
+            let fields = visible.filter { $0.searchable && $0.type.isText }
+            if fields.isEmpty { q.append(" AND false") } else {
+                let pattern = try q.bind("%" + Self.escapeLike(search) + "%")
+                q.append(" AND (" + fields.map { "t.\($0.column.quoted) ILIKE \(pattern)" }.joined(separator: " OR ") + ")")
+            }
+        }
+        if let cursor = query.cursor {
+            let id = try q.bind(cursor.id)
+            if let sortExpr, let field = query.sortField {
+                let cmp = query.descending ? "<" : ">"
+                if let value = cursor.value {
+                    let v = "\(try q.bind(value))::\(field.type.cast)"
+                    q.append(query.descending
+                        ? " AND (\(sortExpr) < \(v) OR (\(sortExpr) = \(v) AND t.id < \(id)))"
+                        : " AND (\(sortExpr) > \(v) OR (\(sortExpr) = \(v) AND t.id > \(id)) OR \(sortExpr) IS NULL)")
+                } else {
+                    q.append(query.descending
+                        ? " AND ((\(sortExpr) IS NULL AND t.id < \(id)) OR \(sortExpr) IS NOT NULL)"
+                        : " AND \(sortExpr) IS NULL AND t.id \(cmp) \(id)")
+                }
+            } else {
+                q.append(" AND t.id \(query.descending ? "<" : ">") \(id)")
+            }
+        }
+        let dir = query.descending ? "DESC" : "ASC"
+        if let sortExpr {
+            q.append(" ORDER BY \(sortExpr) \(dir) NULLS \(query.descending ? "FIRST" : "LAST"), t.id \(dir)")
+        } else {
+            q.append(" ORDER BY t.id \(dir)")
+        }
+        q.append(" LIMIT \(query.limit + 1)")
+        var rows: [String] = []
+        var last: (String?, UUID)?
+        for try await (json, sortValue, id) in try await tx.query(q.query).decode((String, String?, UUID).self) {
+            if rows.count == query.limit { return Page(rows: rows, nextCursor: last.map {
+                RecordCursor(sort: query.sortKeyText, value: $0.0, id: $0.1).encoded
+            }) }
+            rows.append(json)
+            last = (sortValue, id)
+        }
+        return Page(rows: rows, nextCursor: nil)
+    }
+
+    static func escapeLike(_ s: String) -> String {
+        var out = ""
+        for c in s {
+            if c == "\\" || c == "%" || c == "_" { out.append("\\") }
+            out.append(c)
+        }
+        return out
+    }
+
+    static func appendFilter(_ filter: RecordListQuery.Filter, into q: inout QueryBuilder) throws {
+        let col = "t.\(filter.field.column.quoted)"
+        let type = filter.field.type
+        func v(_ i: Int) throws -> String { try q.bind(filter.values[i], as: type) }
+        switch filter.op {
+        case .eq: q.append("\(col) = \(try v(0))")
+        case .ne: q.append("\(col) IS DISTINCT FROM \(try v(0))")
+        case .lt: q.append("\(col) < \(try v(0))")
+        case .lte: q.append("\(col) <= \(try v(0))")
+        case .gt: q.append("\(col) > \(try v(0))")
+        case .gte: q.append("\(col) >= \(try v(0))")
+        case .between: q.append("\(col) BETWEEN \(try v(0)) AND \(try v(1))")
+        case .in:
+            let texts = filter.values.compactMap { if case .text(let s) = $0 { return s } else { return nil } }
+            q.append("\(col) = ANY(\(try q.bind(texts))::text[]::\(type.cast)[])")
+        case .isNull:
+            q.append(filter.values.first == .text("true") ? "\(col) IS NULL" : "\(col) IS NOT NULL")
+        case .contains:
+            guard case .text(let s) = filter.values[0] else { q.append("false"); return }
+            if type == .multiPicklist {
+                q.append("\(col) @> ARRAY[\(try q.bind(s))::text]")
+            } else {
+                q.append("\(col) ILIKE \(try q.bind("%" + escapeLike(s) + "%"))")
+            }
+        case .startsWith:
+            guard case .text(let s) = filter.values[0] else { q.append("false"); return }
+            q.append("\(col) LIKE \(try q.bind(escapeLike(s) + "%"))")
+        }
+    }
+
+    public func history(_ objectName: String, id: UUID, caller: RecordCaller, in tx: Transaction) async throws -> [HistoryEntry] {
+        let object = try caller.readable(objectName)
+        var q = QueryBuilder("SELECT 1 FROM \(object.table.quoted) AS t WHERE t.id = ")
+        q.append(try q.bind(id))
+        q.append(" AND ")
+        try caller.scope(.read, on: object, into: &q)
+        var found = false
+        for try await _ in try await tx.query(q.query).decode(Int.self) { found = true }
+        guard found else { throw CRMError.notFound("No such \(object.label.lowercased()).") }
+        var out: [HistoryEntry] = []
+        let rows = try await tx.query("""
+            SELECT h.event, h.field, h.old_value::text, h.new_value::text, h.actor_id, u.name, h.at
+            FROM record_history h LEFT JOIN users u ON u.id = h.actor_id
+            WHERE h.record_id = \(id) AND h.object = \(object.apiName) ORDER BY h.id LIMIT 1000
+            """)
+        for try await (event, field, old, new, actor, name, at) in rows.decode((String, String?, String?, String?, UUID?, String?, Date).self) {
+            if let field {
+                // Hidden and deleted fields leave no trace in the history either.
+                guard let def = object.field(field), caller.isVisible(def) else { continue }
+            }
+            out.append(HistoryEntry(event: event, field: field, old: old.flatMap(JSONValue.parse), new: new.flatMap(JSONValue.parse),
+                                    userId: actor, userName: name, at: at))
+        }
+        return out
+    }
+
+    // MARK: writing
+
+    /// The object for a write: 404 when the caller cannot even read it, 403 when they can but
+    /// may not do `action`.
+    func writable(_ objectName: String, _ action: Action, caller: RecordCaller) throws -> ObjectDefinition {
+        let object = try caller.readable(objectName)
+        guard caller.permissions.may(action, on: objectName) else {
+            throw CRMError.forbidden("You may not \(action.rawValue) \(object.pluralLabel.lowercased()).")
+        }
+        return object
+    }
+
+    public func create(_ objectName: String, body: [String: JSONValue], caller: RecordCaller, in tx: Transaction) async throws -> Fetched {
+        let object = try writable(objectName, .create, caller: caller)
+        let now = clock.now()
+        var values = try checkWrite(object, body: body, creating: true, caller: caller)
+        var owner = caller.userId
+        if let requested = values.removeValue(forKey: "owner_id") {
+            guard case .text(let text) = requested.1, let id = UUID(uuidString: text) else {
+                throw CRMError.invalid("owner_id", "required", "A record needs an owner.")
+            }
+            if id != caller.userId {
+                guard caller.permissions.reaches(.assign, on: objectName, ownedBy: id) else {
+                    throw CRMError(.forbidden, "You may not give records to that user.", fieldErrors: [
+                        FieldError(field: "owner_id", code: "read_only_field", message: "You may not assign records to this user.")])
+                }
+            }
+            owner = id
+        }
+        try await checkReferences(object, values: values, extraUser: owner == caller.userId ? nil : owner, caller: caller, in: tx)
+        let id = UUID.v7(now: now)
+        try await checkUnique(object, values: values, excluding: id, in: tx)
+        let ordered = values.values.sorted { $0.0.position < $1.0.position }
+        var q = QueryBuilder("INSERT INTO \(object.table.quoted) AS t (id, owner_id, created_by, updated_by, created_at, updated_at")
+        for (field, _) in ordered { q.append(", " + field.column.quoted) }
+        let nowP = try q.bind(now), user = try q.bind(caller.userId)
+        q.append(") VALUES (\(try q.bind(id)), \(try q.bind(owner)), \(user), \(user), \(nowP), \(nowP)")
+        for (field, value) in ordered { q.append(", " + (try q.bind(value, as: field.type))) }
+        q.append(") RETURNING (\(RecordSQL.json(caller.visibleFields(object))))::text, t.version")
+        let fetched = try await mapUnique(object) {
+            for try await (json, version) in try await tx.query(q.query).decode((String, Int64).self) {
+                return Fetched(json: json, version: version)
+            }
+            throw CRMError.conflict("The record was not created.")
+        }
+        try await recordEvent("created", object: object, id: id, caller: caller, at: now, in: tx)
+        return fetched
+    }
+
+    public func update(_ objectName: String, id: UUID, body: [String: JSONValue], ifMatch: Int64?, caller: RecordCaller,
+                       in tx: Transaction) async throws -> Fetched {
+        let object = try writable(objectName, .update, caller: caller)
+        let now = clock.now()
+        let tracked = Self.trackedFields(object)
+        var q = QueryBuilder("SELECT t.version, t.owner_id, (\(RecordSQL.json(tracked)))::text FROM \(object.table.quoted) AS t WHERE t.id = ")
+        q.append(try q.bind(id))
+        q.append(" AND t.deleted_at IS NULL AND ")
+        try caller.scope(.read, on: object, into: &q)
+        q.append(" FOR UPDATE")
+        var current: (Int64, UUID?, String)?
+        for try await row in try await tx.query(q.query).decode((Int64, UUID?, String).self) { current = row }
+        guard let (version, owner, oldJSON) = current else { throw CRMError.notFound("No such \(object.label.lowercased()).") }
+        guard caller.permissions.reaches(.update, on: objectName, ownedBy: owner) else {
+            throw CRMError.forbidden("You may read this \(object.label.lowercased()) but not change it.")
+        }
+        if let ifMatch, ifMatch != version {
+            throw CRMError(.preconditionFailed, "The record changed since you read it (version \(version) now); read it again.")
+        }
+        var values = try checkWrite(object, body: body, creating: false, caller: caller)
+        var newOwner: UUID?
+        if let requested = values.removeValue(forKey: "owner_id") {
+            guard case .text(let text) = requested.1, let to = UUID(uuidString: text) else {
+                throw CRMError.invalid("owner_id", "required", "A record needs an owner.")
+            }
+            if to != owner {
+                guard caller.permissions.reaches(.assign, on: objectName, ownedBy: owner),
+                      caller.permissions.reaches(.assign, on: objectName, ownedBy: to) else {
+                    throw CRMError(.forbidden, "You may not reassign this record.", fieldErrors: [
+                        FieldError(field: "owner_id", code: "read_only_field", message: "You may not reassign this record.")])
+                }
+                newOwner = to
+            }
+        }
+        try await checkReferences(object, values: values, extraUser: newOwner, caller: caller, in: tx)
+        try await checkUnique(object, values: values, excluding: id, in: tx)
+        var u = QueryBuilder("WITH upd AS (UPDATE \(object.table.quoted) AS t SET version = t.version + 1")
+        let nowP = try u.bind(now)
+        u.append(", updated_at = \(nowP), updated_by = \(try u.bind(caller.userId))")
+        if let newOwner { u.append(", owner_id = \(try u.bind(newOwner))") }
+        for (field, value) in values.values.sorted(by: { $0.0.position < $1.0.position }) {
+            u.append(", \(field.column.quoted) = \(try u.bind(value, as: field.type))")
+        }
+        let idP = try u.bind(id)
+        u.append(" WHERE t.id = \(idP) RETURNING (\(RecordSQL.json(tracked))) AS full_json, (\(RecordSQL.json(caller.visibleFields(object))))::text AS out, t.version AS version)")
+        let old = try u.bind(oldJSON)
+        u.append("""
+            , hist AS (INSERT INTO record_history (object, record_id, event, field, old_value, new_value, actor_id, at, request_id)
+                SELECT \(try u.bind(object.apiName)), \(idP), 'updated', k.key, \(old)::jsonb -> k.key, k.value, \(try u.bind(caller.userId)), \(nowP), \(try u.bind(caller.meta.requestId))
+                FROM upd, jsonb_each(upd.full_json) k WHERE (\(old)::jsonb -> k.key) IS DISTINCT FROM k.value)
+            SELECT out, version FROM upd
+            """)
+        return try await mapUnique(object) {
+            for try await (json, version) in try await tx.query(u.query).decode((String, Int64).self) {
+                return Fetched(json: json, version: version)
+            }
+            throw CRMError.notFound("No such \(object.label.lowercased()).")
+        }
+    }
+
+    public func delete(_ objectName: String, id: UUID, ifMatch: Int64?, caller: RecordCaller, in tx: Transaction) async throws {
+        let object = try writable(objectName, .delete, caller: caller)
+        let now = clock.now()
+        let (version, owner) = try await lockLive(object, id: id, caller: caller, in: tx)
+        guard caller.permissions.reaches(.delete, on: objectName, ownedBy: owner) else {
+            throw CRMError.forbidden("You may read this \(object.label.lowercased()) but not delete it.")
+        }
+        if let ifMatch, ifMatch != version {
+            throw CRMError(.preconditionFailed, "The record changed since you read it (version \(version) now); read it again.")
+        }
+        try await tx.execute("""
+            UPDATE \(unescaped: object.table.quoted) SET deleted_at = \(now), deleted_by = \(caller.userId), version = version + 1
+            WHERE id = \(id)
+            """)
+        try await recordEvent("deleted", object: object, id: id, caller: caller, at: now, in: tx)
+    }
+
+    /// Takes a record out of the recycle bin, for callers who may delete it.
+    public func restore(_ objectName: String, id: UUID, caller: RecordCaller, in tx: Transaction) async throws -> Fetched {
+        let object = try writable(objectName, .delete, caller: caller)
+        let now = clock.now()
+        var q = QueryBuilder("UPDATE \(object.table.quoted) AS t SET deleted_at = NULL, deleted_by = NULL, version = t.version + 1, updated_at = ")
+        q.append(try q.bind(now))
+        q.append(" WHERE t.id = \(try q.bind(id)) AND t.deleted_at IS NOT NULL AND ")
+        try caller.scope(.delete, on: object, into: &q)
+        q.append(" RETURNING (\(RecordSQL.json(caller.visibleFields(object))))::text, t.version")
+        let fetched: Fetched = try await mapUnique(object) {
+            for try await (json, version) in try await tx.query(q.query).decode((String, Int64).self) {
+                return Fetched(json: json, version: version)
+            }
+            throw CRMError.notFound("No such \(object.label.lowercased()) in the recycle bin.")
+        }
+        try await recordEvent("restored", object: object, id: id, caller: caller, at: now, in: tx)
+        return fetched
+    }
+
+    /// Locks a live record the caller can read; 404 otherwise.
+    func lockLive(_ object: ObjectDefinition, id: UUID, caller: RecordCaller, in tx: Transaction) async throws -> (Int64, UUID?) {
+        var q = QueryBuilder("SELECT t.version, t.owner_id FROM \(object.table.quoted) AS t WHERE t.id = ")
+        q.append(try q.bind(id))
+        q.append(" AND t.deleted_at IS NULL AND ")
+        try caller.scope(.read, on: object, into: &q)
+        q.append(" FOR UPDATE")
+        for try await row in try await tx.query(q.query).decode((Int64, UUID?).self) { return row }
+        throw CRMError.notFound("No such \(object.label.lowercased()).")
+    }
+
+    func recordEvent(_ event: String, object: ObjectDefinition, id: UUID, caller: RecordCaller, at: Date, in tx: Transaction) async throws {
+        try await tx.execute("""
+            INSERT INTO record_history (object, record_id, event, actor_id, at, request_id)
+            VALUES (\(object.apiName), \(id), \(event), \(caller.userId), \(at), \(caller.meta.requestId))
+            """)
+    }
+
+    /// Fields whose changes the history records: every live field but the system ones, and the owner.
+    static func trackedFields(_ object: ObjectDefinition) -> [FieldDefinition] {
+        object.fields.filter { !$0.isSystem || $0.apiName == "owner_id" }
+    }
+
+    /// Checks a body against metadata and field access: every problem at once. 403 (naming the
+    /// fields) when it writes fields the caller may not; else 400 for unknown, read-only,
+    /// missing or invalid values. Returns the checked values by api name.
+    func checkWrite(_ object: ObjectDefinition, body: [String: JSONValue], creating: Bool,
+                    caller: RecordCaller) throws -> [String: (FieldDefinition, BoundValue)] {
+        var errors = FieldErrors(), denied = FieldErrors()
+        var out: [String: (FieldDefinition, BoundValue)] = [:]
+        for key in body.keys.sorted() {
+            let value = body[key]!
+            guard let field = object.field(key) else {
+                errors.add(String(key.prefix(60)), "unknown_field", "\(object.label) has no field '\(key.prefix(40))'.")
+                continue
+            }
+            guard field.isWritable else {
+                errors.add(key, "read_only_field", "This field is set by the system.")
+                continue
+            }
+            if field.apiName != "owner_id" {
+                switch caller.access(field) {
+                case .hidden, .readOnly:
+                    denied.add(key, "read_only_field", "You may not write this field.")
+                    continue
+                case .editable: break
+                }
+            }
+            switch FieldValueParser.parse(value, for: field) {
+            case .success(let bound):
+                if bound == .null && field.required && field.apiName != "owner_id" {
+                    errors.add(key, "required", "This field is required.")
+                } else {
+                    out[key] = (field, bound)
+                }
+            case .failure(let problem): errors.add(key, problem.code, problem.message)
+            }
+        }
+        if creating {
+            for field in object.fields where field.isWritable && field.apiName != "owner_id" && body[field.apiName] == nil {
+                if let defaultValue = field.defaultValue, case .success(let bound) = FieldValueParser.parse(defaultValue, for: field),
+                   bound != .null {
+                    out[field.apiName] = (field, bound)
+                } else if field.required {
+                    errors.add(field.apiName, "required", "This field is required.")
+                }
+            }
+        }
+        if !denied.isEmpty {
+            throw CRMError(.forbidden, "You may not write some of these fields.", fieldErrors: denied.errors)
+        }
+        try errors.throwIfAny()
+        return out
+    }
+
+    /// Lookups must name live records the caller can read; user fields active users.
+    func checkReferences(_ object: ObjectDefinition, values: [String: (FieldDefinition, BoundValue)], extraUser: UUID?,
+                         caller: RecordCaller, in tx: Transaction) async throws {
+        var errors = FieldErrors()
+        for (name, (field, value)) in values.sorted(by: { $0.key < $1.key }) {
+            guard case .text(let text) = value, let id = UUID(uuidString: text) else { continue }
+            switch field.type {
+            case .lookup:
+                guard let targetName = field.options.target, let target = caller.metadata.objects[targetName],
+                      caller.permissions.may(.read, on: targetName) else {
+                    errors.add(name, "lookup_not_found", "No such record.")
+                    continue
+                }
+                var q = QueryBuilder("SELECT 1 FROM \(target.table.quoted) AS t WHERE t.id = ")
+                q.append(try q.bind(id))
+                q.append(" AND t.deleted_at IS NULL AND ")
+                try caller.scope(.read, on: target, into: &q)
+                var found = false
+                for try await _ in try await tx.query(q.query).decode(Int.self) { found = true }
+                if !found { errors.add(name, "lookup_not_found", "No such \(target.label.lowercased()).") }
+            case .user:
+                if try await !activeUser(id, in: tx) { errors.add(name, "user_not_found", "No such active user.") }
+            default: break
+            }
+        }
+        if let extraUser, try await !activeUser(extraUser, in: tx) {
+            errors.add("owner_id", "user_not_found", "No such active user.")
+        }
+        try errors.throwIfAny()
+    }
+
+    func activeUser(_ id: UUID, in tx: Transaction) async throws -> Bool {
+        for try await active in try await tx.query("SELECT is_active FROM users WHERE id = \(id)").decode(Bool.self) { return active }
+        return false
+    }
+
+    /// Unique fields: a clear error before writing; the unique index still decides races.
+    func checkUnique(_ object: ObjectDefinition, values: [String: (FieldDefinition, BoundValue)], excluding id: UUID,
+                     in tx: Transaction) async throws {
+        var errors = FieldErrors()
+        for (name, (field, value)) in values.sorted(by: { $0.key < $1.key }) where field.unique && value != .null {
+            var q = QueryBuilder("SELECT 1 FROM \(object.table.quoted) AS t WHERE t.\(field.column.quoted) = ")
+            q.append(try q.bind(value, as: field.type))
+            q.append(" AND t.deleted_at IS NULL AND t.id <> \(try q.bind(id)) LIMIT 1")
+            for try await _ in try await tx.query(q.query).decode(Int.self) {
+                errors.add(name, "unique_violation", "Another \(object.label.lowercased()) has this value.")
+            }
+        }
+        try errors.throwIfAny()
+    }
+
+    /// Turns a unique-index violation (a race the pre-check lost) into the field's error.
+    func mapUnique<T>(_ object: ObjectDefinition, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PSQLError where error.sqlState == "23505" {
+            let constraint = error.serverInfo?[.constraintName] ?? ""
+            let field = object.fields.first { constraint == "\(object.table.name)_\($0.column.name)_key" }
+            throw CRMError(.conflict, "Another \(object.label.lowercased()) has this value.", fieldErrors: [
+                FieldError(field: field?.apiName ?? "unknown", code: "unique_violation", message: "Another record has this value.")])
+        }
+    }
+}

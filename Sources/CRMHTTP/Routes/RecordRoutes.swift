@@ -1,0 +1,109 @@
+import CRMCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// `/api/v1/records/{object}`: list, create, get (ETag), patch (If-Match), soft delete,
+/// restore, history; `/api/v1/recycle-bin/{object}` lists deleted records.
+enum RecordRoutes {
+    static func register(on authed: RouterGroup<AppRequestContext>, services: AppServices) {
+        let limit = services.config.maxBodyBytes
+        let records = authed.group("records")
+
+        records.get(":object") { request, context -> Response in
+            let (caller, tx) = try await context.recordCaller(services)
+            let page = try await services.records.list(try context.parameters.require("object"), params: queryPairs(request),
+                                                       caller: caller, in: tx)
+            return json(page.json)
+        }
+        records.post(":object") { request, context -> Response in
+            let (caller, tx) = try await context.recordCaller(services)
+            let body = try await JSONBody.decode([String: JSONValue].self, from: request, limit: limit)
+            let record = try await services.records.create(try context.parameters.require("object"), body: body, caller: caller, in: tx)
+            return json(record.json, status: .created, version: record.version)
+        }
+        records.get(":object/:id") { _, context -> Response in
+            let (caller, tx) = try await context.recordCaller(services)
+            let object = try context.parameters.require("object")
+            let record = try await services.records.get(object, id: try recordId(context, object), caller: caller, in: tx)
+            return json(record.json, version: record.version)
+        }
+        records.patch(":object/:id") { request, context -> Response in
+            let (caller, tx) = try await context.recordCaller(services)
+            let object = try context.parameters.require("object")
+            let id = try recordId(context, object)
+            let body = try await JSONBody.decode([String: JSONValue].self, from: request, limit: limit)
+            let record = try await services.records.update(object, id: id, body: body, ifMatch: try ifMatch(request),
+                                                           caller: caller, in: tx)
+            return json(record.json, version: record.version)
+        }
+        records.delete(":object/:id") { request, context -> Response in
+            let (caller, tx) = try await context.recordCaller(services)
+            let object = try context.parameters.require("object")
+            try await services.records.delete(object, id: try recordId(context, object), ifMatch: try ifMatch(request),
+                                              caller: caller, in: tx)
+            return Response(status: .noContent)
+        }
+        records.post(":object/:id/restore") { _, context -> Response in
+            let (caller, tx) = try await context.recordCaller(services)
+            let object = try context.parameters.require("object")
+            let record = try await services.records.restore(object, id: try recordId(context, object), caller: caller, in: tx)
+            return json(record.json, version: record.version)
+        }
+        records.get(":object/:id/history") { _, context -> Response in
+            let (caller, tx) = try await context.recordCaller(services)
+            let object = try context.parameters.require("object")
+            let entries = try await services.records.history(object, id: try recordId(context, object), caller: caller, in: tx)
+            return try JSONOut.response(Page(data: entries, nextCursor: nil))
+        }
+        authed.get("recycle-bin/:object") { request, context -> Response in
+            let (caller, tx) = try await context.recordCaller(services)
+            let page = try await services.records.list(try context.parameters.require("object"), params: queryPairs(request),
+                                                       deleted: true, caller: caller, in: tx)
+            return json(page.json)
+        }
+    }
+
+    /// Query parameters in order, keys percent-decoded too (`filter%5Bname%5D`).
+    static func queryPairs(_ request: Request) -> [(String, String)] {
+        request.uri.queryParameters.map { (String($0.key).removingPercentEncoding ?? String($0.key), String($0.value)) }
+    }
+
+    static func recordId(_ context: AppRequestContext, _ object: String) throws -> UUID {
+        guard let id = UUID(uuidString: try context.parameters.require("id")) else { throw CRMError.notFound("No such record.") }
+        return id
+    }
+
+    /// The version an `If-Match` names (`"3"`, `W/"3"`); nil without the header or for `*`.
+    /// Anything else cannot match a version, so it is stale by definition.
+    static func ifMatch(_ request: Request) throws -> Int64? {
+        guard let raw = request.headers[.ifMatch]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty, raw != "*" else { return nil }
+        var tag = Substring(raw)
+        if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
+        tag = tag.hasPrefix("\"") && tag.hasSuffix("\"") && tag.count >= 2 ? tag.dropFirst().dropLast() : tag
+        guard let version = Int64(tag) else {
+            throw CRMError(.preconditionFailed, "If-Match names no version of this record; read it again for its ETag.")
+        }
+        return version
+    }
+
+    static func json(_ text: String, status: HTTPResponse.Status = .ok, version: Int64? = nil) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let version { headers[.eTag] = "\"\(version)\"" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+extension AppRequestContext {
+    /// The caller as the records engine sees them, and the request's transaction.
+    func recordCaller(_ services: AppServices) async throws -> (RecordCaller, Transaction) {
+        let (principal, tx) = try session()
+        let tenant = try requireTenant()
+        guard tenant.hasMigration("core", 3) else {
+            throw CRMError(CRMError.Code("migration-pending"), "This tenant is being migrated; try again shortly.")
+        }
+        let metadata = try await services.metadata.metadata(for: principal, in: tenant, tx: tx)
+        return (RecordCaller(principal: principal, permissions: try permissions.unwrap(), metadata: metadata, meta: meta), tx)
+    }
+}
