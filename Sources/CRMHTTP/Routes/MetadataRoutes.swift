@@ -1,6 +1,7 @@
 import CRMCore
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// Describe calls (`/api/v1/objects`, layouts) and the admin calls that change metadata:
 /// custom fields and layouts, guarded by `manage_fields`.
@@ -43,6 +44,15 @@ enum MetadataRoutes {
         authed.get("objects/:object/layout") { _, context -> Response in
             let (caller, tx) = try await context.recordCaller(services)
             return try JSONOut.response(try await services.layouts.layout(try context.parameters.require("object"), caller: caller, in: tx))
+        }
+
+        authed.get("openapi.json") { _, context -> Response in
+            let (caller, _) = try await context.recordCaller(services)
+            let document = TenantOpenAPI.document(tenant: try context.requireTenant(), caller: caller)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(data: try encoder.encode(document))))
         }
 
         let admin = authed.group("admin/objects")
