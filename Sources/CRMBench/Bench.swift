@@ -8,7 +8,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crm-bench",
         abstract: "Benchmarks of the CRM's own code paths against the database in CRM_DATABASE_URL (run by ops/bench).",
-        subcommands: [Hash.self, SeedTenants.self, MigrateAddColumn.self, AccessEval.self, ScopeList.self])
+        subcommands: [Hash.self, SeedTenants.self, MigrateAddColumn.self, AccessEval.self, ScopeList.self, RecordSelect.self])
 }
 
 func withBenchServices<T: Sendable>(_ body: @Sendable (AppServices) async throws -> T) async throws -> T {
@@ -283,6 +283,25 @@ struct ScopeList: AsyncParsableCommand {
             print(String(format: "scope: 50 of %d records under department_tree (manager reaching %d of %d users in %d departments): "
                          + "p50 %.2f ms, p99 %.2f ms, %d rows, whole tenant transaction, %d runs",
                          records, permissions.treeOwners.count, users.count, depts.count, percentile(times, 0.5), percentile(times, 0.99), rows, runs))
+        }
+    }
+}
+
+/// Prints the SELECT the server runs for `GET /api/v1/records/customer/{id}` as the tenant's
+/// admin, with `$ID` where the id goes: what ops/bench gives pgbench to compare with.
+struct RecordSelect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "record-select", abstract: "The SQL of one record read, for pgbench.")
+    @Option var slug: String
+    @Option var object = "customer"
+
+    func run() async throws {
+        try await withBenchServices { services in
+            let tenant = try await services.tenants.show(slug: slug).0
+            let metadata = try await services.db.transaction(for: try tenant.schema()) { tx in
+                try await TenantMetadata.load(version: 0, in: tx)
+            }
+            let object = try metadata.object(object)
+            print(RecordSQL.getByIdSQL(object, fields: object.fields, idPlaceholder: "$ID", scope: "true") + ";")
         }
     }
 }

@@ -150,6 +150,12 @@ public actor AccessCache {
         return model
     }
 
+    /// The user's permissions at exactly `version` when already computed; nil otherwise.
+    public func cachedPermissions(tenant: UUID, user: UUID, version: Int64) -> EffectivePermissions? {
+        guard let model = models[tenant], model.version == version else { return nil }
+        return effective[tenant]?[user]
+    }
+
     /// The user's permissions at `version`, loading the tenant's model with `load` when the
     /// cached one is older.
     public func permissions(tenant: UUID, user: UUID, version: Int64,

@@ -24,6 +24,8 @@ public struct AppServices: Sendable {
     public let records: RecordService
     public let fields: FieldAdminService
     public let layouts = LayoutService()
+    public let sessions = SessionCache()
+    public let oneTrip: OneTripRead
 
     public init(config: AppConfig, db: Database, clock: any WallClock = SystemWallClock()) {
         self.config = config
@@ -51,6 +53,7 @@ public struct AppServices: Sendable {
         self.metadata = MetadataService()
         self.records = RecordService(clock: clock)
         self.fields = FieldAdminService(ownerRole: db.ownerRole, clock: clock)
+        self.oneTrip = OneTripRead(db: db, sessions: sessions, access: access, metadata: metadata, config: config.identity, clock: clock)
         self.userAdmin = UserAdminService(identity: identity, ownership: ownership)
     }
 

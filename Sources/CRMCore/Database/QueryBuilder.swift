@@ -26,5 +26,15 @@ public struct QueryBuilder: Sendable {
         }
     }
 
+    /// Runs `build` and returns the SQL text it appended, taking it back out of `sql`; its binds stay.
+    public mutating func fragment(_ build: (inout QueryBuilder) throws -> Void) rethrows -> String {
+        let start = sql.endIndex
+        let before = sql
+        try build(&self)
+        let text = String(sql[start...])
+        sql = before
+        return text
+    }
+
     public var query: PostgresQuery { PostgresQuery(unsafeSQL: sql, binds: binds) }
 }

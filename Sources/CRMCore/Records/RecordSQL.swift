@@ -17,6 +17,12 @@ public enum RecordSQL {
         return chunks.joined(separator: " || ")
     }
 
+    /// The read of one live record: its JSON as text and its version. `scope` is a condition on
+    /// `t` (the caller's read scope). One statement for the server and for pgbench alike.
+    public static func getByIdSQL(_ object: ObjectDefinition, fields: [FieldDefinition], idPlaceholder: String, scope: String) -> String {
+        "SELECT (\(json(fields)))::text, t.version FROM \(object.table.quoted) AS t WHERE t.id = \(idPlaceholder) AND t.deleted_at IS NULL AND \(scope)"
+    }
+
     /// `$n::cast`, or for lists `$n::text[]`.
     static func placeholder(_ n: String, _ type: FieldType) -> String { "\(n)::\(type.cast)" }
 

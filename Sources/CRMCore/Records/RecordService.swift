@@ -42,10 +42,10 @@ public struct RecordService: Sendable {
 
     public func get(_ objectName: String, id: UUID, caller: RecordCaller, in tx: Transaction) async throws -> Fetched {
         let object = try caller.readable(objectName)
-        var q = QueryBuilder("SELECT (\(RecordSQL.json(caller.visibleFields(object))))::text, t.version FROM \(object.table.quoted) AS t WHERE t.id = ")
-        q.append(try q.bind(id))
-        q.append(" AND t.deleted_at IS NULL AND ")
-        try caller.scope(.read, on: object, into: &q)
+        var q = QueryBuilder()
+        let idP = try q.bind(id)
+        let scope = try q.fragment { try caller.scope(.read, on: object, into: &$0) }
+        q.append(RecordSQL.getByIdSQL(object, fields: caller.visibleFields(object), idPlaceholder: idP, scope: scope))
         for try await (json, version) in try await tx.query(q.query).decode((String, Int64).self) {
             return Fetched(json: json, version: version)
         }

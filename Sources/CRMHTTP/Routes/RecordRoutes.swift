@@ -7,7 +7,8 @@ import NIOCore
 /// `/api/v1/records/{object}`: list, create, get (ETag), patch (If-Match), soft delete,
 /// restore, history; `/api/v1/recycle-bin/{object}` lists deleted records.
 enum RecordRoutes {
-    static func register(on authed: RouterGroup<AppRequestContext>, services: AppServices) {
+    /// `oneTrip` serves the read of one record, in one round trip when it can.
+    static func register(on authed: RouterGroup<AppRequestContext>, oneTrip: RouterGroup<AppRequestContext>, services: AppServices) {
         let limit = services.config.maxBodyBytes
         let records = authed.group("records")
 
@@ -23,7 +24,7 @@ enum RecordRoutes {
             let record = try await services.records.create(try context.parameters.require("object"), body: body, caller: caller, in: tx)
             return json(record.json, status: .created, version: record.version)
         }
-        records.get(":object/:id") { _, context -> Response in
+        oneTrip.get("records/:object/:id") { _, context -> Response in
             let (caller, tx) = try await context.recordCaller(services)
             let object = try context.parameters.require("object")
             let record = try await services.records.get(object, id: try recordId(context, object), caller: caller, in: tx)

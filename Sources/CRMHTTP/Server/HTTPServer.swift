@@ -16,7 +16,9 @@ public enum HTTPServer {
         let authedShort = api.group().add(middleware: TenantAuthMiddleware(services: services, holdTransaction: false))
         IdentityRoutes.register(api: api, authed: authed, authedShort: authedShort, services: services)
         AdminOrgRoutes.register(on: authed, short: authedShort, services: services)
-        RecordRoutes.register(on: authed, services: services)
+        let oneTrip = api.group().add(middleware: OneTripReadMiddleware(services: services))
+            .add(middleware: TenantAuthMiddleware(services: services))
+        RecordRoutes.register(on: authed, oneTrip: oneTrip, services: services)
         MetadataRoutes.register(on: authed, services: services)
         return router
     }

@@ -1,0 +1,35 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Principals of recently checked tokens, by token hash, so a read can skip the token lookup as
+/// a round trip of its own. Never trusted alone: the one-trip read re-checks the token (not
+/// revoked, not expired, user active) and the access and metadata versions in the same
+/// statement that reads the record, so a revocation or a permission change shows at once.
+public final class SessionCache: Sendable {
+    public struct Entry: Sendable {
+        public var principal: Principal
+        public var tenantId: UUID
+        public init(principal: Principal, tenantId: UUID) {
+            self.principal = principal
+            self.tenantId = tenantId
+        }
+    }
+
+    private let entries = NIOLockedValueBox<[ByteBuffer: Entry]>([:])
+    let capacity: Int
+
+    public init(capacity: Int = 50_000) { self.capacity = capacity }
+
+    public func get(_ hash: ByteBuffer) -> Entry? { entries.withLockedValue { $0[hash] } }
+
+    public func put(_ hash: ByteBuffer, _ entry: Entry) {
+        entries.withLockedValue {
+            // Crude but bounded: a full cache starts over rather than tracking recency.
+            if $0.count >= capacity { $0.removeAll(keepingCapacity: true) }
+            $0[hash] = entry
+        }
+    }
+
+    public func remove(_ hash: ByteBuffer) { _ = entries.withLockedValue { $0.removeValue(forKey: hash) } }
+}

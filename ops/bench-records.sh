@@ -1,0 +1,87 @@
+# The records scenario of ops/bench (sourced; uses its variables and functions): 1,000 tenants,
+# one of them with 100,000 customers and 20 custom fields; wrk at 32 connections against GET by
+# id and a filtered list of 50, and pgbench on the same SELECT at the same concurrency.
+records_bench() {
+  local slug=bench-rec pw="Bench-Records-Password-1" base="http://127.0.0.1:$HTTP_PORT"
+  [ -n "$SERVER_PID" ] && { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
+  local have
+  have=$("$CRM" tenant list --limit 100000 | wc -l)
+  if [ "$have" -lt 1000 ]; then
+    stop_cluster "$DATA"; start_cluster "$DATA" "$PORT" fast
+    "$BENCH" seed-tenants --count $((1000 - have)) | sed 's/^/  /'
+    stop_cluster "$DATA"; start_cluster "$DATA" "$PORT"
+  fi
+  printf '%s\n' "$pw" | "$CRM" tenant create --slug "$slug" --name "Bench Records" --admin-email rec@bench.example --admin-name Rec >/dev/null
+  start_server CRM_SPARE_SCHEMAS=0 "$@"
+  local token schema
+  token=$(curl -sf -X POST "$base/api/v1/auth/login" -H "X-Tenant: $slug" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"rec@bench.example\",\"password\":\"$pw\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  schema=$("$CRM" tenant show "$slug" | awk '/^schema:/{print $2}')
+  field() { curl -sf -o /dev/null -X POST "$base/api/v1/admin/objects/customer/fields" -H "X-Tenant: $slug" \
+    -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$1"; }
+  for i in $(seq 1 19); do
+    case $((i % 4)) in
+      0) field "{\"api_name\":\"cf_text_$i\",\"label\":\"Text $i\",\"type\":\"text\"}" ;;
+      1) field "{\"api_name\":\"cf_int_$i\",\"label\":\"Int $i\",\"type\":\"integer\"}" ;;
+      2) field "{\"api_name\":\"cf_date_$i\",\"label\":\"Date $i\",\"type\":\"date\"}" ;;
+      3) field "{\"api_name\":\"cf_amount_$i\",\"label\":\"Amount $i\",\"type\":\"currency\"}" ;;
+    esac
+  done
+  # 100,000 customers with deterministic ids (…-8000-<n in hex>) so wrk and pgbench pick the same rows.
+  local owner
+  owner=$(su_psql "$DATA" "$PORT" -d crm_bench -tAc "SELECT id FROM \"$schema\".users LIMIT 1")
+  su_psql "$DATA" "$PORT" -d crm_bench >/dev/null <<SQL
+INSERT INTO "$schema".customers (id, owner_id, name, kind, industry, level, phone, email, cf_cf_int_1, cf_cf_amount_3, cf_cf_text_4, cf_cf_date_2)
+SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(n), 12, '0'))::uuid, '$owner',
+       'Customer ' || n || CASE WHEN n % 3 = 0 THEN ' 贸易有限公司' ELSE ' Trading Ltd' END, 'company',
+       (ARRAY['manufacturing','retail','trading','services','technology','other'])[1 + n % 6],
+       (ARRAY['vip','important','normal'])[1 + n % 3], '+86 138' || lpad((n % 100000000)::text, 8, '0'),
+       'c' || n || '@example.com', n % 1000, (n % 100000) / 7.0, 'note ' || n, date '2020-01-01' + (n % 2000)
+FROM generate_series(1, 100000) n;
+ANALYZE "$schema".customers;
+SQL
+  local start end
+  start=$(date +%s.%N)
+  field '{"api_name":"cf_last","label":"Last","type":"text"}'
+  end=$(date +%s.%N)
+  report "records: adding a nullable custom field (column, index, metadata) to the 100,000-row table over HTTP: $(python3 -c "print(f'{($end-$start)*1000:.0f}')") ms"
+
+  cat > "$TMP/get.lua" <<LUA
+wrk.headers["X-Tenant"] = "$slug"
+wrk.headers["Authorization"] = "Bearer $token"
+math.randomseed(42)
+request = function()
+  return wrk.format("GET", string.format("/api/v1/records/customer/00000000-0000-7000-8000-%012x", math.random(1, 100000)))
+end
+LUA
+  cat > "$TMP/list.lua" <<LUA
+wrk.headers["X-Tenant"] = "$slug"
+wrk.headers["Authorization"] = "Bearer $token"
+local industries = {"manufacturing", "retail", "trading", "services", "technology", "other"}
+math.randomseed(7)
+request = function()
+  return wrk.format("GET", "/api/v1/records/customer?limit=50&industry=" .. industries[math.random(1, 6)])
+end
+LUA
+  curl -sf "$base/api/v1/records/customer/00000000-0000-7000-8000-000000000001" -H "X-Tenant: $slug" -H "Authorization: Bearer $token" >/dev/null \
+    || { echo "GET by id failed" >&2; exit 1; }
+  wrk -t2 -c32 -d5s -s "$TMP/get.lua" "$base" >/dev/null   # warm-up
+  local get list
+  get=$(wrk -t2 -c32 -d15s --latency -s "$TMP/get.lua" "$base")
+  report "records: GET /api/v1/records/customer/{id}, 32 connections: $(echo "$get" | awk '/Requests\/sec/{print $2}') req/s, p50 $(echo "$get" | awk '$1=="50%"{print $2}'), p99 $(echo "$get" | awk '$1=="99%"{print $2}'), errors: $(echo "$get" | awk '/Non-2xx/{print $5}')"
+  list=$(wrk -t2 -c32 -d15s --latency -s "$TMP/list.lua" "$base")
+  report "records: GET /api/v1/records/customer?industry=…&limit=50, 32 connections: $(echo "$list" | awk '/Requests\/sec/{print $2}') req/s, p50 $(echo "$list" | awk '$1=="50%"{print $2}'), p99 $(echo "$list" | awk '$1=="99%"{print $2}'), errors: $(echo "$list" | awk '/Non-2xx/{print $5}')"
+
+  # pgbench on the server's own SELECT for one record, same concurrency, extended protocol.
+  local select
+  select=$("$BENCH" record-select --slug "$slug")
+  local qualified="${select//FROM \"customers\"/FROM \"$schema\".\"customers\"}"
+  printf '%s\n' "\\set n random(1, 100000)" "${qualified//\$ID/('00000000-0000-7000-8000-' || lpad(to_hex(:n), 12, '0'))::uuid}" > "$TMP/pgbench.sql"
+  printf '%s\n' "\\set n random(1, 100000)" "BEGIN;" "SELECT set_config('role', 'crm_owner', true), set_config('search_path', '$schema', true);" \
+    "${select//\$ID/('00000000-0000-7000-8000-' || lpad(to_hex(:n), 12, '0'))::uuid}" "COMMIT;" > "$TMP/pgbench-tx.sql"
+  local pgb pgbtx
+  pgb=$(as_pg "$(pg_bindir)/pgbench" -h "$(socket_dir "$DATA")" -p "$PORT" -U postgres -n -M extended -c 32 -j 2 -T 15 -f "$TMP/pgbench.sql" crm_bench 2>&1)
+  report "records: pgbench, the same SELECT alone, 32 clients, extended protocol: $(echo "$pgb" | awk '/^tps/{print $3}') tps, latency average $(echo "$pgb" | awk '/latency average/{print $4, $5}')"
+  pgbtx=$(as_pg "$(pg_bindir)/pgbench" -h "$(socket_dir "$DATA")" -p "$PORT" -U postgres -n -M extended -c 32 -j 2 -T 15 -f "$TMP/pgbench-tx.sql" crm_bench 2>&1)
+  report "records: pgbench, BEGIN + set_config + the SELECT + COMMIT (4 round trips), 32 clients: $(echo "$pgbtx" | awk '/^tps/{print $3}') tps"
+}
