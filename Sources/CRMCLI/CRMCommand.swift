@@ -13,7 +13,7 @@ struct CRMCommand: AsyncParsableCommand {
             KEY=VALUE file named by CRM_CONFIG_FILE. The database is CRM_DATABASE_URL, or the unix
             socket CRM_DATABASE_SOCKET.
             """,
-        subcommands: [Serve.self, Migrate.self, TenantCommand.self, OperatorCommand.self])
+        subcommands: [Serve.self, Migrate.self, TenantCommand.self, OperatorCommand.self, FieldsCommand.self])
 }
 
 /// Loads configuration and runs `body` with the services and a started database pool.
@@ -58,4 +58,23 @@ func explain(_ error: Error) -> String {
         return text
     }
     return "\(error)"
+}
+
+struct FieldsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fields", abstract: "Custom field maintenance.", subcommands: [Purge.self])
+
+    struct Purge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Drop the columns of deleted custom fields whose retention period (30 days) has ended, in every tenant.")
+        func run() async throws {
+            let failed = try await withServices { services, logger in
+                let (purged, failed) = try await services.fieldPurger.purgeAll(logger: logger)
+                for line in purged { print("purged \(line)") }
+                print("\(purged.count) fields purged, \(failed.count) tenants failed")
+                return failed.count
+            }
+            if failed > 0 { throw ExitCode(1) }
+        }
+    }
 }

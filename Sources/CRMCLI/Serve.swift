@@ -23,6 +23,14 @@ struct Serve: AsyncParsableCommand {
             print("crm listening on http://\(config.host):\(port) using database \(config.database.safeDescription)")
             fflush(nil)
             services.spares.refill()
+            // Deleted custom fields past retention lose their columns; hourly is plenty.
+            let purgeLogger = logger
+            Task.detached {
+                while !Task.isCancelled {
+                    _ = try? await services.fieldPurger.purgeAll(logger: purgeLogger)
+                    try? await Task.sleep(for: .seconds(3600))
+                }
+            }
         }
         try await app.runService()
     }

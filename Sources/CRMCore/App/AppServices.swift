@@ -26,6 +26,7 @@ public struct AppServices: Sendable {
     public let layouts = LayoutService()
     public let sessions = SessionCache()
     public let oneTrip: OneTripRead
+    public var fieldPurger: FieldPurger { FieldPurger(db: db, tenants: tenants, fields: fields) }
 
     public init(config: AppConfig, db: Database, clock: any WallClock = SystemWallClock()) {
         self.config = config
