@@ -19,12 +19,12 @@ struct Serve: AsyncParsableCommand {
         dbLogger.logLevel = .warning
         let db = try Database(config: config.database, logger: dbLogger)
         let services = AppServices(config: config, db: db)
+        let purgeLogger = logger
         let app = HTTPServer.application(services: services, logger: logger) { port in
             print("crm listening on http://\(config.host):\(port) using database \(config.database.safeDescription)")
             fflush(nil)
             services.spares.refill()
             // Deleted custom fields past retention lose their columns; hourly is plenty.
-            let purgeLogger = logger
             Task.detached {
                 while !Task.isCancelled {
                     _ = try? await services.fieldPurger.purgeAll(logger: purgeLogger)
