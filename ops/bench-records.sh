@@ -65,20 +65,26 @@ end
 LUA
   curl -sf "$base/api/v1/records/customer/00000000-0000-7000-8000-000000000001" -H "X-Tenant: $slug" -H "Authorization: Bearer $token" >/dev/null \
     || { echo "GET by id failed" >&2; exit 1; }
-  wrk -t2 -c32 -d5s -s "$TMP/get.lua" "$base" >/dev/null   # warm-up
-  local get list
-  get=$(wrk -t2 -c32 -d15s --latency -s "$TMP/get.lua" "$base")
-  report "records: GET /api/v1/records/customer/{id}, 32 connections: $(echo "$get" | awk '/Requests\/sec/{print $2}') req/s, p50 $(echo "$get" | awk '$1=="50%"{print $2}'), p99 $(echo "$get" | awk '$1=="99%"{print $2}'), errors: $(echo "$get" | awk '/Non-2xx/{print $5}')"
+  local get list mode
+  # First the ordinary path (BEGIN, set_config, token, read, COMMIT), then one round trip.
+  for mode in false true; do
+    start_server CRM_SPARE_SCHEMAS=0 CRM_ONE_TRIP_READS=$mode "$@"
+    wrk -t2 -c32 -d5s -s "$TMP/get.lua" "$base" >/dev/null   # warm-up
+    get=$(wrk -t2 -c32 -d15s --latency -s "$TMP/get.lua" "$base")
+    report "records: GET /api/v1/records/customer/{id}, 32 connections, one-trip reads $mode: $(echo "$get" | awk '/Requests\/sec/{print $2}') req/s, p50 $(echo "$get" | awk '$1=="50%"{print $2}'), p99 $(echo "$get" | awk '$1=="99%"{print $2}'), non-2xx: $(echo "$get" | awk '/Non-2xx/{print $5}')"
+  done
   list=$(wrk -t2 -c32 -d15s --latency -s "$TMP/list.lua" "$base")
-  report "records: GET /api/v1/records/customer?industry=…&limit=50, 32 connections: $(echo "$list" | awk '/Requests\/sec/{print $2}') req/s, p50 $(echo "$list" | awk '$1=="50%"{print $2}'), p99 $(echo "$list" | awk '$1=="99%"{print $2}'), errors: $(echo "$list" | awk '/Non-2xx/{print $5}')"
+  report "records: GET /api/v1/records/customer?industry=…&limit=50, 32 connections: $(echo "$list" | awk '/Requests\/sec/{print $2}') req/s, p50 $(echo "$list" | awk '$1=="50%"{print $2}'), p99 $(echo "$list" | awk '$1=="99%"{print $2}'), non-2xx: $(echo "$list" | awk '/Non-2xx/{print $5}')"
 
   # pgbench on the server's own SELECT for one record, same concurrency, extended protocol.
   local select
   select=$("$BENCH" record-select --slug "$slug")
   local qualified="${select//FROM \"customers\"/FROM \"$schema\".\"customers\"}"
-  printf '%s\n' "\\set n random(1, 100000)" "${qualified//\$ID/('00000000-0000-7000-8000-' || lpad(to_hex(:n), 12, '0'))::uuid}" > "$TMP/pgbench.sql"
-  printf '%s\n' "\\set n random(1, 100000)" "BEGIN;" "SELECT set_config('role', 'crm_owner', true), set_config('search_path', '$schema', true);" \
-    "${select//\$ID/('00000000-0000-7000-8000-' || lpad(to_hex(:n), 12, '0'))::uuid}" "COMMIT;" > "$TMP/pgbench-tx.sql"
+  # The id expression goes through a variable: quotes in a literal replacement would be removed.
+  local idexpr="('00000000-0000-7000-8000-' || lpad(to_hex(:n::int), 12, '0'))::uuid"
+  printf '%s\n' "\\set n random(1, 100000)" "${qualified//\$ID/$idexpr}" > "$TMP/pgbench.sql"
+  printf '%s\n' "\\set n random(1, 100000)" "BEGIN;" "SELECT set_config('role', 'crm_$schema', true), set_config('search_path', '$schema', true);" \
+    "${select//\$ID/$idexpr}" "COMMIT;" > "$TMP/pgbench-tx.sql"
   local pgb pgbtx
   pgb=$(as_pg "$(pg_bindir)/pgbench" -h "$(socket_dir "$DATA")" -p "$PORT" -U postgres -n -M extended -c 32 -j 2 -T 15 -f "$TMP/pgbench.sql" crm_bench 2>&1)
   report "records: pgbench, the same SELECT alone, 32 clients, extended protocol: $(echo "$pgb" | awk '/^tps/{print $3}') tps, latency average $(echo "$pgb" | awk '/latency average/{print $4, $5}')"

@@ -18,6 +18,8 @@ public struct AppConfig: Sendable {
     public var migrateConcurrency: Int
     public var migrateLockTimeoutMs: Int
     public var identity: IdentityConfig
+    /// Serve record reads in one round trip when the session is cached (see `OneTripRead`).
+    public var oneTripReads = true
 
     public static let defaults: [String: String] = [
         "CRM_DATABASE_URL": "postgres://crm_app@127.0.0.1:5432/crm",
@@ -33,6 +35,7 @@ public struct AppConfig: Sendable {
         "CRM_SPARE_SCHEMAS": "3",
         "CRM_MIGRATE_CONCURRENCY": "8",
         "CRM_MIGRATE_LOCK_TIMEOUT_MS": "5000",
+        "CRM_ONE_TRIP_READS": "true",
     ]
 
     /// Reads the configuration; `environment` defaults to the process environment.
@@ -49,7 +52,7 @@ public struct AppConfig: Sendable {
             poolSize: reader.int("CRM_DB_POOL_SIZE", 1...1000),
             ownerRole: reader.identifier("CRM_DB_OWNER_ROLE"))
         database.acquireTimeout = .milliseconds(try reader.int("CRM_DB_ACQUIRE_TIMEOUT_MS", 10...600_000))
-        return try AppConfig(
+        var config = try AppConfig(
             database: database,
             host: reader.string("CRM_HOST"),
             port: reader.int("CRM_PORT", 0...65535),
@@ -61,6 +64,8 @@ public struct AppConfig: Sendable {
             migrateConcurrency: reader.int("CRM_MIGRATE_CONCURRENCY", 1...64),
             migrateLockTimeoutMs: reader.int("CRM_MIGRATE_LOCK_TIMEOUT_MS", 1...600_000),
             identity: IdentityConfig(reader: reader))
+        config.oneTripReads = try reader.bool("CRM_ONE_TRIP_READS")
+        return config
     }
 
     static func parseFile(_ path: String) throws -> [String: String] {

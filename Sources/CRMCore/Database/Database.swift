@@ -74,28 +74,61 @@ public final class Database: Sendable {
     /// The one way into a tenant's data: role and search_path switched for this transaction only,
     /// so a pooled connection never carries one tenant's role into another's request.
     public func transaction<T: Sendable>(for tenant: TenantSchema, _ body: (Transaction) async throws -> T) async throws -> T {
-        try await inTransaction { tx in
-            try await tx.execute(
-                "SELECT set_config('role', \(tenant.role.name), true), set_config('search_path', \(tenant.schema.name), true)")
+        try await withLease { connection in
+            do {
+                return try await tenantTransaction(tenant, on: connection, body)
+            } catch is RoleSwitchRefused {
+                // Seen under load right after a tenant was provisioned inline: a backend that
+                // computed crm_app's role memberships while the grant was committing keeps
+                // refusing the new role until its next membership change. So the retry runs on
+                // another connection, taken while this one is still held.
+                logger.warning("tenant role switch refused; retrying on another connection", metadata: ["role": "\(tenant.role.name)"])
+                return try await withLease { other in
+                    do {
+                        return try await tenantTransaction(tenant, on: other, body)
+                    } catch let refused as RoleSwitchRefused {
+                        throw refused.error
+                    }
+                }
+            }
+        }
+    }
+
+    func tenantTransaction<T: Sendable>(_ tenant: TenantSchema, on connection: PostgresConnection,
+                                        _ body: (Transaction) async throws -> T) async throws -> T {
+        try await transaction(on: connection) { tx in
+            do {
+                try await tx.execute(
+                    "SELECT set_config('role', \(tenant.role.name), true), set_config('search_path', \(tenant.schema.name), true)")
+            } catch let error as PSQLError where error.sqlState == "42501" {
+                throw RoleSwitchRefused(error: error)
+            }
             return try await body(tx)
         }
     }
 
+    /// The role switch at the start of a tenant transaction was refused (SQLSTATE 42501).
+    struct RoleSwitchRefused: Error {
+        let error: PSQLError
+    }
+
     /// BEGIN, body, COMMIT; ROLLBACK and the body's own error (not a wrapper) when it throws.
     func inTransaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
-        try await withLease { connection in
-            let tx = Transaction(connection: connection, logger: logger)
-            try await tx.execute("BEGIN")
-            let value: T
-            do {
-                value = try await body(tx)
-            } catch {
-                try? await tx.execute("ROLLBACK")
-                throw error
-            }
-            try await tx.execute("COMMIT")
-            return value
+        try await withLease { connection in try await transaction(on: connection, body) }
+    }
+
+    func transaction<T: Sendable>(on connection: PostgresConnection, _ body: (Transaction) async throws -> T) async throws -> T {
+        let tx = Transaction(connection: connection, logger: logger)
+        try await tx.execute("BEGIN")
+        let value: T
+        do {
+            value = try await body(tx)
+        } catch {
+            try? await tx.execute("ROLLBACK")
+            throw error
         }
+        try await tx.execute("COMMIT")
+        return value
     }
 
     /// Leases a connection, waiting at most `acquireTimeout`. The pool queues a lease for as long

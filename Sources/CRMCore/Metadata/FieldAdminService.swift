@@ -241,8 +241,21 @@ public struct FieldAdminService: Sendable {
             }
             retype = to
             field.type = to
+            if to == .decimal {
+                // Every bigint must fit: 19 digits before the point, whatever the scale.
+                let scale = field.options.scale ?? 2
+                field.options.scale = scale
+                field.options.precision = min(38, max(field.options.precision ?? 18, 19 + scale))
+            }
         }
         if let options = input.options {
+            // The column's numeric shape is fixed once created (a type change above sets it).
+            if retype == nil, [FieldType.decimal, .currency, .percent].contains(field.type),
+               (options.precision.map { $0 != field.options.precision } ?? false) || (options.scale.map { $0 != field.options.scale } ?? false) {
+                throw CRMError.conflict("The precision and scale of a number field are fixed when it is created.")
+            }
+            var options = options
+            if retype != nil { options.precision = field.options.precision; options.scale = field.options.scale }
             // Standard fields keep their shape; admins may change their picklist values.
             if field.isCustom { field.options = options } else if let values = options.values, field.options.values != nil {
                 field.options.values = values

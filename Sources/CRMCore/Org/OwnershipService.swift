@@ -39,9 +39,10 @@ public struct OwnershipService: Sendable {
         guard let table else { return 0 }
         let scope = permissions.has(.transferOwnership) ? RecordFilter.all : permissions.filter(.assign, on: object)
         if scope == .nothing { throw CRMError.forbidden("You may not reassign \(object) records.") }
-        var q = QueryBuilder("UPDATE \(table.quoted) SET owner_id = ")
+        // The version moves too, so a client holding the old ETag gets 412 instead of overwriting.
+        var q = QueryBuilder("UPDATE \(table.quoted) SET version = version + 1, updated_at = now(), owner_id = ")
         q.append(try q.bind(toUser))
-        q.append(" WHERE ")
+        q.append(" WHERE deleted_at IS NULL AND ")
         try q.appendCondition(scope, ownerColumn: try SQLIdentifier("owner_id"))
         if let recordIds { q.append(" AND id = ANY(\(try q.bind(recordIds)))") }
         if let fromUser { q.append(" AND owner_id = \(try q.bind(fromUser))") }

@@ -80,10 +80,16 @@ public struct OneTripRead: Sendable {
             SELECT * FROM platform.tenant_query(\(schema.role.name), \(schema.schema.name), \(sql), \(params))
                 AS r(last_used timestamptz, expires timestamptz, active boolean, av int8, mv int8, body text, version int8)
             """
-        let row: (Date, Date?, Bool, Int64, Int64, String?, Int64?)? = try await db.withLease { connection in
-            for try await row in try await connection.query(query, logger: db.logger)
-                .decode((Date, Date?, Bool, Int64, Int64, String?, Int64?).self) { return row }
-            return nil
+        let row: (Date, Date?, Bool, Int64, Int64, String?, Int64?)?
+        do {
+            row = try await db.withLease { connection in
+                for try await row in try await connection.query(query, logger: db.logger)
+                    .decode((Date, Date?, Bool, Int64, Int64, String?, Int64?).self) { return row }
+                return nil
+            }
+        } catch let error as PSQLError where error.sqlState == "42501" {
+            // The ordinary path retries a refused role switch; let it.
+            return .fallback
         }
         let now = clock.now()
         guard let (lastUsed, expires, active, av, mv, body, version) = row, active,

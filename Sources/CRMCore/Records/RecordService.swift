@@ -175,18 +175,19 @@ public struct RecordService: Sendable {
 
     // MARK: writing
 
-    /// The object for a write: 404 when the caller cannot even read it, 403 when they can but
-    /// may not do `action`.
-    func writable(_ objectName: String, _ action: Action, caller: RecordCaller) throws -> ObjectDefinition {
+    /// The object for a create: 404 when the caller cannot even read it, 403 when they can but
+    /// may not create. Writes to existing records look the record up first (404 outside the read
+    /// scope, so nothing about other records is revealed) and only then answer 403.
+    func creatable(_ objectName: String, caller: RecordCaller) throws -> ObjectDefinition {
         let object = try caller.readable(objectName)
-        guard caller.permissions.may(action, on: objectName) else {
-            throw CRMError.forbidden("You may not \(action.rawValue) \(object.pluralLabel.lowercased()).")
+        guard caller.permissions.may(.create, on: objectName) else {
+            throw CRMError.forbidden("You may not create \(object.pluralLabel.lowercased()).")
         }
         return object
     }
 
     public func create(_ objectName: String, body: [String: JSONValue], caller: RecordCaller, in tx: Transaction) async throws -> Fetched {
-        let object = try writable(objectName, .create, caller: caller)
+        let object = try creatable(objectName, caller: caller)
         let now = clock.now()
         var values = try checkWrite(object, body: body, creating: true, caller: caller)
         var owner = caller.userId
@@ -224,7 +225,7 @@ public struct RecordService: Sendable {
 
     public func update(_ objectName: String, id: UUID, body: [String: JSONValue], ifMatch: Int64?, caller: RecordCaller,
                        in tx: Transaction) async throws -> Fetched {
-        let object = try writable(objectName, .update, caller: caller)
+        let object = try caller.readable(objectName)
         let now = clock.now()
         let tracked = Self.trackedFields(object)
         var q = QueryBuilder("SELECT t.version, t.owner_id, (\(RecordSQL.json(tracked)))::text FROM \(object.table.quoted) AS t WHERE t.id = ")
@@ -283,7 +284,7 @@ public struct RecordService: Sendable {
     }
 
     public func delete(_ objectName: String, id: UUID, ifMatch: Int64?, caller: RecordCaller, in tx: Transaction) async throws {
-        let object = try writable(objectName, .delete, caller: caller)
+        let object = try caller.readable(objectName)
         let now = clock.now()
         let (version, owner) = try await lockLive(object, id: id, caller: caller, in: tx)
         guard caller.permissions.reaches(.delete, on: objectName, ownedBy: owner) else {
@@ -301,12 +302,22 @@ public struct RecordService: Sendable {
 
     /// Takes a record out of the recycle bin, for callers who may delete it.
     public func restore(_ objectName: String, id: UUID, caller: RecordCaller, in tx: Transaction) async throws -> Fetched {
-        let object = try writable(objectName, .delete, caller: caller)
+        let object = try caller.readable(objectName)
         let now = clock.now()
+        var find = QueryBuilder("SELECT t.owner_id FROM \(object.table.quoted) AS t WHERE t.id = ")
+        find.append(try find.bind(id))
+        find.append(" AND t.deleted_at IS NOT NULL AND ")
+        try caller.scope(.read, on: object, into: &find)
+        find.append(" FOR UPDATE")
+        var found: UUID?? = nil
+        for try await owner in try await tx.query(find.query).decode(UUID?.self) { found = .some(owner) }
+        guard let owner = found else { throw CRMError.notFound("No such \(object.label.lowercased()) in the recycle bin.") }
+        guard caller.permissions.reaches(.delete, on: objectName, ownedBy: owner) else {
+            throw CRMError.forbidden("You may see this \(object.label.lowercased()) but not restore it.")
+        }
         var q = QueryBuilder("UPDATE \(object.table.quoted) AS t SET deleted_at = NULL, deleted_by = NULL, version = t.version + 1, updated_at = ")
         q.append(try q.bind(now))
-        q.append(" WHERE t.id = \(try q.bind(id)) AND t.deleted_at IS NOT NULL AND ")
-        try caller.scope(.delete, on: object, into: &q)
+        q.append(" WHERE t.id = \(try q.bind(id))")
         q.append(" RETURNING (\(RecordSQL.json(caller.visibleFields(object))))::text, t.version")
         let fetched: Fetched = try await mapUnique(object) {
             for try await (json, version) in try await tx.query(q.query).decode((String, Int64).self) {

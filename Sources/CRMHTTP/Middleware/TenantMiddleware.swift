@@ -105,7 +105,7 @@ struct OneTripReadMiddleware: RouterMiddleware {
     let services: AppServices
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.method == .get, let tenant = context.tenant, let token = BearerToken.from(request),
+        guard services.config.oneTripReads, request.method == .get, let tenant = context.tenant, let token = BearerToken.from(request),
               let object = context.parameters.get("object"), let idText = context.parameters.get("id")
         else { return try await next(request, context) }
         guard let id = UUID(uuidString: idText) else { return try await next(request, context) }

@@ -8,15 +8,15 @@ struct OwnershipTests {
     func setUp() async throws -> (OrgFixture, OwnershipService, [String: UUID]) {
         let f = try await OrgFixture.make()
         try await f.services.db.ownerTransaction(searchPath: f.schema.schema) { tx in
-            try await tx.execute("CREATE TABLE owned_records (id uuid PRIMARY KEY, owner_id uuid NOT NULL)")
+            try await tx.execute("CREATE TABLE owned_records (id uuid PRIMARY KEY, owner_id uuid NOT NULL, version bigint NOT NULL DEFAULT 1, updated_at timestamptz NOT NULL DEFAULT now(), deleted_at timestamptz)")
         }
         var records: [String: UUID] = [:]
         for owner in ["actor", "colleague", "child", "unrelated"] { records[owner] = UUID() }
         let rows = records
         try await f.services.db.transaction(for: f.schema) { tx in
-            for (owner, id) in rows { try await tx.execute("INSERT INTO owned_records VALUES (\(id), \(f.users[owner]!))") }
+            for (owner, id) in rows { try await tx.execute("INSERT INTO owned_records (id, owner_id) VALUES (\(id), \(f.users[owner]!))") }
             // A second record of the colleague's, for the bulk move.
-            try await tx.execute("INSERT INTO owned_records VALUES (\(UUID()), \(f.users["colleague"]!))")
+            try await tx.execute("INSERT INTO owned_records (id, owner_id) VALUES (\(UUID()), \(f.users["colleague"]!))")
         }
         let service = OwnershipService(tables: ["customer": try SQLIdentifier("owned_records")], clock: f.services.clock)
         return (f, service, records)

@@ -41,6 +41,18 @@ struct CustomFieldTests {
         }
     }
 
+    static func addDirect(_ f: RecordsFixture, _ fields: FieldAdminService, _ name: String, _ object: String) async throws -> FieldAdminService.View {
+        try await direct(f) { tx, metadata, principal, schema in
+            try await fields.add(object, input: textInput(name), tenant: schema, metadata: metadata, actor: principal,
+                                 meta: .commandLine, in: tx)
+        }
+    }
+
+    /// The outcome of `body`: its value or its error.
+    static func attempt<T>(_ body: () async throws -> T) async -> (value: T?, error: (any Error)?) {
+        do { return (try await body(), nil) } catch { return (nil, error) }
+    }
+
     static func textInput(_ name: String, type: String = "text") -> FieldAdminService.Input {
         var input = FieldAdminService.Input()
         input.apiName = name
@@ -195,22 +207,18 @@ struct CustomFieldTests {
             let f = try await RecordsFixture.make(services, client)
             let clock = ManualClock()
             let fields = FieldAdminService(ownerRole: services.db.ownerRole, clock: clock, maxCustomFields: 3)
-            func add(_ name: String, on object: String = "customer") async throws -> FieldAdminService.View {
-                try await Self.direct(f) { tx, metadata, principal, schema in
-                    try await fields.add(object, input: Self.textInput(name), tenant: schema, metadata: metadata, actor: principal,
-                                         meta: .commandLine, in: tx)
-                }
+            func add(_ name: String, _ object: String) async throws -> FieldAdminService.View {
+                try await Self.addDirect(f, fields, name, object)
             }
             func expectConflict(_ name: String) async throws {
-                var thrown: (any Error)?
-                do { _ = try await add(name) } catch { thrown = error }
-                #expect((thrown as? CRMError)?.code == .conflict, "field \(name) beyond the limit: \(thrown.map { "\($0)" } ?? "added")")
+                let result = await Self.attempt { try await Self.addDirect(f, fields, name, "customer") }
+                #expect((result.error as? CRMError)?.code == .conflict, "field \(name) beyond the limit: \(result)")
                 #expect(try await Self.hasColumn(f, "cf_\(name)") == false)
             }
-            for name in ["f1", "f2", "f3"] { #expect(try await add(name).apiName == name) }
+            for name in ["f1", "f2", "f3"] { #expect(try await add(name, "customer").apiName == name) }
             try await expectConflict("f4")
             // Another object has its own count.
-            #expect(try await add("f4", on: "contact").apiName == "f4")
+            #expect(try await add("f4", "contact").apiName == "f4")
             // A deleted field still counts...
             _ = try await Self.direct(f) { tx, metadata, principal, _ in
                 try await fields.delete("customer", "f1", metadata: metadata, actor: principal, meta: .commandLine, in: tx)
@@ -220,7 +228,7 @@ struct CustomFieldTests {
             clock.advance(fields.retention + 3600)
             let purged = try await Self.direct(f) { tx, _, _, schema in try await fields.purgeExpired(tenant: schema, in: tx) }
             #expect(purged == ["customer.f1"])
-            #expect(try await add("f5").apiName == "f5")
+            #expect(try await add("f5", "customer").apiName == "f5")
             // Over HTTP the new fields are there.
             let names = Set(try await Self.described(f).keys)
             #expect(names.isSuperset(of: ["f2", "f3", "f5"]) && !names.contains("f1") && !names.contains("f4"))
