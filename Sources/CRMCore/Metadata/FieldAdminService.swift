@@ -136,19 +136,20 @@ public struct FieldAdminService: Sendable {
     /// Indexes of a new custom field: b-tree when filterable, unique among live records when
     /// unique, trigram for substring search when searchable.
     static func indexes(_ field: FieldDefinition, table: SQLIdentifier) -> [String] {
-        let c = field.column.quoted, base = "\(table.name)_\(field.column.name)"
+        let c = field.column.quoted
+        func name(_ suffix: String) -> String { "\"\(RecordTable.indexName(table: table, column: field.column, suffix))\"" }
         var out: [String] = []
         if field.unique {
-            out.append("CREATE UNIQUE INDEX \"\(base)_key\" ON \(table.quoted) (\(c)) WHERE deleted_at IS NULL")
+            out.append("CREATE UNIQUE INDEX \(name("key")) ON \(table.quoted) (\(c)) WHERE deleted_at IS NULL")
         } else if field.filterable {
             if field.type == .multiPicklist {
-                out.append("CREATE INDEX \"\(base)_idx\" ON \(table.quoted) USING gin (\(c))")
+                out.append("CREATE INDEX \(name("idx")) ON \(table.quoted) USING gin (\(c))")
             } else if field.type != .longText {
-                out.append("CREATE INDEX \"\(base)_idx\" ON \(table.quoted) (\(c), id) WHERE deleted_at IS NULL")
+                out.append("CREATE INDEX \(name("idx")) ON \(table.quoted) (\(c), id) WHERE deleted_at IS NULL")
             }
         }
         if field.searchable && field.type.isText && field.type != .picklist {
-            out.append("CREATE INDEX \"\(base)_trgm\" ON \(table.quoted) USING gin (\(c) ext.gin_trgm_ops)")
+            out.append("CREATE INDEX \(name("trgm")) ON \(table.quoted) USING gin (\(c) ext.gin_trgm_ops)")
         }
         return out
     }
@@ -199,9 +200,13 @@ public struct FieldAdminService: Sendable {
         default: break
         }
         if let pattern = o.pattern {
-            if !field.type.isText || field.type == .picklist { errors.add("options.pattern", "invalid_value", "Only text fields take a pattern.") }
-            else if pattern.count > 200 || (try? NSRegularExpression(pattern: pattern)) == nil {
+            if !field.type.isText || field.type == .picklist || field.type == .longText {
+                errors.add("options.pattern", "invalid_value", "Only short text fields take a pattern.")
+            } else if pattern.count > 200 || (try? NSRegularExpression(pattern: pattern)) == nil {
                 errors.add("options.pattern", "invalid_value", "Not a regular expression (at most 200 characters).")
+            } else if !isSafePattern(pattern) {
+                errors.add("options.pattern", "invalid_value",
+                           "Nested repetition, alternation under repetition and back-references are not allowed (they can take exponential time).")
             }
         }
         if let min = o.min, let max = o.max, min > max { errors.add("options.min", "out_of_range", "min is above max.") }
@@ -212,6 +217,37 @@ public struct FieldAdminService: Sendable {
             if case .failure(let problem) = FieldValueParser.parse(d, for: probe) { errors.add("default", problem.code, problem.message) }
             if field.type == .lookup || field.type == .user { errors.add("default", "invalid_value", "Reference fields take no default.") }
         }
+    }
+
+    /// Whether a pattern avoids the constructs that make backtracking explode on one server
+    /// shared by every tenant: a repeated group that itself repeats or alternates, and
+    /// back-references. Coarse on purpose: field patterns are short formats (codes, ids).
+    static func isSafePattern(_ pattern: String) -> Bool {
+        if pattern.range(of: #"\\[1-9k]"#, options: .regularExpression) != nil { return false }
+        var stack: [(repeats: Bool, alternates: Bool)] = []
+        let chars = Array(pattern)
+        var i = 0
+        var lastGroup: (repeats: Bool, alternates: Bool)?
+        while i < chars.count {
+            let c = chars[i]
+            switch c {
+            case "\\": i += 1; lastGroup = nil
+            case "[":
+                while i < chars.count && chars[i] != "]" { if chars[i] == "\\" { i += 1 }; i += 1 }
+                lastGroup = nil
+            case "(": stack.append((false, false)); lastGroup = nil
+            case ")": lastGroup = stack.popLast()
+            case "|": if !stack.isEmpty { stack[stack.count - 1].alternates = true }
+            case "*", "+", "{", "?":
+                if c != "?", let g = lastGroup, g.repeats || g.alternates { return false }
+                if c != "?", !stack.isEmpty { stack[stack.count - 1].repeats = true }
+                if c == "{" { while i < chars.count && chars[i] != "}" { i += 1 } }
+                lastGroup = nil
+            default: lastGroup = nil
+            }
+            i += 1
+        }
+        return true
     }
 
     /// Changes label, required, default and options; a type only where no value can be lost
@@ -236,6 +272,9 @@ public struct FieldAdminService: Sendable {
             guard let to = FieldType(rawValue: raw) else {
                 throw CRMError.invalid("type", "invalid_value", "One of: \(FieldType.custom.map(\.rawValue).joined(separator: ", ")).")
             }
+            if field.unique && to == .longText {
+                throw CRMError.conflict("A unique field cannot become long_text.")
+            }
             guard field.isCustom, (field.type == .text && to == .longText) || (field.type == .integer && to == .decimal) else {
                 throw CRMError.conflict("A \(field.type.rawValue) field cannot become \(to.rawValue); only text → long_text and integer → decimal keep every value.")
             }
@@ -254,7 +293,11 @@ public struct FieldAdminService: Sendable {
                (options.precision.map { $0 != field.options.precision } ?? false) || (options.scale.map { $0 != field.options.scale } ?? false) {
                 throw CRMError.conflict("The precision and scale of a number field are fixed when it is created.")
             }
+            if field.type == .lookup, let target = options.target, target != field.options.target {
+                throw CRMError.conflict("The object a lookup points at is fixed when it is created.")
+            }
             var options = options
+            if field.type == .lookup { options.target = field.options.target }
             if retype != nil { options.precision = field.options.precision; options.scale = field.options.scale }
             // Standard fields keep their shape; admins may change their picklist values.
             if field.isCustom { field.options = options } else if let values = options.values, field.options.values != nil {
@@ -265,9 +308,14 @@ public struct FieldAdminService: Sendable {
         Self.checkOptions(&field, metadata: metadata, into: &errors)
         try errors.throwIfAny()
         if let retype {
-            let sql = "ALTER TABLE \(object.table.quoted) ALTER COLUMN \(field.column.quoted) TYPE \(RecordSQL.columnType(field))"
-            _ = retype
-            try await asOwner(tenant, in: tx) { try await tx.execute(PostgresQuery(unsafeSQL: sql)) }
+            var ddl = ["ALTER TABLE \(object.table.quoted) ALTER COLUMN \(field.column.quoted) TYPE \(RecordSQL.columnType(field))"]
+            if retype == .longText {
+                // Long values do not fit a b-tree entry; the trigram index (if any) stays.
+                ddl.append("DROP INDEX IF EXISTS \"\(RecordTable.indexName(table: object.table, column: field.column, "idx"))\"")
+            }
+            try await asOwner(tenant, in: tx) {
+                for sql in ddl { try await tx.execute(PostgresQuery(unsafeSQL: sql)) }
+            }
         }
         try await tx.execute("""
             UPDATE fields SET label = \(field.label), type = \(field.type.rawValue), required = \(field.required),
@@ -338,6 +386,8 @@ public struct FieldAdminService: Sendable {
         for (object, apiName, _, _) in expired {
             try await tx.execute("DELETE FROM fields WHERE object = \(object) AND api_name = \(apiName)")
             try await tx.execute("DELETE FROM role_field_access WHERE object = \(object) AND field = \(apiName)")
+            // A field made later under the same name must not show this one's past values.
+            try await tx.execute("DELETE FROM record_history WHERE object = \(object) AND field = \(apiName)")
         }
         try await MetadataVersion.bump(in: tx)
         return expired.map { "\($0.0).\($0.1)" }

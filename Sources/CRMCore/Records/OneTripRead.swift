@@ -87,8 +87,9 @@ public struct OneTripRead: Sendable {
                     .decode((Date, Date?, Bool, Int64, Int64, String?, Int64?).self) { return row }
                 return nil
             }
-        } catch let error as PSQLError where error.sqlState == "42501" {
-            // The ordinary path retries a refused role switch; let it.
+        } catch let error as PSQLError where error.sqlState != nil {
+            // A server error (a refused role switch, a column another instance has purged):
+            // the ordinary path decides, with fresh metadata and its own retry.
             return .fallback
         }
         let now = clock.now()

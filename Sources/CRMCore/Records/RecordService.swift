@@ -160,7 +160,7 @@ public struct RecordService: Sendable {
         let rows = try await tx.query("""
             SELECT h.event, h.field, h.old_value::text, h.new_value::text, h.actor_id, u.name, h.at
             FROM record_history h LEFT JOIN users u ON u.id = h.actor_id
-            WHERE h.record_id = \(id) AND h.object = \(object.apiName) ORDER BY h.id LIMIT 1000
+            WHERE h.record_id = \(id) AND h.object = \(object.apiName) ORDER BY h.id DESC LIMIT 1000
             """)
         for try await (event, field, old, new, actor, name, at) in rows.decode((String, String?, String?, String?, UUID?, String?, Date).self) {
             if let field {
@@ -170,7 +170,8 @@ public struct RecordService: Sendable {
             out.append(HistoryEntry(event: event, field: field, old: old.flatMap(JSONValue.parse), new: new.flatMap(JSONValue.parse),
                                     userId: actor, userName: name, at: at))
         }
-        return out
+        // The newest thousand, oldest first.
+        return out.reversed()
     }
 
     // MARK: writing
@@ -461,7 +462,7 @@ public struct RecordService: Sendable {
             return try await body()
         } catch let error as PSQLError where error.sqlState == "23505" {
             let constraint = error.serverInfo?[.constraintName] ?? ""
-            let field = object.fields.first { constraint == "\(object.table.name)_\($0.column.name)_key" }
+            let field = object.fields.first { constraint == RecordTable.indexName(table: object.table, column: $0.column, "key") }
             throw CRMError(.conflict, "Another \(object.label.lowercased()) has this value.", fieldErrors: [
                 FieldError(field: field?.apiName ?? "unknown", code: "unique_violation", message: "Another record has this value.")])
         }

@@ -13,6 +13,17 @@ public enum RecordTable {
             deleted_by uuid
         """
 
+    /// `<table>_<column>_<suffix>`, shortened with a hash when it would pass PostgreSQL's 63
+    /// bytes (it would silently cut the name, and two indexes could collide).
+    public static func indexName(table: SQLIdentifier, column: SQLIdentifier, _ suffix: String) -> String {
+        let full = "\(table.name)_\(column.name)_\(suffix)"
+        guard full.utf8.count > 63 else { return full }
+        var hash: UInt32 = 2_166_136_261
+        for byte in full.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        let tag = String(hash, radix: 16)
+        return String("\(table.name)_\(column.name)".prefix(63 - suffix.count - tag.count - 2)) + "_\(tag)_\(suffix)"
+    }
+
     static func standardIndexes(_ table: String) -> String {
         """
         CREATE INDEX \(table)_owner_idx ON \(table) (owner_id, id) WHERE deleted_at IS NULL;
