@@ -40,7 +40,8 @@ public struct OneTripRead: Sendable {
     }
 
     public enum Outcome: Sendable {
-        case found(RecordService.Fetched)
+        /// The record, and who read it (for the request log).
+        case found(RecordService.Fetched, userId: UUID)
         case notFound
         case fallback
     }
@@ -105,6 +106,6 @@ public struct OneTripRead: Sendable {
         }
         served.withLockedValue { $0 += 1 }
         guard let body, let version else { return .notFound }
-        return .found(RecordService.Fetched(json: body, version: version))
+        return .found(RecordService.Fetched(json: body, version: version), userId: entry.principal.user.id)
     }
 }

@@ -110,10 +110,8 @@ struct OneTripReadMiddleware: RouterMiddleware {
         else { return try await next(request, context) }
         guard let id = UUID(uuidString: idText) else { return try await next(request, context) }
         switch try await services.oneTrip.get(object, id: id, bearer: token, tenant: tenant) {
-        case .found(let record):
-            if let entry = services.sessions.get(AccessToken.hash(token)) {
-                context.logInfo.user = entry.principal.user.id.uuidString.lowercased()
-            }
+        case .found(let record, let userId):
+            context.logInfo.user = userId.uuidString.lowercased()
             return RecordRoutes.json(record.json, version: record.version)
         case .notFound:
             throw CRMError.notFound("No such record.")
