@@ -126,7 +126,7 @@ public struct FieldAdminService: Sendable {
                     \(field.unique), \(field.filterable), \(field.searchable), \(field.defaultValue?.jsonText)::jsonb,
                     \(Self.json(field.options))::jsonb, \(field.position))
             """)
-        try await MetadataVersion.bump(in: tx)
+        try await bumpVersion(tenant, in: tx)
         try await audit.record(AuditEntry(actorType: "user", actorId: actor.user.id, actorLabel: actor.user.email, action: "field.create",
                                           targetType: "field", targetId: "\(objectName).\(field.apiName)",
                                           details: ["type": field.type.rawValue]), meta: meta, at: clock.now(), in: tx)
@@ -322,14 +322,14 @@ public struct FieldAdminService: Sendable {
                 default_value = \(field.defaultValue?.jsonText)::jsonb, options = \(Self.json(field.options))::jsonb, updated_at = now()
             WHERE object = \(objectName) AND api_name = \(apiName)
             """)
-        try await MetadataVersion.bump(in: tx)
+        try await bumpVersion(tenant, in: tx)
         try await audit.record(AuditEntry(actorType: "user", actorId: actor.user.id, actorLabel: actor.user.email, action: "field.update",
                                           targetType: "field", targetId: "\(objectName).\(apiName)"), meta: meta, at: clock.now(), in: tx)
         return View(field)
     }
 
     /// Hides a custom field; its column and data stay until `restorable_until`.
-    public func delete(_ objectName: String, _ apiName: String, metadata: TenantMetadata, actor: Principal, meta: RequestMeta,
+    public func delete(_ objectName: String, _ apiName: String, tenant: TenantSchema, metadata: TenantMetadata, actor: Principal, meta: RequestMeta,
                        in tx: Transaction) async throws -> View {
         let object = try metadata.object(objectName)
         guard var field = object.field(apiName), !FieldDefinition.systemNames.contains(apiName) else {
@@ -343,13 +343,13 @@ public struct FieldAdminService: Sendable {
             UPDATE fields SET deleted_at = \(now), purge_after = \(field.purgeAfter), updated_at = now()
             WHERE object = \(objectName) AND api_name = \(apiName)
             """)
-        try await MetadataVersion.bump(in: tx)
+        try await bumpVersion(tenant, in: tx)
         try await audit.record(AuditEntry(actorType: "user", actorId: actor.user.id, actorLabel: actor.user.email, action: "field.delete",
                                           targetType: "field", targetId: "\(objectName).\(apiName)"), meta: meta, at: now, in: tx)
         return View(field)
     }
 
-    public func restore(_ objectName: String, _ apiName: String, metadata: TenantMetadata, actor: Principal, meta: RequestMeta,
+    public func restore(_ objectName: String, _ apiName: String, tenant: TenantSchema, metadata: TenantMetadata, actor: Principal, meta: RequestMeta,
                         in tx: Transaction) async throws -> View {
         let object = try metadata.object(objectName)
         let now = clock.now()
@@ -361,7 +361,7 @@ public struct FieldAdminService: Sendable {
         try await tx.execute("""
             UPDATE fields SET deleted_at = NULL, purge_after = NULL, updated_at = now() WHERE object = \(objectName) AND api_name = \(apiName)
             """)
-        try await MetadataVersion.bump(in: tx)
+        try await bumpVersion(tenant, in: tx)
         try await audit.record(AuditEntry(actorType: "user", actorId: actor.user.id, actorLabel: actor.user.email, action: "field.restore",
                                           targetType: "field", targetId: "\(objectName).\(apiName)"), meta: meta, at: now, in: tx)
         return View(field)
@@ -389,8 +389,15 @@ public struct FieldAdminService: Sendable {
             // A field made later under the same name must not show this one's past values.
             try await tx.execute("DELETE FROM record_history WHERE object = \(object) AND field = \(apiName)")
         }
-        try await MetadataVersion.bump(in: tx)
+        try await bumpVersion(tenant, in: tx)
         return expired.map { "\($0.0).\($0.1)" }
+    }
+
+    /// Bumps the metadata version and regenerates the read functions from the metadata as it
+    /// now stands in `tx`, so one-trip reads see the change as soon as it commits.
+    func bumpVersion(_ tenant: TenantSchema, in tx: Transaction) async throws {
+        try await MetadataVersion.bump(in: tx)
+        try await asOwner(tenant, in: tx) { try await RecordReadFunction.install(tenant, in: tx) }
     }
 
     /// Runs DDL as the owner inside the tenant transaction, then switches back to the tenant role.

@@ -150,6 +150,10 @@ public struct MigrationRunner: Sendable {
             let rows = try await tx.query("SELECT scope, max(version)::int4 FROM schema_migrations GROUP BY scope")
             for try await (scope, version) in rows.decode((String, Int32).self) { current[scope] = Int(version) }
             let applied = try await Self.apply(scopes: tenantScopes, current: &current, in: tx)
+            // New columns or objects change what the read functions select.
+            if applied > 0 {
+                try await RecordReadFunction.install(TenantSchema(schema: schema, role: try SQLIdentifier(Tenant.roleName(for: id))), in: tx)
+            }
             let versions = try Self.encode(current)
             try await tx.execute("UPDATE platform.tenants SET schema_versions = \(versions)::jsonb, updated_at = now() WHERE id = \(id)")
             return applied

@@ -4,8 +4,8 @@ import NIOCore
 import PostgresNIO
 
 /// Reads one record in a single round trip: the token check, the tenant's access and metadata
-/// versions and the record come from one statement, run as the tenant's role through
-/// `platform.tenant_query`. Works only from what is cached (session, permissions, metadata);
+/// versions and the record come from one call of the object's read function in the tenant's
+/// schema (`RecordReadFunction`), which runs as the tenant's role with cached plans. Works only from what is cached (session, permissions, metadata);
 /// whenever anything is missing or has moved it answers `.fallback` and the request takes the
 /// ordinary path, which checks everything again and refills the caches.
 public struct OneTripRead: Sendable {
@@ -15,6 +15,7 @@ public struct OneTripRead: Sendable {
     let metadata: MetadataService
     let config: IdentityConfig
     let clock: any WallClock
+    let functions: RecordReadFunction
     /// Reads answered in one trip, for tests and diagnostics.
     public let served = NIOLockedValueBox<Int>(0)
 
@@ -26,17 +27,7 @@ public struct OneTripRead: Sendable {
         self.metadata = metadata
         self.config = config
         self.clock = clock
-    }
-
-    static func hex(_ buffer: ByteBuffer) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(buffer.readableBytes * 2)
-        for byte in buffer.readableBytesView {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        self.functions = RecordReadFunction(db: db)
     }
 
     public enum Outcome: Sendable {
@@ -57,44 +48,36 @@ public struct OneTripRead: Sendable {
         // ordinary path decides those.
         guard let object = meta.objects[objectName], model.may(.read, on: objectName) else { return .fallback }
         let caller = RecordCaller(principal: entry.principal, permissions: model, metadata: meta, meta: RequestMeta(requestId: "", clientAddress: ""))
-        var params: [String] = [Self.hex(hash), id.uuidString, entry.principal.user.id.uuidString]
-        let scope: String
+        let all: Bool, owners: [UUID]
         switch model.filter(.read, on: objectName) {
         case .nothing: return .fallback
-        case .all: scope = "true"
-        case .owners(let owners):
-            params.append("{" + owners.map(\.uuidString).joined(separator: ",") + "}")
-            scope = "t.owner_id = ANY($1[4]::uuid[])"
+        case .all: (all, owners) = (true, [])
+        case .owners(let list): (all, owners) = (false, list)
         }
-        let read = RecordSQL.getByIdSQL(object, fields: caller.visibleFields(object), idPlaceholder: "$1[2]::uuid", scope: scope)
-        let sql = """
-            SELECT tok.last_used_at, tok.expires_at, u.is_active,
-                   coalesce((SELECT (value #>> '{}')::int8 FROM settings WHERE key = 'access_version'), 0),
-                   coalesce((SELECT (value #>> '{}')::int8 FROM settings WHERE key = 'metadata_version'), 0),
-                   rec.body, rec.version
-            FROM auth_tokens tok JOIN users u ON u.id = tok.user_id
-            LEFT JOIN LATERAL (\(read)) AS rec(body, version) ON true
-            WHERE tok.token_hash = decode($1[1], 'hex') AND tok.revoked_at IS NULL AND tok.user_id = $1[3]::uuid
-            """
+        let hidden = object.fields.filter { !caller.isVisible($0) }.map(\.apiName)
         let schema = try tenant.schema()
+        let function = try RecordReadFunction.name(for: objectName)
         let query: PostgresQuery = """
-            SELECT * FROM platform.tenant_query(\(schema.role.name), \(schema.schema.name), \(sql), \(params))
-                AS r(last_used timestamptz, expires timestamptz, active boolean, av int8, mv int8, body text, version int8)
+            SELECT * FROM \(unescaped: schema.schema.quoted).\(unescaped: function.quoted)(\(hash), \(entry.principal.user.id), \(id), \(all), \(owners), \(hidden))
             """
-        let row: (Date, Date?, Bool, Int64, Int64, String?, Int64?)?
+        let row: (Date, Date?, Int64, Int64, Int64, String?, Int64?)?
         do {
             row = try await db.withLease { connection in
                 for try await row in try await connection.query(query, logger: db.logger)
-                    .decode((Date, Date?, Bool, Int64, Int64, String?, Int64?).self) { return row }
+                    .decode((Date, Date?, Int64, Int64, Int64, String?, Int64?).self) { return row }
                 return nil
             }
         } catch let error as PSQLError where error.sqlState != nil {
-            // A server error (a refused role switch, a column another instance has purged):
-            // the ordinary path decides, with fresh metadata and its own retry.
+            // A server error (no read function yet, a refused role switch, a column another
+            // instance has purged): the ordinary path decides, with fresh metadata and its own retry.
+            // Undefined function, schema not usable, privilege, column: the function is missing or stale.
+            if let code = error.sqlState, ["42883", "3F000", "42501", "42703"].contains(code) {
+                functions.rebuildSoon(tenant)
+            }
             return .fallback
         }
         let now = clock.now()
-        guard let (lastUsed, expires, active, av, mv, body, version) = row, active,
+        guard let (lastUsed, expires, av, mv, generated, body, version) = row,
               expires.map({ $0 > now }) ?? true,
               !(entry.principal.tokenKind == "session" && now.timeIntervalSince(lastUsed) >= config.sessionIdleTimeout),
               av == entry.principal.accessVersion, mv == entry.principal.metadataVersion,
@@ -102,6 +85,11 @@ public struct OneTripRead: Sendable {
               now.timeIntervalSince(lastUsed) < 60
         else {
             sessions.remove(hash)
+            return .fallback
+        }
+        // A function generated from older metadata reads the wrong columns: rebuild it.
+        guard generated == mv else {
+            functions.rebuildSoon(tenant)
             return .fallback
         }
         served.withLockedValue { $0 += 1 }

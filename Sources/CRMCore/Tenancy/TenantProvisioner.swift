@@ -66,7 +66,9 @@ public struct TenantProvisioner: Sendable {
                     \(request?.slug), \(request?.name), \(request?.plan), \(request?.timeZone ?? "UTC"),
                     \(request?.locale ?? "en"), \(request == nil ? nil : now))
             """)
-        return TenantSchema(schema: schema, role: role)
+        let tenant = TenantSchema(schema: schema, role: role)
+        try await RecordReadFunction.install(tenant, in: tx)
+        return tenant
     }
 
     /// A tenant schema with its catalog row and no users: for benchmarks and fixtures.

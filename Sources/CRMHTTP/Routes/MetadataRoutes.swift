@@ -85,14 +85,14 @@ enum MetadataRoutes {
             _ = try context.require(.manageFields)
             let (caller, tx) = try await context.recordCaller(services)
             let view = try await services.fields.delete(try context.parameters.require("object"), try context.parameters.require("field"),
-                                                        metadata: caller.metadata, actor: caller.principal, meta: context.meta, in: tx)
+                                                        tenant: try context.requireTenant().schema(), metadata: caller.metadata, actor: caller.principal, meta: context.meta, in: tx)
             return try JSONOut.response(view)
         }
         admin.post(":object/fields/:field/restore") { _, context -> Response in
             _ = try context.require(.manageFields)
             let (caller, tx) = try await context.recordCaller(services)
             let view = try await services.fields.restore(try context.parameters.require("object"), try context.parameters.require("field"),
-                                                         metadata: caller.metadata, actor: caller.principal, meta: context.meta, in: tx)
+                                                         tenant: try context.requireTenant().schema(), metadata: caller.metadata, actor: caller.principal, meta: context.meta, in: tx)
             return try JSONOut.response(view)
         }
         admin.put(":object/layout") { request, context -> Response in

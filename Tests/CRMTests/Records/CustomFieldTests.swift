@@ -220,8 +220,8 @@ struct CustomFieldTests {
             // Another object has its own count.
             #expect(try await add("f4", "contact").apiName == "f4")
             // A deleted field still counts...
-            _ = try await Self.direct(f) { tx, metadata, principal, _ in
-                try await fields.delete("customer", "f1", metadata: metadata, actor: principal, meta: .commandLine, in: tx)
+            _ = try await Self.direct(f) { tx, metadata, principal, schema in
+                try await fields.delete("customer", "f1", tenant: schema, metadata: metadata, actor: principal, meta: .commandLine, in: tx)
             }
             try await expectConflict("f5")
             // ...until it is purged.
@@ -297,8 +297,8 @@ struct CustomFieldTests {
 
             let clock = ManualClock()
             let fields = FieldAdminService(ownerRole: services.db.ownerRole, clock: clock)
-            let view = try await Self.direct(f) { tx, metadata, principal, _ in
-                try await fields.delete("customer", "legacy", metadata: metadata, actor: principal, meta: .commandLine, in: tx)
+            let view = try await Self.direct(f) { tx, metadata, principal, schema in
+                try await fields.delete("customer", "legacy", tenant: schema, metadata: metadata, actor: principal, meta: .commandLine, in: tx)
             }
             let until = try #require(view.restorableUntil)
             #expect(abs(until.timeIntervalSince(clock.now()) - 30 * 86_400) < 1)
