@@ -20,3 +20,20 @@ public enum TextRules {
         text.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 }
+
+extension StringProtocol {
+    /// Without leading and trailing spaces and tabs; cheaper than Foundation's trimming on the
+    /// request path, and header values only ever carry those two.
+    public var trimmingSpacesAndTabs: String {
+        let whole = Substring(self)
+        let utf8 = whole.utf8
+        var start = utf8.startIndex, end = utf8.endIndex
+        while start < end, utf8[start] == 0x20 || utf8[start] == 0x09 { start = utf8.index(after: start) }
+        while end > start {
+            let before = utf8.index(before: end)
+            guard utf8[before] == 0x20 || utf8[before] == 0x09 else { break }
+            end = before
+        }
+        return String(whole[start..<end])
+    }
+}

@@ -4,16 +4,30 @@ extension UUID {
     /// A time-ordered UUID (RFC 9562 version 7): 48 bits of Unix milliseconds, then random bits.
     public static func v7(now: Date = Date()) -> UUID {
         let millis = UInt64(max(0, now.timeIntervalSince1970 * 1000))
-        var bytes = [UInt8](repeating: 0, count: 16)
+        // Two draws, not sixteen: each draw of the system generator is a syscall.
         var rng = SystemRandomNumberGenerator()
-        for i in 0..<16 { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
-        for i in 0..<6 { bytes[i] = UInt8(truncatingIfNeeded: millis >> (8 * (5 - UInt64(i)))) }
-        bytes[6] = (bytes[6] & 0x0F) | 0x70
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        let high = (millis << 16) | (rng.next() & 0x0FFF) | 0x7000
+        let low = (rng.next() & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
+        let h = high.bigEndian, l = low.bigEndian
+        return withUnsafeBytes(of: (h, l)) { raw in
+            UUID(uuid: (raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7],
+                        raw[8], raw[9], raw[10], raw[11], raw[12], raw[13], raw[14], raw[15]))
+        }
     }
 
-    /// Lower-case hex without dashes, used to name a tenant's schema and role.
-    public var compactHex: String { uuidString.lowercased().replacingOccurrences(of: "-", with: "") }
+    /// Lower-case hex without dashes, used to name a tenant's schema and role and as request id.
+    public var compactHex: String {
+        let digits: StaticString = "0123456789abcdef"
+        return withUnsafeBytes(of: uuid) { raw in
+            String(unsafeUninitializedCapacity: 32) { out in
+                digits.withUTF8Buffer { d in
+                    for (i, byte) in raw.enumerated() {
+                        out[2 * i] = d[Int(byte >> 4)]
+                        out[2 * i + 1] = d[Int(byte & 0x0F)]
+                    }
+                }
+                return 32
+            }
+        }
+    }
 }

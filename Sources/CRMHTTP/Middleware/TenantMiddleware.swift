@@ -32,7 +32,7 @@ struct TenantMiddleware: RouterMiddleware {
 
     func slug(of request: Request) -> String? {
         if let header = request.headers[.init("X-Tenant")!] {
-            return header.trimmingCharacters(in: .whitespaces).lowercased()
+            return header.trimmingSpacesAndTabs.lowercased()
         }
         // HTTP/1 servers move Host into the authority; the header is the fallback.
         let suffix = "." + baseDomain
@@ -140,7 +140,7 @@ enum BearerToken {
         guard let value = request.headers[.authorization] else { return nil }
         let parts = value.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        let token = parts[1].trimmingSpacesAndTabs
         return token.isEmpty ? nil : token
     }
 }
