@@ -27,6 +27,8 @@ public enum Capability: String, Sendable, Codable, CaseIterable {
     case viewAudit = "view_audit"
     case exportAll = "export_all"
     case transferOwnership = "transfer_ownership"
+    /// Save a lead that a blocking duplicate rule would refuse (leads module).
+    case overrideDuplicates = "override_duplicates"
 }
 
 public enum AccessObjects {

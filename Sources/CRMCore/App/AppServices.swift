@@ -26,6 +26,13 @@ public struct AppServices: Sendable {
     public let layouts = LayoutService()
     public let sessions = SessionCache()
     public let oneTrip: OneTripRead
+    public let modules: ModuleService
+    public let leads: LeadService
+    /// Background jobs: the queue, the schedules, and the runner `crm serve` runs. Modules register
+    /// their handlers on `jobRunner`.
+    public let jobs: JobQueue
+    public let jobSchedules: JobScheduler
+    public let jobRunner: JobRunner
     public var fieldPurger: FieldPurger { FieldPurger(db: db, tenants: tenants, fields: fields) }
 
     public init(config: AppConfig, db: Database, clock: any WallClock = SystemWallClock()) {
@@ -55,7 +62,12 @@ public struct AppServices: Sendable {
         self.records = RecordService(clock: clock)
         self.fields = FieldAdminService(ownerRole: db.ownerRole, clock: clock)
         self.oneTrip = OneTripRead(db: db, sessions: sessions, access: access, metadata: metadata, config: config.identity, clock: clock)
+        self.modules = ModuleService(ownerRole: db.ownerRole, clock: clock)
+        self.leads = LeadService(records: records, clock: clock)
         self.userAdmin = UserAdminService(identity: identity, ownership: ownership)
+        self.jobs = JobQueue(db: db, clock: clock)
+        self.jobSchedules = JobScheduler(db: db, clock: clock)
+        self.jobRunner = JobRunner(queue: jobs, scheduler: jobSchedules)
     }
 
     public func migrator() -> MigrationRunner {

@@ -5,12 +5,22 @@ import PostgresNIO
 /// describe calls and the OpenAPI document are built from. Cached until the version moves.
 public struct TenantMetadata: Sendable {
     public var version: Int64
+    /// The objects of the modules that are on.
     public var objects: [String: ObjectDefinition]
+    /// The modules that are on: the always-on ones and those enabled.
+    public var enabledModules: Set<String> = []
+    /// Objects of modules that are off, by api name → module: kept so that a call naming one
+    /// gets `module-disabled` rather than a plain 404.
+    public var disabledObjects: [String: String] = [:]
 
     /// Objects in their display order.
     public var ordered: [ObjectDefinition] { objects.values.sorted { ($0.position, $0.apiName) < ($1.position, $1.apiName) } }
 
     public func object(_ apiName: String) throws -> ObjectDefinition {
+        if let module = disabledObjects[apiName]
+            ?? ModuleRegistry.standard.modules.first(where: { $0.objects.contains(apiName) && !enabledModules.contains($0.id) })?.id {
+            throw CRMError(.moduleDisabled, "The \(module) module is disabled for this tenant; an admin can enable it again.")
+        }
         guard let object = objects[apiName] else { throw CRMError.notFound("No object '\(apiName.prefix(40))'.") }
         return object
     }
@@ -41,13 +51,19 @@ public struct TenantMetadata: Sendable {
                 position: position, deletedAt: deletedAt, purgeAfter: purgeAfter)
             if deletedAt == nil { live[object, default: []].append(field) } else { deleted[object, default: []].append(field) }
         }
-        var objects: [String: ObjectDefinition] = [:]
+        var enabled = Set(ModuleRegistry.standard.modules.filter(\.alwaysOn).map(\.id))
+        for try await id in try await tx.query("SELECT id FROM modules WHERE enabled").decode(String.self) { enabled.insert(id) }
+        var objects: [String: ObjectDefinition] = [:], disabled: [String: String] = [:]
         for (name, label, plural, table, module, position) in objectRows {
             guard let table = try? SQLIdentifier(table) else { continue }
+            guard enabled.contains(module) else {
+                disabled[name] = module
+                continue
+            }
             objects[name] = ObjectDefinition(apiName: name, label: label, pluralLabel: plural, table: table, module: module,
                                              position: position, fields: live[name] ?? [], deletedFields: deleted[name] ?? [])
         }
-        return TenantMetadata(version: version, objects: objects)
+        return TenantMetadata(version: version, objects: objects, enabledModules: enabled, disabledObjects: disabled)
     }
 }
 

@@ -13,21 +13,27 @@ public struct MigrationRunner: Sendable {
     public let db: Database
     public let platformScope: MigrationScope
     public let tenantScopes: [MigrationScope]
+    /// Scopes every tenant has; the others (optional modules) migrate only where installed.
+    public let requiredScopes: Set<String>
     public let concurrency: Int
     public let lockTimeoutMs: Int
 
     public init(db: Database, platformScope: MigrationScope = PlatformMigrations.scope,
-                tenantScopes: [MigrationScope] = TenantMigrations.all, concurrency: Int = 8, lockTimeoutMs: Int = 5000) {
+                tenantScopes: [MigrationScope] = TenantMigrations.all,
+                concurrency: Int = 8, lockTimeoutMs: Int = 5000) {
         self.db = db
         self.platformScope = platformScope
         self.tenantScopes = tenantScopes
+        // Every scope but the optional modules' is required (an extra scope, as tests add, too).
+        let optional = Set(ModuleRegistry.standard.modules.filter { !$0.alwaysOn }.map(\.id))
+        self.requiredScopes = Set(tenantScopes.map(\.id)).subtracting(optional)
         self.concurrency = max(1, concurrency)
         self.lockTimeoutMs = lockTimeoutMs
     }
 
-    /// The versions a tenant at head has, per scope.
+    /// The versions a tenant at head has, per required scope.
     public var tenantHead: [String: Int] {
-        Dictionary(uniqueKeysWithValues: tenantScopes.map { ($0.id, $0.head) })
+        Dictionary(uniqueKeysWithValues: tenantScopes.filter { requiredScopes.contains($0.id) }.map { ($0.id, $0.head) })
     }
 
     /// Applies pending platform migrations; returns how many ran.
@@ -73,18 +79,19 @@ public struct MigrationRunner: Sendable {
     /// The tenants whose catalog versions are not at head: one query.
     public func tenantsBehind(only: [UUID]? = nil) async throws -> [(id: UUID, schema: String)] {
         let head = try Self.encode(tenantHead)
+        let ids = tenantScopes.map(\.id), heads = tenantScopes.map(\.head)
         return try await db.platformTransaction { tx in
             let rows: PostgresRowSequence
             if let only {
                 rows = try await tx.query("""
                     SELECT id, schema_name FROM platform.tenants
-                    WHERE status <> 'purged' AND NOT (schema_versions @> \(head)::jsonb) AND id = ANY(\(only))
+                    WHERE status <> 'purged' AND (NOT (schema_versions @> \(head)::jsonb) OR EXISTS (SELECT 1 FROM jsonb_each_text(schema_versions) v JOIN unnest(\(ids), \(heads)) AS h(id, head) ON h.id = v.key WHERE v.value::int < h.head)) AND id = ANY(\(only))
                     ORDER BY id
                     """)
             } else {
                 rows = try await tx.query("""
                     SELECT id, schema_name FROM platform.tenants
-                    WHERE status <> 'purged' AND NOT (schema_versions @> \(head)::jsonb)
+                    WHERE status <> 'purged' AND (NOT (schema_versions @> \(head)::jsonb) OR EXISTS (SELECT 1 FROM jsonb_each_text(schema_versions) v JOIN unnest(\(ids), \(heads)) AS h(id, head) ON h.id = v.key WHERE v.value::int < h.head))
                     ORDER BY id
                     """)
             }
@@ -149,7 +156,9 @@ public struct MigrationRunner: Sendable {
             var current: [String: Int] = [:]
             let rows = try await tx.query("SELECT scope, max(version)::int4 FROM schema_migrations GROUP BY scope")
             for try await (scope, version) in rows.decode((String, Int32).self) { current[scope] = Int(version) }
-            let applied = try await Self.apply(scopes: tenantScopes, current: &current, in: tx)
+            // Optional modules' scopes run only in tenants that enabled the module once.
+            let installed = tenantScopes.filter { requiredScopes.contains($0.id) || current[$0.id] != nil }
+            let applied = try await Self.apply(scopes: installed, current: &current, in: tx)
             // New columns or objects change what the read functions select.
             if applied > 0 {
                 try await RecordReadFunction.install(TenantSchema(schema: schema, role: try SQLIdentifier(Tenant.roleName(for: id))), in: tx)

@@ -148,8 +148,18 @@ public enum TenantMigrations {
             INSERT INTO settings (key, value) VALUES ('access_version', '1'::jsonb) ON CONFLICT (key) DO NOTHING;
             """),
         Migration(3, "metadata", MetadataTables.sql),
+        Migration(4, "modules", """
+            -- Which optional modules are on. Always-on modules have no row; a disabled module
+            -- keeps its row (and its tables and data) with enabled = false.
+            CREATE TABLE modules (
+                id text PRIMARY KEY,
+                enabled boolean NOT NULL,
+                changed_at timestamptz NOT NULL DEFAULT now(),
+                changed_by uuid
+            );
+            """),
     ])
 
-    /// Every tenant scope, in the order they are applied.
-    public static let all: [MigrationScope] = [core, CustomersModule.migrations]
+    /// Every tenant scope, in the order they are applied (optional modules' only where enabled once).
+    public static let all: [MigrationScope] = ModuleRegistry.standard.allScopes
 }

@@ -19,7 +19,8 @@ public struct RecordCaller: Sendable {
 
     /// The object, when the caller may read it; otherwise it does not exist for them (404).
     public func readable(_ apiName: String) throws -> ObjectDefinition {
-        guard let object = metadata.objects[apiName], permissions.may(.read, on: apiName) else {
+        let object = try metadata.object(apiName)
+        guard permissions.may(.read, on: apiName) else {
             throw CRMError.notFound("No object '\(apiName.prefix(40))'.")
         }
         return object

@@ -28,6 +28,8 @@ public struct CRMError: Error, Sendable, CustomStringConvertible {
     public var fieldErrors: [FieldError]
     /// Seconds, for `throttled`.
     public var retryAfter: Int?
+    /// Extra members of the problem document (RFC 9457 extensions), e.g. the matches of a duplicate.
+    public var extensions: [String: JSONValue] = [:]
 
     public init(_ code: Code, _ detail: String, fieldErrors: [FieldError] = [], retryAfter: Int? = nil) {
         self.code = code

@@ -16,7 +16,7 @@ public struct TenantProvisioner: Sendable {
     /// A failure injected for tests of atomicity.
     public enum Fault: Sendable { case afterSchemaCreated, afterAdminCreated }
 
-    public init(db: Database, scopes: [MigrationScope] = TenantMigrations.all, clock: any WallClock) {
+    public init(db: Database, scopes: [MigrationScope] = ModuleRegistry.standard.provisionedScopes, clock: any WallClock) {
         self.db = db
         self.scopes = scopes
         self.clock = clock

@@ -12,10 +12,32 @@ struct Problem: Encodable {
     var detail: String
     var errors: [FieldError]?
     var requestId: String?
+    var extensions: [String: JSONValue] = [:]
 
     enum CodingKeys: String, CodingKey {
         case type, title, status, detail, errors
         case requestId = "request_id"
+    }
+
+    struct ExtensionKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(type, forKey: .type)
+        try c.encode(title, forKey: .title)
+        try c.encode(status, forKey: .status)
+        try c.encode(detail, forKey: .detail)
+        try c.encodeIfPresent(errors, forKey: .errors)
+        try c.encodeIfPresent(requestId, forKey: .requestId)
+        var extra = encoder.container(keyedBy: ExtensionKey.self)
+        for (key, value) in extensions where CodingKeys(stringValue: key) == nil {
+            try extra.encode(value, forKey: ExtensionKey(stringValue: key))
+        }
     }
 
     static func status(for code: CRMError.Code) -> HTTPResponse.Status {
@@ -79,7 +101,7 @@ struct Problem: Encodable {
     static func response(_ error: CRMError, status: HTTPResponse.Status, requestId: String) -> Response {
         let problem = Problem(type: error.code.rawValue, title: status.reasonPhrase, status: status.code,
                               detail: error.detail, errors: error.fieldErrors.isEmpty ? nil : error.fieldErrors,
-                              requestId: requestId.isEmpty ? nil : requestId)
+                              requestId: requestId.isEmpty ? nil : requestId, extensions: error.extensions)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .withoutEscapingSlashes
         let data = (try? encoder.encode(problem)) ?? Data("{}".utf8)

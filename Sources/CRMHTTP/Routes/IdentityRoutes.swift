@@ -80,13 +80,17 @@ enum IdentityRoutes {
                     .map { MeOut.RoleRef(id: $0.id, name: $0.name, builtin: $0.builtin) }
                 if let id = principal.user.departmentId { department = try await services.departments.find(id, in: tx) }
             }
+            var modules = ["customers"]
+            if tenant.hasMigration("core", 4) {
+                modules = try await services.metadata.metadata(for: principal, in: tenant, tx: tx).enabledModules.sorted()
+            }
             var byObject: [String: [String: String]] = [:]
             for (object, actions) in permissions.permissions {
                 for (action, scope) in actions { byObject[object, default: [:]][action.rawValue] = scope.rawValue }
             }
             return try JSONOut.response(MeOut(
                 user: principal.user, tenant: tenant.slug, department: department, roles: roles, permissions: byObject,
-                capabilities: permissions.capabilities.map(\.rawValue).sorted(), enabledModules: ["customers"]))
+                capabilities: permissions.capabilities.map(\.rawValue).sorted(), enabledModules: modules))
         }
         authedShort.post("me/password") { request, context -> Response in
             let principal = try context.requirePrincipal()

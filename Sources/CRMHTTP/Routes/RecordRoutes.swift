@@ -21,7 +21,12 @@ enum RecordRoutes {
         records.post(":object") { request, context -> Response in
             let (caller, tx) = try await context.recordCaller(services)
             let body = try await JSONBody.decode([String: JSONValue].self, from: request, limit: limit)
-            let record = try await services.records.create(try context.parameters.require("object"), body: body, caller: caller, in: tx)
+            let object = try context.parameters.require("object")
+            if object == "lead" {
+                _ = try caller.metadata.object(object)
+                return try await LeadRoutes.createLead(request, caller: caller, body: body, services: services, tx: tx)
+            }
+            let record = try await services.records.create(object, body: body, caller: caller, in: tx)
             return json(record.json, status: .created, version: record.version)
         }
         oneTrip.get("records/:object/:id") { _, context -> Response in

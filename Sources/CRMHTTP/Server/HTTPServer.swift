@@ -20,6 +20,8 @@ public enum HTTPServer {
             .add(middleware: TenantAuthMiddleware(services: services))
         RecordRoutes.register(on: authed, oneTrip: oneTrip, services: services)
         MetadataRoutes.register(on: authed, services: services)
+        ModuleRoutes.register(on: authed, services: services)
+        LeadRoutes.register(on: authed, services: services)
         return router
     }
 

@@ -6,6 +6,9 @@ public enum CustomersModule {
     /// The tables that hold each object's records, for ownership transfers.
     public static let ownedTables: [String: String] = ["customer": "customers", "contact": "contacts"]
 
+    public static let module = CRMModule(id: id, name: "Customers", alwaysOn: true, migrations: migrations,
+                                         objects: ["customer", "contact"])
+
     public static let migrations = MigrationScope(id: id, migrations: [
         Migration(1, "customers_and_contacts", """
             CREATE TABLE customers (

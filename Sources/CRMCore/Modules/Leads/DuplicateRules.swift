@@ -1,0 +1,103 @@
+import Foundation
+import PostgresNIO
+
+/// A tenant's duplicate rules (setting `leads.duplicate_rules`): each compares one normalized
+/// key of a new lead with live leads and customers, and either blocks the save or warns.
+public struct DuplicateRule: Codable, Sendable, Equatable {
+    public enum Field: String, Codable, Sendable, CaseIterable { case phone, email, company }
+    public enum Action: String, Codable, Sendable { case block, warn }
+    public var field: Field
+    public var action: Action
+
+    public init(field: Field, action: Action) {
+        self.field = field
+        self.action = action
+    }
+
+    public static let defaults = [DuplicateRule(field: .phone, action: .block), DuplicateRule(field: .email, action: .block),
+                                  DuplicateRule(field: .company, action: .warn)]
+}
+
+/// One record that looks like the one being saved.
+public struct DuplicateMatch: Codable, Sendable, Equatable {
+    public var object: String
+    public var id: UUID
+    public var name: String
+    /// The field compared: phone, email or company.
+    public var field: String
+    /// `exact` (same normalized key) or `similar` (company names close by trigram similarity).
+    public var match: String
+    /// What the rule says: block or warn. Similar names only warn.
+    public var action: String
+}
+
+/// Reads and writes the rules and runs the check: index probes on the normalized keys of
+/// leads and customers, and a trigram search for similar company names, in one statement.
+public struct DuplicateCheck: Sendable {
+    static let settingKey = "leads.duplicate_rules"
+    /// Company names at least this similar (pg_trgm) are reported as `similar`.
+    public static let similarity = 0.6
+
+    public init() {}
+
+    public func rules(in tx: Transaction) async throws -> [DuplicateRule] {
+        for try await text in try await tx.query("SELECT value::text FROM settings WHERE key = \(Self.settingKey)").decode(String.self) {
+            return (try? JSONDecoder().decode([DuplicateRule].self, from: Data(text.utf8))) ?? DuplicateRule.defaults
+        }
+        return DuplicateRule.defaults
+    }
+
+    public func setRules(_ rules: [DuplicateRule], in tx: Transaction) async throws {
+        var seen = Set<DuplicateRule.Field>()
+        for (i, rule) in rules.enumerated() where !seen.insert(rule.field).inserted {
+            throw CRMError.invalid("rules[\(i)].field", "duplicate", "One rule per field; '\(rule.field.rawValue)' appears twice.")
+        }
+        let json = String(decoding: try JSONEncoder().encode(rules), as: UTF8.self)
+        try await tx.execute("""
+            INSERT INTO settings (key, value) VALUES (\(Self.settingKey), \(json)::jsonb)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()
+            """)
+    }
+
+    /// The live leads and customers that match `phone`, `email` or `company` under `rules`.
+    public func find(phone: String?, email: String?, company: String?, excluding: UUID?, rules: [DuplicateRule],
+                     in tx: Transaction) async throws -> [DuplicateMatch] {
+        let action = Dictionary(uniqueKeysWithValues: rules.map { ($0.field, $0.action) })
+        guard !action.isEmpty else { return [] }
+        // Keys computed by the same SQL as the stored columns; unused ones are NULL and match nothing.
+        let p = action[.phone] == nil ? nil : phone, e = action[.email] == nil ? nil : email, c = action[.company] == nil ? nil : company
+        try await tx.execute("SELECT set_config('pg_trgm.similarity_threshold', \(String(Self.similarity)), true)")
+        let sql = """
+            WITH k AS (SELECT \(LeadsModule.phoneKey("$1::text")) AS p, \(LeadsModule.emailKey("$2::text")) AS e,
+                              \(LeadsModule.companyKey("$3::text")) AS c, $4::uuid AS skip)
+            SELECT * FROM (
+                SELECT 'lead', l.id, l.name, 'phone', 'exact' FROM leads l, k WHERE l.phone_key = k.p AND l.deleted_at IS NULL AND l.id IS DISTINCT FROM k.skip
+                UNION ALL SELECT 'lead', l.id, l.name, 'email', 'exact' FROM leads l, k WHERE l.email_key = k.e AND l.deleted_at IS NULL AND l.id IS DISTINCT FROM k.skip
+                UNION ALL SELECT 'lead', l.id, l.name, 'company', 'exact' FROM leads l, k WHERE l.company_key = k.c AND l.deleted_at IS NULL AND l.id IS DISTINCT FROM k.skip
+                UNION ALL SELECT 'customer', t.id, t.name, 'phone', 'exact' FROM customers t, k WHERE t.phone_key = k.p AND t.deleted_at IS NULL
+                UNION ALL SELECT 'customer', t.id, t.name, 'email', 'exact' FROM customers t, k WHERE t.email_key = k.e AND t.deleted_at IS NULL
+                UNION ALL SELECT 'customer', t.id, t.name, 'company', 'exact' FROM customers t, k WHERE t.company_key = k.c AND t.deleted_at IS NULL
+                UNION ALL (SELECT 'lead', l.id, l.name, 'company', 'similar' FROM leads l, k
+                           WHERE l.company_key OPERATOR(ext.%) k.c AND l.company_key <> k.c AND l.deleted_at IS NULL AND l.id IS DISTINCT FROM k.skip
+                           ORDER BY ext.similarity(l.company_key, k.c) DESC LIMIT 10)
+                UNION ALL (SELECT 'customer', t.id, t.name, 'company', 'similar' FROM customers t, k
+                           WHERE t.company_key OPERATOR(ext.%) k.c AND t.company_key <> k.c AND t.deleted_at IS NULL
+                           ORDER BY ext.similarity(t.company_key, k.c) DESC LIMIT 10)
+            ) m LIMIT 50
+            """
+        var binds = PostgresBindings()
+        binds.append(p)
+        binds.append(e)
+        binds.append(c)
+        binds.append(excluding)
+        var out: [DuplicateMatch] = []
+        for try await (object, id, name, field, match) in try await tx.query(PostgresQuery(unsafeSQL: sql, binds: binds))
+            .decode((String, UUID, String, String, String).self)
+        {
+            let rule = DuplicateRule.Field(rawValue: field).flatMap { action[$0] } ?? .warn
+            out.append(DuplicateMatch(object: object, id: id, name: name, field: field, match: match,
+                                      action: match == "exact" ? rule.rawValue : DuplicateRule.Action.warn.rawValue))
+        }
+        return out
+    }
+}

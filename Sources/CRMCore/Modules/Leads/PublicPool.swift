@@ -1,0 +1,186 @@
+import Foundation
+import PostgresNIO
+
+/// The public pool (公海): customers without an owner. Reps claim and release them; a daily
+/// job reclaims customers their owners have left alone, set-based, one statement per rule.
+public struct PublicPool: Sendable {
+    let clock: any WallClock
+
+    public init(clock: any WallClock) { self.clock = clock }
+
+    /// Makes the caller the owner of a pool customer. Exactly one of many simultaneous claims
+    /// wins (the row lock, then the re-checked `owner_id IS NULL`); the caps hold under
+    /// concurrency because a claim first takes its rep's and department's advisory locks.
+    public func claim(_ id: UUID, caller: RecordCaller, in tx: Transaction) async throws {
+        guard caller.permissions.may(.update, on: "customer") else { throw CRMError.forbidden("You may not take customers.") }
+        let rules = try await PoolRules.load(in: tx)
+        let user = caller.userId, now = clock.now()
+        let department = caller.permissions.departmentId
+        try await tx.execute("SELECT pg_advisory_xact_lock(hashtext('crm.pool.rep'), hashtext(\(user.uuidString)))")
+        if let department {
+            try await tx.execute("SELECT pg_advisory_xact_lock(hashtext('crm.pool.dept'), hashtext(\(department.uuidString)))")
+        }
+        if rules.reclaimWaitDays > 0 {
+            let since = now.addingTimeInterval(-Double(rules.reclaimWaitDays) * 86_400)
+            for try await last in try await tx.query("""
+                SELECT max(at) FROM pool_events WHERE customer_id = \(id) AND user_id = \(user) AND event IN ('released', 'reclaimed')
+                """).decode(Date?.self) {
+                if let last, last > since {
+                    let until = last.addingTimeInterval(Double(rules.reclaimWaitDays) * 86_400)
+                    throw CRMError.conflict("You held this customer until \(Self.day(last)); you may claim it again from \(Self.day(until)).")
+                }
+            }
+        }
+        if let cap = rules.maxPerRep {
+            for try await held in try await tx.query(
+                "SELECT count(*)::int8 FROM customers WHERE owner_id = \(user) AND deleted_at IS NULL").decode(Int64.self)
+            where held >= cap {
+                throw CRMError.conflict("You hold \(held) customers; the limit is \(cap). Release some before claiming more.")
+            }
+        }
+        if let cap = rules.maxPerDepartment, let department {
+            for try await held in try await tx.query("""
+                SELECT count(*)::int8 FROM customers c JOIN users u ON u.id = c.owner_id
+                WHERE u.department_id = \(department) AND c.deleted_at IS NULL
+                """).decode(Int64.self) where held >= cap {
+                throw CRMError.conflict("Your department holds \(held) customers; the limit is \(cap).")
+            }
+        }
+        var claimed = false
+        for try await _ in try await tx.query("""
+            UPDATE customers SET owner_id = \(user), pool_entered_at = NULL, version = version + 1, updated_at = \(now), updated_by = \(user)
+            WHERE id = \(id) AND owner_id IS NULL AND deleted_at IS NULL RETURNING id
+            """).decode(UUID.self) { claimed = true }
+        guard claimed else {
+            for try await _ in try await tx.query("SELECT 1 FROM customers WHERE id = \(id) AND deleted_at IS NULL").decode(Int32.self) {
+                throw CRMError.conflict("Someone else has this customer now; it is no longer in the pool.")
+            }
+            throw CRMError.notFound("No such customer.")
+        }
+        try await tx.execute("INSERT INTO pool_events (customer_id, event, user_id, at) VALUES (\(id), 'claimed', \(user), \(now))")
+    }
+
+    /// The pool, newest arrivals first: each customer as the caller may see its fields, plus
+    /// when it entered the pool and who held it last. `after` is the last id of the page before.
+    public func list(limit: Int, after: UUID?, caller: RecordCaller, in tx: Transaction) async throws -> (json: String, last: UUID?) {
+        let object = try caller.readable("customer")
+        var q = QueryBuilder("SELECT t.id, (")
+        q.append(RecordSQL.json(caller.visibleFields(object), extra: [("pool_entered_at", "t.pool_entered_at"),
+                                                                       ("pool_previous_owner", "t.pool_previous_owner")]))
+        q.append(")::text FROM customers t WHERE t.owner_id IS NULL AND t.deleted_at IS NULL")
+        if let after { q.append(" AND t.id < \(try q.bind(after))") }
+        q.append(" ORDER BY t.id DESC LIMIT \(try q.bind(Int64(limit)))")
+        var rows: [String] = [], last: UUID?
+        for try await (id, json) in try await tx.query(q.query).decode((UUID, String).self) {
+            rows.append(json)
+            last = id
+        }
+        return ("[" + rows.joined(separator: ",") + "]", rows.count == limit ? last : nil)
+    }
+
+    /// Puts a customer back in the pool: its owner may, and anyone who may update it.
+    public func release(_ id: UUID, reason: String?, caller: RecordCaller, in tx: Transaction) async throws {
+        let object = try caller.readable("customer")
+        var q = QueryBuilder("SELECT t.owner_id FROM customers t WHERE t.id = ")
+        q.append(try q.bind(id))
+        q.append(" AND t.deleted_at IS NULL AND t.owner_id IS NOT NULL AND ")
+        try caller.scope(.read, on: object, into: &q)
+        q.append(" FOR UPDATE")
+        var owner: UUID?
+        for try await o in try await tx.query(q.query).decode(UUID.self) { owner = o }
+        guard let owner else { throw CRMError.notFound("No such customer with an owner.") }
+        guard owner == caller.userId || caller.permissions.reaches(.update, on: "customer", ownedBy: owner) else {
+            throw CRMError.forbidden("Only its owner or someone who may change it can release this customer.")
+        }
+        let now = clock.now()
+        try await tx.execute("""
+            UPDATE customers SET owner_id = NULL, pool_entered_at = \(now), pool_previous_owner = owner_id, version = version + 1,
+                updated_at = \(now), updated_by = \(caller.userId)
+            WHERE id = \(id)
+            """)
+        try await tx.execute("""
+            INSERT INTO pool_events (customer_id, event, user_id, at, reason) VALUES (\(id), 'released', \(owner), \(now), \(reason))
+            """)
+    }
+
+    /// What one reclaim run did.
+    public struct ReclaimReport: Codable, Sendable, Equatable {
+        public var reclaimed: Int
+        public var warned: Int
+    }
+
+    /// Moves every stale customer to the pool and warns owners of those about to go, in the
+    /// tenant of `tx`. Idempotent: a second run at the same time moves and warns nothing.
+    public func reclaim(now: Date, in tx: Transaction) async throws -> ReclaimReport {
+        let rules = try await PoolRules.load(in: tx)
+        var report = ReclaimReport(reclaimed: 0, warned: 0)
+        var groups: [(level: String?, others: [String], rule: PoolRules.Reclaim)] = [(nil, Array(rules.levels.keys), rules.reclaim)]
+        for (level, rule) in rules.levels { groups.append((level, [], rule)) }
+        for group in groups {
+            guard let days = group.rule.daysWithoutInteraction else { continue }
+            let cutoff = now.addingTimeInterval(-Double(days) * 86_400)
+            // The level condition: one level, or every level but the overridden ones.
+            let levelSQL = "(CASE WHEN $2::text IS NOT NULL THEN c.level = $2::text ELSE (c.level IS NULL OR NOT (c.level = ANY($3::text[]))) END)"
+            var binds = PostgresBindings()
+            binds.append(now)
+            binds.append(group.level)
+            binds.append(group.others)
+            binds.append(cutoff)
+            binds.append("no interaction for \(days) days")
+            let moved = try await count(tx, """
+                WITH stale AS (
+                    SELECT c.id, c.owner_id FROM customers c
+                    WHERE c.owner_id IS NOT NULL AND c.deleted_at IS NULL AND \(levelSQL)
+                      AND coalesce(c.last_contacted_at, c.created_at) < $4
+                    FOR UPDATE OF c SKIP LOCKED
+                ), moved AS (
+                    UPDATE customers c SET owner_id = NULL, pool_entered_at = $1, pool_previous_owner = s.owner_id,
+                        version = c.version + 1, updated_at = $1
+                    FROM stale s WHERE c.id = s.id RETURNING c.id, s.owner_id
+                ), events AS (
+                    INSERT INTO pool_events (customer_id, event, user_id, at, reason)
+                    SELECT id, 'reclaimed', owner_id, $1, $5 FROM moved RETURNING customer_id, user_id
+                ), notices AS (
+                    INSERT INTO outbox (id, kind, payload, created_at, deliver_after)
+                    SELECT gen_random_uuid(), 'pool.reclaimed', jsonb_build_object('user_id', user_id, 'customer_id', customer_id, 'reason', $5::text), $1, $1
+                    FROM events RETURNING 1
+                )
+                SELECT count(*)::int8 FROM notices
+                """, binds)
+            report.reclaimed += moved
+            guard let warn = group.rule.warnDaysBefore, warn > 0, warn < days else { continue }
+            var wbinds = PostgresBindings()
+            wbinds.append(now)
+            wbinds.append(group.level)
+            wbinds.append(group.others)
+            wbinds.append(now.addingTimeInterval(-Double(days - warn) * 86_400))
+            wbinds.append(cutoff)
+            report.warned += try await count(tx, """
+                WITH due AS (
+                    SELECT c.id, c.owner_id FROM customers c
+                    WHERE c.owner_id IS NOT NULL AND c.deleted_at IS NULL AND \(levelSQL)
+                      AND coalesce(c.last_contacted_at, c.created_at) < $4 AND coalesce(c.last_contacted_at, c.created_at) >= $5
+                      AND NOT EXISTS (SELECT 1 FROM pool_events e WHERE e.customer_id = c.id AND e.event = 'warned'
+                                      AND e.user_id = c.owner_id AND e.at > coalesce(c.last_contacted_at, c.created_at))
+                ), events AS (
+                    INSERT INTO pool_events (customer_id, event, user_id, at, reason)
+                    SELECT id, 'warned', owner_id, $1, 'reclaimed in \(warn) days without an interaction' FROM due RETURNING customer_id, user_id
+                ), notices AS (
+                    INSERT INTO outbox (id, kind, payload, created_at, deliver_after)
+                    SELECT gen_random_uuid(), 'pool.reclaim_warning', jsonb_build_object('user_id', user_id, 'customer_id', customer_id,
+                           'days_left', \(warn)), $1, $1
+                    FROM events RETURNING 1
+                )
+                SELECT count(*)::int8 FROM notices
+                """, wbinds)
+        }
+        return report
+    }
+
+    private func count(_ tx: Transaction, _ sql: String, _ binds: PostgresBindings) async throws -> Int {
+        for try await n in try await tx.query(PostgresQuery(unsafeSQL: sql, binds: binds)).decode(Int64.self) { return Int(n) }
+        return 0
+    }
+
+    static func day(_ date: Date) -> String { String(JSONLogHandler.timestamp(date).prefix(10)) }
+}

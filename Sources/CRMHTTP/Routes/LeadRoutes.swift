@@ -1,0 +1,111 @@
+import CRMCore
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The leads module's calls beyond the records API: the duplicate check on demand, the public
+/// pool (list, claim, release, reclaim now) and the module's settings. All answer
+/// `module-disabled` while the module is off.
+enum LeadRoutes {
+    struct CheckBody: Decodable {
+        var phone: String?
+        var email: String?
+        var company: String?
+    }
+
+    struct ReleaseBody: Decodable { var reason: String? }
+
+    struct RulesBody: Codable { var rules: [DuplicateRule] }
+
+    static func register(on authed: RouterGroup<AppRequestContext>, services: AppServices) {
+        let limit = services.config.maxBodyBytes
+        authed.post("leads/duplicates") { request, context -> Response in
+            let (caller, tx) = try await context.recordCaller(services)
+            try caller.requireModule(LeadsModule.id)
+            _ = try caller.readable("lead")
+            let body = try await JSONBody.decode(CheckBody.self, from: request, limit: limit)
+            let rules = try await services.leads.duplicates.rules(in: tx)
+            let matches = try await services.leads.duplicates.find(phone: body.phone, email: body.email, company: body.company,
+                                                                   excluding: nil, rules: rules, in: tx)
+            return try JSONOut.response(Page(data: matches, nextCursor: nil))
+        }
+        authed.get("pool") { request, context -> Response in
+            let (caller, tx) = try await context.recordCaller(services)
+            try caller.requireModule(LeadsModule.id)
+            let params = request.uri.queryParameters
+            let limit = Int(params.get("limit") ?? "50") ?? -1
+            guard (1...200).contains(limit) else { throw CRMError.invalid("limit", "out_of_range", "limit is 1 to 200.") }
+            var after: UUID?
+            if let cursor = params.get("cursor") {
+                guard let id = UUID(uuidString: cursor) else { throw CRMError.invalid("cursor", "invalid_format", "Not a cursor from this list.") }
+                after = id
+            }
+            // Pool customers have no owner, so no owner scope reaches them: anyone who may read customers sees the pool.
+            let page = try await services.leads.pool.list(limit: limit, after: after, caller: caller, in: tx)
+            let next = page.last.map { "\"\($0.uuidString)\"" } ?? "null"
+            return RecordRoutes.json("{\"data\": \(page.json), \"next_cursor\": \(next)}")
+        }
+        authed.post("pool/:id/claim") { _, context -> Response in
+            let (caller, tx) = try await context.recordCaller(services)
+            try caller.requireModule(LeadsModule.id)
+            let id = try RecordRoutes.recordId(context, "customer")
+            try await services.leads.pool.claim(id, caller: caller, in: tx)
+            let record = try await services.records.get("customer", id: id, caller: caller, in: tx)
+            return RecordRoutes.json(record.json, version: record.version)
+        }
+        authed.post("pool/:id/release") { request, context -> Response in
+            let (caller, tx) = try await context.recordCaller(services)
+            try caller.requireModule(LeadsModule.id)
+            let id = try RecordRoutes.recordId(context, "customer")
+            let body = request.headers[.contentLength] == "0" || request.headers[.contentType] == nil
+                ? ReleaseBody(reason: nil) : try await JSONBody.decode(ReleaseBody.self, from: request, limit: limit)
+            if let reason = body.reason, reason.count > 500 { throw CRMError.invalid("reason", "too_long", "At most 500 characters.") }
+            try await services.leads.pool.release(id, reason: body.reason, caller: caller, in: tx)
+            return Response(status: .noContent)
+        }
+        let settings = authed.group("admin/settings")
+        settings.get("duplicate-rules") { _, context -> Response in
+            _ = try context.require(.manageSettings)
+            let (caller, tx) = try await context.recordCaller(services)
+            try caller.requireModule(LeadsModule.id)
+            return try JSONOut.response(RulesBody(rules: try await services.leads.duplicates.rules(in: tx)))
+        }
+        settings.put("duplicate-rules") { request, context -> Response in
+            _ = try context.require(.manageSettings)
+            let (caller, tx) = try await context.recordCaller(services)
+            try caller.requireModule(LeadsModule.id)
+            let body = try await JSONBody.decode(RulesBody.self, from: request, limit: limit)
+            try await services.leads.duplicates.setRules(body.rules, in: tx)
+            return try JSONOut.response(body)
+        }
+        settings.get("pool-rules") { _, context -> Response in
+            _ = try context.require(.manageSettings)
+            let (caller, tx) = try await context.recordCaller(services)
+            try caller.requireModule(LeadsModule.id)
+            return try JSONOut.response(try await PoolRules.load(in: tx))
+        }
+        settings.put("pool-rules") { request, context -> Response in
+            _ = try context.require(.manageSettings)
+            let (caller, tx) = try await context.recordCaller(services)
+            try caller.requireModule(LeadsModule.id)
+            let rules = try await JSONBody.decode(PoolRules.self, from: request, limit: limit)
+            try await rules.save(in: tx)
+            return try JSONOut.response(rules)
+        }
+    }
+
+    /// `POST /records/lead`: the duplicate check first; warnings ride along in the answer.
+    static func createLead(_ request: Request, caller: RecordCaller, body: [String: JSONValue], services: AppServices,
+                           tx: Transaction) async throws -> Response {
+        let override = request.uri.queryParameters.get("allow_duplicates") == "true"
+        let created = try await services.leads.create(body: body, override: override, caller: caller, in: tx)
+        var text = created.record.json
+        if !created.warnings.isEmpty, text.hasSuffix("}") {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .withoutEscapingSlashes
+            let warnings = String(decoding: try encoder.encode(created.warnings), as: UTF8.self)
+            text = String(text.dropLast()) + ", \"duplicate_warnings\": " + warnings + "}"
+        }
+        return RecordRoutes.json(text, status: .created, version: created.record.version)
+    }
+}

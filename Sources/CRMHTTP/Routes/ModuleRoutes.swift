@@ -1,0 +1,44 @@
+import CRMCore
+import Foundation
+import Hummingbird
+
+/// `/api/v1/admin/modules`: the registry as the tenant sees it, and enable/disable
+/// (`manage_modules`). 409 says why when the plan or a dependency forbids.
+enum ModuleRoutes {
+    static func register(on authed: RouterGroup<AppRequestContext>, services: AppServices) {
+        let admin = authed.group("admin/modules")
+        admin.get { _, context -> Response in
+            _ = try context.require(.manageModules)
+            let (caller, _) = try await context.recordCaller(services)
+            let plan = try await services.modules.planModules(tenant: try context.requireTenant(), db: services.db)
+            return try JSONOut.response(services.modules.list(enabled: caller.metadata.enabledModules, plan: plan))
+        }
+        admin.post(":id/enable") { _, context -> Response in
+            _ = try context.require(.manageModules)
+            let (caller, tx) = try await context.recordCaller(services)
+            let tenant = try context.requireTenant()
+            let plan = try await services.modules.planModules(tenant: tenant, db: services.db)
+            return try JSONOut.response(try await services.modules.enable(
+                try context.parameters.require("id"), tenant: tenant, enabled: caller.metadata.enabledModules, plan: plan,
+                actor: caller.principal, meta: context.meta, in: tx))
+        }
+        admin.post(":id/disable") { _, context -> Response in
+            _ = try context.require(.manageModules)
+            let (caller, tx) = try await context.recordCaller(services)
+            let tenant = try context.requireTenant()
+            let plan = try await services.modules.planModules(tenant: tenant, db: services.db)
+            return try JSONOut.response(try await services.modules.disable(
+                try context.parameters.require("id"), tenant: tenant, enabled: caller.metadata.enabledModules, plan: plan,
+                actor: caller.principal, meta: context.meta, in: tx))
+        }
+    }
+}
+
+extension RecordCaller {
+    /// Throws `module-disabled` unless `module` is on in this tenant.
+    func requireModule(_ module: String) throws {
+        guard metadata.enabledModules.contains(module) else {
+            throw CRMError(.moduleDisabled, "The \(module) module is disabled for this tenant; an admin can enable it.")
+        }
+    }
+}
