@@ -21,7 +21,8 @@ public struct DuplicateRule: Codable, Sendable, Equatable {
 /// One record that looks like the one being saved.
 public struct DuplicateMatch: Codable, Sendable, Equatable {
     public var object: String
-    public var id: UUID
+    /// Lower case, as record JSON writes ids.
+    public var id: String
     public var name: String
     /// The field compared: phone, email or company.
     public var field: String
@@ -95,7 +96,7 @@ public struct DuplicateCheck: Sendable {
             .decode((String, UUID, String, String, String).self)
         {
             let rule = DuplicateRule.Field(rawValue: field).flatMap { action[$0] } ?? .warn
-            out.append(DuplicateMatch(object: object, id: id, name: name, field: field, match: match,
+            out.append(DuplicateMatch(object: object, id: id.uuidString.lowercased(), name: name, field: field, match: match,
                                       action: match == "exact" ? rule.rawValue : DuplicateRule.Action.warn.rawValue))
         }
         return out

@@ -107,6 +107,10 @@ public struct PublicPool: Sendable {
     public struct ReclaimReport: Codable, Sendable, Equatable {
         public var reclaimed: Int
         public var warned: Int
+        public init(reclaimed: Int, warned: Int) {
+            self.reclaimed = reclaimed
+            self.warned = warned
+        }
     }
 
     /// Moves every stale customer to the pool and warns owners of those about to go, in the

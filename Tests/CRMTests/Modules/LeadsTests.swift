@@ -1,0 +1,171 @@
+import CRMCore
+import Foundation
+import Testing
+
+@Suite("Leads: duplicate check and the public pool")
+struct LeadsTests {
+    static func leadsOn(_ f: RecordsFixture) async throws {
+        let r = try await f.call(.post, "/api/v1/admin/modules/leads/enable")
+        guard r.status == 200 else { throw TestFailure("enable leads: \(r.status) \(r.text)") }
+    }
+
+    @Test("phones, emails and company names match after normalization; blocking rules refuse with the matches, warning rules save and report")
+    func duplicates() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let f = try await RecordsFixture.make(services, client)
+            try await Self.leadsOn(f)
+            let rep = try await f.user("rep", roles: [try await f.builtinRole("sales_rep")])
+            let first = try await f.create("lead", ["name": "Li Lei", "company": "ACME Ltd.", "phone": "+86 138-0013-8000",
+                                                    "email": "Li.Lei@Example.com"])
+            let firstId = try #require(first["id"] as? String)
+
+            // The same phone written differently: blocked, with the match named.
+            let phone = try await f.call(.post, "/api/v1/records/lead", as: rep.token, json: ["name": "Han Meimei", "phone": "13800138000"])
+            #expect(phone.status == 409, "\(phone.text)")
+            let matches = phone.object["duplicates"] as? [[String: Any]] ?? []
+            #expect(matches.contains { $0["id"] as? String == firstId && $0["field"] as? String == "phone" && $0["action"] as? String == "block" })
+            #expect(phone.object["may_override"] as? Bool == false)
+            // Email in another case and with spaces: blocked too.
+            let email = try await f.call(.post, "/api/v1/records/lead", as: rep.token, json: ["name": "Other", "email": " li.lei@example.COM "])
+            #expect(email.status == 409)
+            // A rep cannot override; an admin (override_duplicates) can.
+            #expect(try await f.call(.post, "/api/v1/records/lead?allow_duplicates=true", as: rep.token,
+                                     json: ["name": "Han", "phone": "13800138000"]).status == 403)
+            let forced = try await f.call(.post, "/api/v1/records/lead?allow_duplicates=true", json: ["name": "Han", "phone": "13800138000"])
+            #expect(forced.status == 201, "\(forced.text)")
+
+            // The company name matches under a warning rule: saved, and the match comes back.
+            let warned = try await f.call(.post, "/api/v1/records/lead", as: rep.token, json: ["name": "Zhang", "company": "acme ltd"])
+            #expect(warned.status == 201, "\(warned.text)")
+            let warnings = warned.object["duplicate_warnings"] as? [[String: Any]] ?? []
+            #expect(warnings.contains { $0["id"] as? String == firstId && $0["field"] as? String == "company" && $0["match"] as? String == "exact" })
+
+            // Non-matches: another number, another address, another company.
+            let clean = try await f.call(.post, "/api/v1/records/lead", as: rep.token,
+                                         json: ["name": "Clean", "phone": "13800138001", "email": "li.lei@example.org", "company": "Globex"])
+            #expect(clean.status == 201 && clean.object["duplicate_warnings"] == nil, "\(clean.text)")
+
+            // Customers are checked too, and the check runs on demand.
+            _ = try await f.create("customer", ["name": "Beijing Huaxia 贸易有限公司", "phone": "010-8888 6666"])
+            let onDemand = try await f.call(.post, "/api/v1/leads/duplicates", json: ["phone": "+86 10 8888 6666", "company": "北京华夏"])
+            #expect(onDemand.data.contains { $0["object"] as? String == "customer" && $0["field"] as? String == "phone" }, "\(onDemand.text)")
+
+            // Rules are settings: turn phone into a warning and the same number saves.
+            let rules = try await f.call(.put, "/api/v1/admin/settings/duplicate-rules", json: ["rules": [
+                ["field": "phone", "action": "warn"], ["field": "email", "action": "block"]]])
+            #expect(rules.status == 200, "\(rules.text)")
+            #expect(try await f.call(.post, "/api/v1/records/lead", as: rep.token, json: ["name": "Now ok", "phone": "138 0013 8000"]).status == 201)
+            let bad = try await f.call(.put, "/api/v1/admin/settings/duplicate-rules", json: ["rules": [["field": "fax", "action": "warn"]]])
+            #expect(bad.status == 400)
+        }
+    }
+
+    /// Puts `count` customers owned by the admin into the pool; returns their ids.
+    static func poolCustomers(_ f: RecordsFixture, _ count: Int) async throws -> [String] {
+        var ids: [String] = []
+        for i in 0..<count {
+            let id = try #require(try await f.create("customer", ["name": "Pool \(i) \(UUID().compactHex.prefix(6))"])["id"] as? String)
+            let r = try await f.call(.post, "/api/v1/pool/\(id)/release", json: ["reason": "test"])
+            guard r.status == 204 else { throw TestFailure("release: \(r.status) \(r.text)") }
+            ids.append(id)
+        }
+        return ids
+    }
+
+    @Test("20 reps claim one pool customer at the same moment: exactly one wins, the others get 409")
+    func claimRace() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let f = try await RecordsFixture.make(services, client)
+            try await Self.leadsOn(f)
+            let role = try await f.builtinRole("sales_rep")
+            var reps: [(id: String, token: String)] = []
+            for i in 0..<20 { reps.append(try await f.user("rep\(i)", roles: [role])) }
+            let id = try #require(try await Self.poolCustomers(f, 1).first)
+            #expect(try await f.call(.get, "/api/v1/pool").data.contains { $0["id"] as? String == id })
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for rep in reps { group.addTask { try await f.call(.post, "/api/v1/pool/\(id)/claim", as: rep.token).status } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == 200 }.count == 1, "\(statuses)")
+            #expect(statuses.filter { $0 == 409 }.count == 19, "\(statuses)")
+            #expect(!(try await f.call(.get, "/api/v1/pool").data.contains { $0["id"] as? String == id }))
+        }
+    }
+
+    @Test("the per-rep cap holds under concurrent claims; a former owner waits before claiming again")
+    func capAndWait() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let f = try await RecordsFixture.make(services, client)
+            try await Self.leadsOn(f)
+            let set = try await f.call(.put, "/api/v1/admin/settings/pool-rules", json: ["max_per_rep": 2, "reclaim_wait_days": 7])
+            #expect(set.status == 200, "\(set.text)")
+            let rep = try await f.user("rep", roles: [try await f.builtinRole("sales_rep")])
+            let ids = try await Self.poolCustomers(f, 6)
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for id in ids { group.addTask { try await f.call(.post, "/api/v1/pool/\(id)/claim", as: rep.token).status } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == 200 }.count == 2 && statuses.filter { $0 == 409 }.count == 4, "\(statuses)")
+            // Release one and try to take it back at once: refused for the wait.
+            let mine = try await f.call(.get, "/api/v1/records/customer?owner_id=\(rep.id)", as: rep.token)
+            let held = try #require(f.ids(mine).first)
+            #expect(try await f.call(.post, "/api/v1/pool/\(held)/release", as: rep.token).status == 204)
+            let again = try await f.call(.post, "/api/v1/pool/\(held)/claim", as: rep.token)
+            #expect(again.status == 409 && (again.object["detail"] as? String ?? "").contains("again"), "\(again.text)")
+            let bad = try await f.call(.put, "/api/v1/admin/settings/pool-rules", json: ["reclaim_wait_days": -1])
+            #expect(bad.status == 400 && bad.fieldNames == ["reclaim_wait_days"], "\(bad.text)")
+        }
+    }
+
+    @Test("reclaim with a controlled clock moves exactly the stale customers, warns the ones about to go, and a second run changes nothing")
+    func reclaim() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let f = try await RecordsFixture.make(services, client)
+            try await Self.leadsOn(f)
+            _ = try await f.call(.put, "/api/v1/admin/settings/pool-rules", json: [
+                "reclaim": ["days_without_interaction": 30, "warn_days_before": 3],
+                "levels": ["vip": ["days_without_interaction": 60, "warn_days_before": 5]]])
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            func customer(_ name: String, level: String?, daysAgo: Double) async throws -> String {
+                var body: [String: Any] = ["name": name]
+                if let level { body["level"] = level }
+                let id = try #require(try await f.create("customer", body)["id"] as? String)
+                try await services.db.transaction(for: try f.t.tenant.schema()) { tx in
+                    try await tx.execute("UPDATE customers SET last_contacted_at = \(now.addingTimeInterval(-daysAgo * 86_400)) WHERE id = \(UUID(uuidString: id)!)")
+                }
+                return id
+            }
+            let stale = try await customer("Stale", level: "normal", daysAgo: 40)
+            let staleNoLevel = try await customer("Stale no level", level: nil, daysAgo: 31)
+            let warn = try await customer("Warn", level: "normal", daysAgo: 28)
+            let fresh = try await customer("Fresh", level: "normal", daysAgo: 5)
+            let vip = try await customer("VIP", level: "vip", daysAgo: 40)
+            let vipStale = try await customer("VIP stale", level: "vip", daysAgo: 61)
+            func run() async throws -> PublicPool.ReclaimReport {
+                try await services.db.transaction(for: try f.t.tenant.schema()) { tx in try await services.leads.pool.reclaim(now: now, in: tx) }
+            }
+            let report = try await run()
+            #expect(report == PublicPool.ReclaimReport(reclaimed: 3, warned: 1))
+            let pool = Set(f.ids(try await f.call(.get, "/api/v1/pool?limit=200")))
+            #expect(pool == [stale, staleNoLevel, vipStale])
+            for id in [warn, fresh, vip] { #expect(!pool.contains(id)) }
+            let again = try await run()
+            #expect(again == PublicPool.ReclaimReport(reclaimed: 0, warned: 0))
+            let (notices, previous) = try await services.db.transaction(for: try f.t.tenant.schema()) { tx in
+                var kinds: [String] = []
+                for try await k in try await tx.query("SELECT kind FROM outbox ORDER BY kind").decode(String.self) { kinds.append(k) }
+                var owners: [UUID?] = []
+                for try await o in try await tx.query("SELECT pool_previous_owner FROM customers WHERE owner_id IS NULL").decode(UUID?.self) {
+                    owners.append(o)
+                }
+                return (kinds, owners)
+            }
+            #expect(notices == ["pool.reclaim_warning", "pool.reclaimed", "pool.reclaimed", "pool.reclaimed"])
+            #expect(previous.count == 3 && previous.allSatisfy { $0 != nil })
+        }
+    }
+}
