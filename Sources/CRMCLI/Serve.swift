@@ -4,10 +4,11 @@ import CRMHTTP
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the HTTP API (CRM_HOST:CRM_PORT) until SIGTERM or SIGINT.",
+        abstract: "Serve the HTTP API (CRM_HOST:CRM_PORT) and run background jobs until SIGTERM or SIGINT.",
         discussion: "Migrate first (crm migrate): the server refuses to start on a platform schema behind head.")
 
     func run() async throws {
@@ -32,7 +33,14 @@ struct Serve: AsyncParsableCommand {
                 }
             }
         }
-        try await app.runService()
+        // Background jobs run beside the server; on SIGTERM the group stops them first (reverse
+        // order), so they finish while the pool is still open.
+        var jobLogger = logger
+        jobLogger[metadataKey: "component"] = "jobs"
+        services.jobRunner.logger = jobLogger
+        let group = ServiceGroup(configuration: .init(
+            services: [app, services.jobRunner], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }
 

@@ -1,0 +1,213 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+
+/// Runs queued jobs with the handlers registered by `kind`: up to `concurrency` at once, claiming
+/// more as slots free up and polling every `pollInterval` when the queue is empty. It also turns
+/// due schedules into jobs every `scheduleInterval`, and deletes done jobs after `keepDone`.
+///
+/// `work()` runs until the task is cancelled (running handlers are cancelled, their jobs given
+/// back) or `stop()` is called (no more claims; running handlers finish). `crm serve` runs it as a
+/// swift-service-lifecycle `Service` beside the HTTP server (see `JobsCommand.swift`).
+public final class JobRunner: Sendable {
+    public struct Configuration: Sendable {
+        /// Jobs run at once by this runner.
+        public var concurrency: Int
+        public var pollInterval: Duration
+        public var scheduleInterval: Duration
+        /// How long done jobs are kept.
+        public var keepDone: TimeInterval
+        /// Claim only these kinds (nil: all). Tests keep to their own jobs with it.
+        public var kinds: [String]?
+        /// Names this runner in `locked_by`.
+        public var workerId: String
+
+        public init(concurrency: Int = 4, pollInterval: Duration = .seconds(1), scheduleInterval: Duration = .seconds(10),
+                    keepDone: TimeInterval = 7 * 86400, kinds: [String]? = nil, workerId: String = JobRunner.defaultWorkerId()) {
+            self.concurrency = max(1, concurrency)
+            self.pollInterval = pollInterval
+            self.scheduleInterval = scheduleInterval
+            self.keepDone = keepDone
+            self.kinds = kinds
+            self.workerId = workerId
+        }
+    }
+
+    public let queue: JobQueue
+    public let scheduler: JobScheduler
+    public let configuration: Configuration
+    private let handlers = NIOLockedValueBox<[String: JobHandler]>([:])
+    private let state = NIOLockedValueBox<(stopped: Bool, running: Int, logger: Logger)>((false, 0, Logger(label: "crm.jobs")))
+
+    public init(queue: JobQueue, scheduler: JobScheduler, configuration: Configuration = Configuration(), logger: Logger? = nil) {
+        self.queue = queue
+        self.scheduler = scheduler
+        self.configuration = configuration
+        if let logger { state.withLockedValue { $0.logger = logger } }
+    }
+
+    /// `host:pid:random`, unique per runner.
+    public static func defaultWorkerId() -> String {
+        "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().compactHex.prefix(6))"
+    }
+
+    /// Registers the handler of `kind`, replacing any earlier one. Register before `work()` starts
+    /// (a job of a kind without a handler fails with "no handler registered").
+    public func register(_ kind: String, _ handler: @escaping JobHandler) {
+        handlers.withLockedValue { $0[kind] = handler }
+    }
+
+    public var registeredKinds: [String] { handlers.withLockedValue { $0.keys.sorted() } }
+
+    /// The logger the runner reports to; `crm serve` sets its own.
+    public var logger: Logger {
+        get { state.withLockedValue { $0.logger } }
+        set { state.withLockedValue { $0.logger = newValue } }
+    }
+
+    /// Stops claiming; `work()` returns once the running jobs have finished.
+    public func stop() { state.withLockedValue { $0.stopped = true } }
+
+    var isStopped: Bool { state.withLockedValue { $0.stopped } }
+    var running: Int { state.withLockedValue { $0.running } }
+
+    /// The worker loop. See the type's comment for how it ends.
+    public func work() async {
+        let clock = ContinuousClock()
+        var nextSchedule = clock.now
+        var nextPrune = clock.now
+        logger.info("job runner started", metadata: [
+            "worker": .string(configuration.workerId), "concurrency": .stringConvertible(configuration.concurrency)])
+        // Beside the server, the pool starts with the server: give it a moment before the first claim.
+        try? await Task.sleep(for: configuration.pollInterval)
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled && !isStopped {
+                if clock.now >= nextSchedule {
+                    nextSchedule = clock.now.advanced(by: configuration.scheduleInterval)
+                    do {
+                        try await scheduler.enqueueDue(kinds: configuration.kinds, logger: logger)
+                    } catch {
+                        logger.error("job scheduler failed", metadata: ["error": .string(JobQueue.describe(error))])
+                    }
+                }
+                if clock.now >= nextPrune {
+                    nextPrune = clock.now.advanced(by: .seconds(3600))
+                    _ = try? await queue.pruneDone(finishedBefore: queue.clock.now().addingTimeInterval(-configuration.keepDone),
+                                                     kinds: configuration.kinds)
+                }
+                let free = configuration.concurrency - running
+                if free <= 0 {
+                    // All slots busy: look again shortly (an in-memory check, no query).
+                    try? await Task.sleep(for: .milliseconds(20))
+                    continue
+                }
+                let jobs: [Job]
+                do {
+                    jobs = try await queue.claim(limit: free, worker: configuration.workerId, kinds: configuration.kinds)
+                } catch {
+                    if !Task.isCancelled {
+                        logger.error("job claim failed", metadata: ["error": .string(JobQueue.describe(error))])
+                    }
+                    jobs = []
+                }
+                for job in jobs {
+                    state.withLockedValue { $0.running += 1 }
+                    group.addTask {
+                        await self.execute(job)
+                        self.state.withLockedValue { $0.running -= 1 }
+                    }
+                }
+                // A full batch suggests more is due: claim again at once; otherwise wait.
+                if jobs.count < free {
+                    try? await Task.sleep(for: configuration.pollInterval)
+                }
+            }
+        }
+        logger.info("job runner stopped", metadata: ["worker": .string(configuration.workerId)])
+    }
+
+    /// Claims up to `limit` due jobs and runs them all, concurrently, before returning how many
+    /// ran. For tests and one-off runs; `work()` is the long-running loop.
+    @discardableResult
+    public func runDue(limit: Int) async throws -> Int {
+        let jobs = try await queue.claim(limit: limit, worker: configuration.workerId, kinds: configuration.kinds)
+        await withDiscardingTaskGroup { group in
+            for job in jobs { group.addTask { await self.execute(job) } }
+        }
+        return jobs.count
+    }
+
+    /// Runs one claimed job and records the outcome, extending its lease while it runs.
+    func execute(_ job: Job) async {
+        var logger = self.logger
+        logger[metadataKey: "job"] = .string(job.id.uuidString.lowercased())
+        logger[metadataKey: "kind"] = .string(job.kind)
+        if let tenantId = job.tenantId { logger[metadataKey: "tenant_id"] = .string(tenantId.uuidString.lowercased()) }
+        let started = ContinuousClock.now
+        do {
+            guard let handler = handlers.withLockedValue({ $0[job.kind] }) else {
+                throw JobError.noHandler(job.kind)
+            }
+            var tenant: Tenant?
+            if let tenantId = job.tenantId {
+                tenant = try await queue.db.platformTransaction { tx in try await TenantStore().find(id: tenantId, in: tx) }
+                guard tenant != nil else { throw JobError.tenantGone(tenantId) }
+            }
+            let context = JobContext(job: job, tenant: tenant, db: queue.db, queue: queue, clock: queue.clock, logger: logger)
+            try await withLeaseKeptAlive(job) { try await handler(context) }
+            if try await queue.complete(job) {
+                logger.debug("job done", metadata: ["duration": "\(started.duration(to: .now))"])
+            } else {
+                logger.warning("job finished after its lease was taken back; the result is not recorded")
+            }
+        } catch {
+            if Task.isCancelled {
+                // Shutting down: give the job back without counting the attempt. If that fails
+                // too, the lease runs out and another worker takes it.
+                _ = try? await queue.release(job)
+                return
+            }
+            let message = JobQueue.describe(error)
+            do {
+                let status = try await queue.fail(job, error: message)
+                logger.warning("job failed", metadata: [
+                    "error": .string(message), "attempt": "\(job.attempts)/\(job.maxAttempts)",
+                    "now": .string(status?.rawValue ?? "taken back")])
+            } catch {
+                logger.error("recording a job failure failed", metadata: ["error": .string(JobQueue.describe(error))])
+            }
+        }
+    }
+
+    /// Runs `body` while a child task extends the job's lease every third of the lease timeout.
+    func withLeaseKeptAlive(_ job: Job, _ body: @escaping @Sendable () async throws -> Void) async throws {
+        let interval = Duration.milliseconds(Int64(queue.leaseTimeout * 1000 / 3))
+        let queue = self.queue
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { try await body(); return true }
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: interval)
+                    _ = try? await queue.heartbeat(job)
+                }
+                return false
+            }
+            while let finished = try await group.next() {
+                if finished { group.cancelAll(); return }
+            }
+        }
+    }
+}
+
+/// Why the runner failed a job by itself.
+public enum JobError: Error, CustomStringConvertible, Sendable {
+    case noHandler(String)
+    case tenantGone(UUID)
+
+    public var description: String {
+        switch self {
+        case .noHandler(let kind): "no handler registered for job kind '\(kind)'"
+        case .tenantGone(let id): "tenant \(id) is no longer in the catalog"
+        }
+    }
+}

@@ -1,0 +1,85 @@
+@testable import CRMCore
+import Foundation
+import NIOConcurrencyHelpers
+import Testing
+
+@Suite("Jobs: runner")
+struct JobRunnerTests {
+    @Test("the runner executes a registered handler and marks the job done; an unknown kind fails with a clear error; cancelling stops it")
+    func runsHandlers() async throws {
+        let services = try await TestEnvironment.shared.services()
+        let t = try await Fixtures.tenant(services)
+        let known = JobsFixture.kind("runner"), unknown = JobsFixture.kind("runner-unknown")
+        let seen = NIOLockedValueBox<[(slug: String?, payload: JSONValue, users: Int64)]>([])
+        let runner = JobRunner(queue: services.jobs, scheduler: services.jobSchedules, configuration: .init(
+            concurrency: 2, pollInterval: .milliseconds(50), kinds: [known, unknown], workerId: "runner-test"))
+        runner.register(known) { context in
+            // A tenant job reaches its tenant's tables through the context.
+            let users = try await context.tenantTransaction { tx -> Int64 in
+                for try await n in try await tx.query("SELECT count(*) FROM users").decode(Int64.self) { return n }
+                return -1
+            }
+            seen.withLockedValue { $0.append((context.tenant?.slug, context.payload, users)) }
+        }
+        let job = try #require(try await services.jobs.enqueue(NewJob(kind: known, tenantId: t.tenant.id, payload: .object(["x": .number(1)]))))
+        let orphan = try #require(try await services.jobs.enqueue(NewJob(kind: unknown, tenantId: t.tenant.id)))
+
+        let work = Task { await runner.work() }
+        let finished = try await JobsFixture.eventually {
+            let a = try await services.jobs.get(id: job.id), b = try await services.jobs.get(id: orphan.id)
+            return a?.status == .done && b?.lastError != nil
+        }
+        #expect(finished)
+        let done = try #require(try await services.jobs.get(id: job.id))
+        #expect(done.status == .done && done.attempts == 1 && done.lockedBy == "runner-test" && done.finishedAt != nil)
+        let calls = seen.withLockedValue { $0 }
+        #expect(calls.count == 1)
+        #expect(calls.first?.slug == t.slug)
+        #expect(calls.first?.payload == .object(["x": .number(1)]))
+        #expect(calls.first?.users == 1)
+
+        let failed = try #require(try await services.jobs.get(id: orphan.id))
+        #expect(failed.status == .queued && failed.attempts == 1)
+        #expect(failed.lastError == "no handler registered for job kind '\(unknown)'")
+        #expect(failed.runAt > Date())
+
+        // Cancellation ends the loop promptly.
+        let started = ContinuousClock.now
+        work.cancel()
+        await work.value
+        #expect(started.duration(to: .now) < .seconds(5))
+    }
+
+    @Test("stop() lets a running job finish; a throwing handler's error is kept; runDue runs what is due once")
+    func gracefulStopAndFailure() async throws {
+        let services = try await TestEnvironment.shared.services()
+        let t = try await Fixtures.tenant(services)
+        let slow = JobsFixture.kind("slow"), broken = JobsFixture.kind("broken")
+        let runner = JobRunner(queue: services.jobs, scheduler: services.jobSchedules, configuration: .init(
+            concurrency: 4, pollInterval: .milliseconds(50), kinds: [slow, broken]))
+        let started = NIOLockedValueBox(false)
+        runner.register(slow) { _ in
+            started.withLockedValue { $0 = true }
+            try await Task.sleep(for: .milliseconds(400))
+        }
+        struct Broken: Error, CustomStringConvertible { var description: String { "the widget is broken" } }
+        runner.register(broken) { _ in throw Broken() }
+        let slowJob = try #require(try await services.jobs.enqueue(NewJob(kind: slow, tenantId: t.tenant.id)))
+        let brokenJob = try #require(try await services.jobs.enqueue(NewJob(kind: broken, tenantId: t.tenant.id, maxAttempts: 1)))
+
+        let work = Task { await runner.work() }
+        #expect(try await JobsFixture.eventually { started.withLockedValue { $0 } })
+        runner.stop()
+        await work.value
+        #expect(try await services.jobs.get(id: slowJob.id)?.status == .done)
+        // One attempt allowed: the broken job is dead with the handler's error.
+        let dead = try #require(try await services.jobs.get(id: brokenJob.id))
+        #expect(dead.status == .dead)
+        #expect(dead.lastError == "the widget is broken")
+
+        // runDue runs what is due once and returns.
+        let later = try #require(try await services.jobs.enqueue(NewJob(kind: slow, tenantId: t.tenant.id)))
+        #expect(try await runner.runDue(limit: 5) == 1)
+        #expect(try await services.jobs.get(id: later.id)?.status == .done)
+    }
+}
