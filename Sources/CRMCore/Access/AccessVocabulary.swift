@@ -37,6 +37,7 @@ public enum AccessObjects {
     /// The standard objects (API.md). The metadata issue replaces this list with the tenant's objects.
     public static let standard: Set<String> = [
         "customer", "contact", "lead", "opportunity", "activity", "ticket", "product", "quote", "order", "campaign",
+        "interaction", "task", "event", "visit",
     ]
     public static func isKnown(_ object: String) -> Bool { object == wildcard || standard.contains(object) }
 }

@@ -21,6 +21,7 @@ public enum HTTPServer {
         RecordRoutes.register(on: authed, oneTrip: oneTrip, services: services)
         MetadataRoutes.register(on: authed, services: services)
         ModuleRoutes.register(on: authed, services: services)
+        CustomerRoutes.register(on: authed, services: services)
         LeadRoutes.register(on: authed, services: services)
         return router
     }
