@@ -26,7 +26,7 @@ public struct JobContext: Sendable {
 
     /// A transaction in the job's tenant (`Database.transaction(for:)`); fails for a platform job.
     public func tenantTransaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
-        guard let tenant else { throw CRMError(.invalidInput, "Job \(job.id) (\(job.kind)) belongs to no tenant.") }
+        guard let tenant else { throw CRMError(.invalidInput, "Job \(job.id.uuidString.lowercased()) (\(job.kind)) belongs to no tenant.") }
         return try await db.transaction(for: try tenant.schema(), body)
     }
 }

@@ -227,9 +227,9 @@ public struct JobQueue: Sendable {
             if let job = try await rows.decodeJobs().first { return job }
             let found = try await tx.query("SELECT status FROM platform.jobs WHERE id = \(id)")
             for try await status in found.decode(String.self) {
-                throw CRMError.conflict("Job \(id) is \(status); only a dead or queued job can be retried.")
+                throw CRMError.conflict("Job \(id.uuidString.lowercased()) is \(status); only a dead or queued job can be retried.")
             }
-            throw CRMError.notFound("No job with id \(id).")
+            throw CRMError.notFound("No job with id \(id.uuidString.lowercased()).")
         }
     }
 

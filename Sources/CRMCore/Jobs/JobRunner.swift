@@ -207,7 +207,7 @@ public enum JobError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .noHandler(let kind): "no handler registered for job kind '\(kind)'"
-        case .tenantGone(let id): "tenant \(id) is no longer in the catalog"
+        case .tenantGone(let id): "tenant \(id.uuidString.lowercased()) is no longer in the catalog"
         }
     }
 }
