@@ -68,6 +68,7 @@ public struct AppServices: Sendable {
         self.jobs = JobQueue(db: db, clock: clock)
         self.jobSchedules = JobScheduler(db: db, clock: clock)
         self.jobRunner = JobRunner(queue: jobs, scheduler: jobSchedules)
+        ModuleJobs.register(on: jobRunner, pool: leads.pool)
     }
 
     public func migrator() -> MigrationRunner {

@@ -100,7 +100,7 @@ public struct TenantProvisioner: Sendable {
                    body: (Transaction, Tenant) async throws -> Void) async throws -> (tenant: Tenant, fromSpare: Bool) {
         let now = clock.now()
         let head = try MigrationRunner.encode(self.head)
-        return try await db.ownerTransaction { tx in
+        let result = try await db.ownerTransaction { tx in
             var id: UUID?
             if useSpare {
                 let rows = try await tx.query("""
@@ -134,6 +134,18 @@ public struct TenantProvisioner: Sendable {
             try await body(tx, tenant)
             if fault == .afterAdminCreated { throw ProvisioningFaultInjected() }
             return (tenant, fromSpare)
+        }
+        if !result.1 { try await settleMembership(try result.0.schema()) }
+        return result
+    }
+
+    /// A backend that read crm_app's role memberships while the new role's grant was committing
+    /// can cache the old answer and refuse the role until the next change to roles. A no-op
+    /// change committed after the grant (an ALTER ROLE rewrites the role's row) makes every
+    /// backend drop that cache, so the first requests of a tenant made inline do not fail.
+    func settleMembership(_ tenant: TenantSchema) async throws {
+        try await db.ownerTransaction { tx in
+            try await tx.execute(PostgresQuery(unsafeSQL: "ALTER ROLE \(tenant.role.quoted) NOLOGIN"))
         }
     }
 }

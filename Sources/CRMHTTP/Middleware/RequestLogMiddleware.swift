@@ -1,6 +1,7 @@
 import CRMCore
 import Foundation
 import Hummingbird
+import PostgresNIO
 import Logging
 
 /// Outermost: gives the request its id (returned as X-Request-Id), works out the client
@@ -24,7 +25,13 @@ struct RequestLogMiddleware: RouterMiddleware {
             let (problem, status, isBug) = Problem.from(error)
             failure = (problem, isBug)
             if isBug {
-                logger.error("unhandled error", metadata: ["request_id": .string(context.requestId), "error": .string("\(error)")])
+                var metadata: Logger.Metadata = ["request_id": .string(context.requestId), "error": .string("\(error)")]
+                // The server's primary message and code, never its detail (which may quote values).
+                if let psql = error as? PSQLError {
+                    metadata["sqlstate"] = .string(psql.sqlState ?? "none")
+                    metadata["db_message"] = .string(String((psql.serverInfo?[.message] ?? "\(psql.code)").prefix(300)))
+                }
+                logger.error("unhandled error", metadata: metadata)
             }
             response = Problem.response(problem, status: status, requestId: context.requestId)
         }

@@ -18,18 +18,23 @@ enum ModuleRoutes {
             let (caller, tx) = try await context.recordCaller(services)
             let tenant = try context.requireTenant()
             let plan = try await services.modules.planModules(tenant: tenant, db: services.db)
-            return try JSONOut.response(try await services.modules.enable(
-                try context.parameters.require("id"), tenant: tenant, enabled: caller.metadata.enabledModules, plan: plan,
-                actor: caller.principal, meta: context.meta, in: tx))
+            let id = try context.parameters.require("id")
+            let view = try await services.modules.enable(id, tenant: tenant, enabled: caller.metadata.enabledModules, plan: plan,
+                                                         actor: caller.principal, meta: context.meta, in: tx)
+            // Outside the request's transaction: a handler checks the module is on before it acts.
+            try await ModuleJobs.sync(module: id, tenant: tenant.id, on: true, scheduler: services.jobSchedules)
+            return try JSONOut.response(view)
         }
         admin.post(":id/disable") { _, context -> Response in
             _ = try context.require(.manageModules)
             let (caller, tx) = try await context.recordCaller(services)
             let tenant = try context.requireTenant()
             let plan = try await services.modules.planModules(tenant: tenant, db: services.db)
-            return try JSONOut.response(try await services.modules.disable(
-                try context.parameters.require("id"), tenant: tenant, enabled: caller.metadata.enabledModules, plan: plan,
-                actor: caller.principal, meta: context.meta, in: tx))
+            let id = try context.parameters.require("id")
+            let view = try await services.modules.disable(id, tenant: tenant, enabled: caller.metadata.enabledModules, plan: plan,
+                                                          actor: caller.principal, meta: context.meta, in: tx)
+            try await ModuleJobs.sync(module: id, tenant: tenant.id, on: false, scheduler: services.jobSchedules)
+            return try JSONOut.response(view)
         }
     }
 }

@@ -22,6 +22,7 @@ public enum HTTPServer {
         MetadataRoutes.register(on: authed, services: services)
         ModuleRoutes.register(on: authed, services: services)
         CustomerRoutes.register(on: authed, services: services)
+        ActivityRoutes.register(on: authed, services: services)
         LeadRoutes.register(on: authed, services: services)
         return router
     }

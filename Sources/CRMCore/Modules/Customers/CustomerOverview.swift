@@ -22,8 +22,8 @@ public struct CustomerOverview: Sendable {
         Related(key: "contacts", object: "contact", column: "customer_id", params: [("sort", "name"), ("limit", "20")], openCondition: nil),
         Related(key: "interactions", object: "interaction", column: "customer_id", params: [("sort", "-occurred_at"), ("limit", "10")],
                 openCondition: nil),
-        Related(key: "open_tasks", object: "task", column: "customer_id", params: [("status[ne]", "done"), ("sort", "due_at"), ("limit", "10")],
-                openCondition: "t.status <> 'done'"),
+        Related(key: "open_tasks", object: "task", column: "customer_id", params: [("status[in]", "open,in_progress"), ("sort", "due_at"), ("limit", "10")],
+                openCondition: "t.status IN ('open', 'in_progress')"),
     ]
 
     /// The overview as JSON text.

@@ -13,7 +13,7 @@ public struct ModuleRegistry: Sendable {
         self.modules = modules
     }
 
-    public static let standard = ModuleRegistry([CustomersModule.module, LeadsModule.module])
+    public static let standard = ModuleRegistry([CustomersModule.module, LeadsModule.module, ActivitiesModule.module])
 
     public func module(_ id: String) -> CRMModule? { modules.first { $0.id == id } }
 
