@@ -8,7 +8,8 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crm-bench",
         abstract: "Benchmarks of the CRM's own code paths against the database in CRM_DATABASE_URL (run by ops/bench).",
-        subcommands: [Hash.self, SeedTenants.self, MigrateAddColumn.self, AccessEval.self, ScopeList.self, RecordSelect.self])
+        subcommands: [Hash.self, SeedTenants.self, MigrateAddColumn.self, AccessEval.self, ScopeList.self, RecordSelect.self,
+                      PoolReclaim.self])
 }
 
 func withBenchServices<T: Sendable>(_ body: @Sendable (AppServices) async throws -> T) async throws -> T {
@@ -302,6 +303,27 @@ struct RecordSelect: AsyncParsableCommand {
             }
             let object = try metadata.object(object)
             print(RecordSQL.getByIdSQL(object, fields: object.fields, idPlaceholder: "$ID", scope: "true") + ";")
+        }
+    }
+}
+
+/// One run of the public pool's reclaim in a tenant, as the daily job runs it (one tenant
+/// transaction), timed from the first statement to the commit.
+struct PoolReclaim: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "pool-reclaim",
+                                                    abstract: "Time one reclaim run of the public pool in a tenant (ops/bench leads).")
+    @Option var slug: String
+
+    func run() async throws {
+        try await withBenchServices { services in
+            let tenant = try await services.tenants.show(slug: slug).0
+            let schema = try tenant.schema()
+            let start = ContinuousClock.now
+            let report = try await services.db.transaction(for: schema) { tx in
+                try await services.leads.pool.reclaim(now: Date(), in: tx)
+            }
+            let elapsed = ms(start.duration(to: .now))
+            print(String(format: "elapsed_ms=%.0f reclaimed=%d warned=%d", elapsed, report.reclaimed, report.warned))
         }
     }
 }
