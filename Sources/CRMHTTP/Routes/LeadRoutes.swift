@@ -17,6 +17,12 @@ enum LeadRoutes {
 
     struct RulesBody: Codable { var rules: [DuplicateRule] }
 
+    struct ConvertBody: Decodable {
+        var customerId: UUID?
+        var createContact: Bool?
+        enum CodingKeys: String, CodingKey { case customerId = "customer_id", createContact = "create_contact" }
+    }
+
     static func register(on authed: RouterGroup<AppRequestContext>, services: AppServices) {
         let limit = services.config.maxBodyBytes
         authed.post("leads/duplicates") { request, context -> Response in
@@ -62,6 +68,35 @@ enum LeadRoutes {
             if let reason = body.reason, reason.count > 500 { throw CRMError.invalid("reason", "too_long", "At most 500 characters.") }
             try await services.leads.pool.release(id, reason: body.reason, caller: caller, in: tx)
             return Response(status: .noContent)
+        }
+        authed.post("leads/:id/convert") { request, context -> Response in
+            let (caller, tx) = try await context.recordCaller(services)
+            try caller.requireModule(LeadsModule.id)
+            let id = try RecordRoutes.recordId(context, "lead")
+            let body = request.headers[.contentType] == nil ? ConvertBody() : try await JSONBody.decode(ConvertBody.self, from: request, limit: limit)
+            let done = try await services.leads.convert(id, customerId: body.customerId, createContact: body.createContact ?? true,
+                                                        caller: caller, in: tx)
+            return RecordRoutes.json("{\"lead\": \(done.lead.json), \"customer\": \(done.customer.json), \"contact\": \(done.contact?.json ?? "null")}")
+        }
+        authed.post("registrations") { request, context -> Response in
+            let (caller, tx) = try await context.recordCaller(services)
+            try caller.requireModule(LeadsModule.id)
+            let input = try await JSONBody.decode(Registrations.Input.self, from: request, limit: limit)
+            return try JSONOut.response(try await services.leads.registrations.register(input, caller: caller, in: tx), status: .created)
+        }
+        authed.get("registrations") { request, context -> Response in
+            let (caller, tx) = try await context.recordCaller(services)
+            try caller.requireModule(LeadsModule.id)
+            let list = try await services.leads.registrations.list(status: request.uri.queryParameters.get("status"), caller: caller, in: tx)
+            return try JSONOut.response(Page(data: list, nextCursor: nil))
+        }
+        for (verb, approve) in [("approve", true), ("reject", false)] {
+            authed.post("registrations/:id/\(verb)") { _, context -> Response in
+                let (caller, tx) = try await context.recordCaller(services)
+                try caller.requireModule(LeadsModule.id)
+                guard let id = UUID(uuidString: try context.parameters.require("id")) else { throw CRMError.notFound("No such registration.") }
+                return try JSONOut.response(try await services.leads.registrations.decide(id, approve: approve, caller: caller, in: tx))
+            }
         }
         let settings = authed.group("admin/settings")
         settings.get("duplicate-rules") { _, context -> Response in

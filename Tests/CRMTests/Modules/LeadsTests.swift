@@ -168,4 +168,80 @@ struct LeadsTests {
             #expect(previous.count == 3 && previous.allSatisfy { $0 != nil })
         }
     }
+
+    @Test("registration: a rep registers, a manager approves, the prospect is reserved for that rep until the window ends; rejections free it")
+    func registration() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let f = try await RecordsFixture.make(services, client)
+            try await Self.leadsOn(f)
+            let repRole = try await f.builtinRole("sales_rep")
+            let a = try await f.user("rep-a", roles: [repRole]), b = try await f.user("rep-b", roles: [repRole])
+            let manager = try await f.user("manager", roles: [try await f.builtinRole("manager")])
+            let reg = try await f.call(.post, "/api/v1/registrations", as: a.token,
+                                       json: ["company": "Ningbo Ports 港口有限公司", "contact_name": "Xu", "phone": "+86 574 8888 0000"])
+            #expect(reg.status == 201 && reg.object["status"] as? String == "pending", "\(reg.text)")
+            let id = try #require(reg.object["id"] as? String)
+            // While it is pending, another rep can neither register it nor create a matching lead.
+            #expect(try await f.call(.post, "/api/v1/registrations", as: b.token, json: ["company": "ningbo ports 港口有限公司"]).status == 409)
+            let blocked = try await f.call(.post, "/api/v1/records/lead", as: b.token, json: ["name": "Xu", "phone": "0574-88880000"])
+            #expect(blocked.status == 409 && blocked.object["registration_id"] as? String == id, "\(blocked.text)")
+            // A rep cannot decide; a manager approves.
+            #expect(try await f.call(.post, "/api/v1/registrations/\(id)/approve", as: b.token).status == 403)
+            let approved = try await f.call(.post, "/api/v1/registrations/\(id)/approve", as: manager.token)
+            #expect(approved.status == 200 && approved.object["status"] as? String == "approved" && approved.object["reserved_until"] != nil,
+                    "\(approved.text)")
+            #expect(try await f.call(.post, "/api/v1/registrations/\(id)/reject", as: manager.token).status == 409)
+            // The owner of the reservation may create the lead; the other rep still may not.
+            #expect(try await f.call(.post, "/api/v1/records/lead", as: b.token, json: ["name": "Xu", "company": "Ningbo Ports 港口有限公司"]).status == 409)
+            #expect(try await f.call(.post, "/api/v1/records/lead", as: a.token, json: ["name": "Xu", "company": "Ningbo Ports 港口有限公司"]).status == 201)
+            // After the window the reservation no longer binds.
+            try await services.db.transaction(for: try f.t.tenant.schema()) { tx in
+                try await tx.execute("UPDATE registrations SET reserved_until = now() - interval '1 day' WHERE id = \(UUID(uuidString: id)!)")
+            }
+            #expect(try await f.call(.post, "/api/v1/registrations", as: b.token, json: ["company": "Ningbo Ports 港口有限公司"]).status == 201)
+            // A rejected registration frees the prospect at once.
+            let other = try await f.call(.post, "/api/v1/registrations", as: a.token, json: ["company": "Wuxi Tools"])
+            let otherId = try #require(other.object["id"] as? String)
+            #expect(try await f.call(.post, "/api/v1/registrations/\(otherId)/reject", as: manager.token).object["status"] as? String == "rejected")
+            #expect(try await f.call(.post, "/api/v1/records/lead", as: b.token, json: ["name": "Wu", "company": "Wuxi Tools"]).status == 201)
+            // Lists: a rep sees their own, a manager everyone's; bad input is named.
+            #expect(try await f.call(.get, "/api/v1/registrations", as: a.token).data.allSatisfy { ($0["requested_by"] as? String)?.lowercased() == a.id.lowercased() })
+            #expect(try await f.call(.get, "/api/v1/registrations", as: manager.token).data.count == 3)
+            #expect(try await f.call(.post, "/api/v1/registrations", as: a.token, json: ["company": " "]).fieldNames == ["company"])
+            #expect(try await f.call(.get, "/api/v1/registrations?status=maybe", as: a.token).fieldNames == ["status"])
+        }
+    }
+
+    @Test("conversion makes a customer and a contact, marks the lead converted and keeps its history")
+    func conversion() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let f = try await RecordsFixture.make(services, client)
+            try await Self.leadsOn(f)
+            let lead = try await f.create("lead", ["name": "Sun Li", "company": "Xiamen Tea 茶业", "title": "Buyer", "phone": "+86 592 555 0101",
+                                                   "email": "sun@xmtea.example", "source": "exhibition"])
+            let id = try #require(lead["id"] as? String)
+            _ = try await f.call(.patch, "/api/v1/records/lead/\(id)", json: ["status": "qualified"])
+            let done = try await f.call(.post, "/api/v1/leads/\(id)/convert")
+            #expect(done.status == 200, "\(done.text)")
+            let customer = done.object["customer"] as? [String: Any], contact = done.object["contact"] as? [String: Any]
+            let converted = done.object["lead"] as? [String: Any]
+            #expect(customer?["name"] as? String == "Xiamen Tea 茶业" && customer?["source"] as? String == "exhibition")
+            #expect(contact?["name"] as? String == "Sun Li" && contact?["customer_id"] as? String == customer?["id"] as? String)
+            #expect(converted?["status"] as? String == "converted" && converted?["converted_customer_id"] as? String == customer?["id"] as? String)
+            let history = try await f.call(.get, "/api/v1/records/lead/\(id)/history")
+            let statuses = history.data.filter { $0["field"] as? String == "status" }.compactMap { $0["new"] as? String }
+            #expect(Set(statuses) == ["qualified", "converted"], "\(history.text)")
+            #expect(history.data.contains { $0["event"] as? String == "created" })
+            #expect(try await f.call(.post, "/api/v1/leads/\(id)/convert").status == 409)
+            // Into an existing customer, without a contact.
+            let second = try #require(try await f.create("lead", ["name": "Qian", "phone": "+86 592 555 0199"])["id"] as? String)
+            let existing = try #require(customer?["id"] as? String)
+            let attach = try await f.call(.post, "/api/v1/leads/\(second)/convert", json: ["customer_id": existing, "create_contact": false])
+            #expect(attach.status == 200 && (attach.object["customer"] as? [String: Any])?["id"] as? String == existing && attach.object["contact"] is NSNull,
+                    "\(attach.text)")
+            #expect(try await f.call(.post, "/api/v1/leads/\(UUID().uuidString)/convert").status == 404)
+        }
+    }
 }
