@@ -67,30 +67,14 @@ public struct DuplicateCheck: Sendable {
         guard !action.isEmpty else { return [] }
         // Keys computed by the same SQL as the stored columns; unused ones are NULL and match nothing.
         let p = action[.phone] == nil ? nil : phone, e = action[.email] == nil ? nil : email, c = action[.company] == nil ? nil : company
-        try await tx.execute("SELECT set_config('pg_trgm.similarity_threshold', \(String(Self.similarity)), true)")
-        let sql = """
-            WITH k AS (SELECT \(LeadsModule.phoneKey("$1::text")) AS p, \(LeadsModule.emailKey("$2::text")) AS e,
-                              \(LeadsModule.companyKey("$3::text")) AS c, $4::uuid AS skip)
-            SELECT * FROM (
-                SELECT 'lead', l.id, l.name, 'phone', 'exact' FROM leads l, k WHERE l.phone_key = k.p AND l.deleted_at IS NULL AND l.id IS DISTINCT FROM k.skip
-                UNION ALL SELECT 'lead', l.id, l.name, 'email', 'exact' FROM leads l, k WHERE l.email_key = k.e AND l.deleted_at IS NULL AND l.id IS DISTINCT FROM k.skip
-                UNION ALL SELECT 'lead', l.id, l.name, 'company', 'exact' FROM leads l, k WHERE l.company_key = k.c AND l.deleted_at IS NULL AND l.id IS DISTINCT FROM k.skip
-                UNION ALL SELECT 'customer', t.id, t.name, 'phone', 'exact' FROM customers t, k WHERE t.phone_key = k.p AND t.deleted_at IS NULL
-                UNION ALL SELECT 'customer', t.id, t.name, 'email', 'exact' FROM customers t, k WHERE t.email_key = k.e AND t.deleted_at IS NULL
-                UNION ALL SELECT 'customer', t.id, t.name, 'company', 'exact' FROM customers t, k WHERE t.company_key = k.c AND t.deleted_at IS NULL
-                UNION ALL (SELECT 'lead', l.id, l.name, 'company', 'similar' FROM leads l, k
-                           WHERE l.company_key OPERATOR(ext.%) k.c AND l.company_key <> k.c AND l.deleted_at IS NULL AND l.id IS DISTINCT FROM k.skip
-                           ORDER BY ext.similarity(l.company_key, k.c) DESC LIMIT 10)
-                UNION ALL (SELECT 'customer', t.id, t.name, 'company', 'similar' FROM customers t, k
-                           WHERE t.company_key OPERATOR(ext.%) k.c AND t.company_key <> k.c AND t.deleted_at IS NULL
-                           ORDER BY ext.similarity(t.company_key, k.c) DESC LIMIT 10)
-            ) m LIMIT 50
-            """
+        // One call of the module's function (static SQL, plans cached per connection).
+        let sql = "SELECT * FROM crm_duplicates($1, $2, $3, $4, $5) LIMIT 50"
         var binds = PostgresBindings()
         binds.append(p)
         binds.append(e)
         binds.append(c)
         binds.append(excluding)
+        binds.append(Float(Self.similarity))
         var out: [DuplicateMatch] = []
         for try await (object, id, name, field, match) in try await tx.query(PostgresQuery(unsafeSQL: sql, binds: binds))
             .decode((String, UUID, String, String, String).self)
