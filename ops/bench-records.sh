@@ -75,6 +75,10 @@ LUA
     get=$(wrk -t2 -c32 -d15s --latency -s "$TMP/get.lua" "$base")
     report "records: GET /api/v1/records/customer/{id}, 32 connections, one-trip reads $mode: $(echo "$get" | awk '/Requests\/sec/{print $2}') req/s, p50 $(echo "$get" | awk '$1=="50%"{print $2}'), p99 $(echo "$get" | awk '$1=="99%"{print $2}'), non-2xx: $(echo "$get" | awk '/Non-2xx/{print $5}')"
   done
+  # The same at 8 connections: on 2 cores shared by wrk, the server and PostgreSQL, 32 connections
+  # mostly measure queueing (pgbench's own average latency for the bare SELECT is ~11 ms there).
+  get=$(wrk -t2 -c8 -d15s --latency -s "$TMP/get.lua" "$base")
+  report "records: GET /api/v1/records/customer/{id}, 8 connections, one-trip reads true: $(echo "$get" | awk '/Requests\/sec/{print $2}') req/s, p50 $(echo "$get" | awk '$1=="50%"{print $2}'), p99 $(echo "$get" | awk '$1=="99%"{print $2}'), non-2xx: $(echo "$get" | awk '/Non-2xx/{print $5}')"
   list=$(wrk -t2 -c32 -d15s --latency -s "$TMP/list.lua" "$base")
   report "records: GET /api/v1/records/customer?industry=…&limit=50, 32 connections: $(echo "$list" | awk '/Requests\/sec/{print $2}') req/s, p50 $(echo "$list" | awk '$1=="50%"{print $2}'), p99 $(echo "$list" | awk '$1=="99%"{print $2}'), non-2xx: $(echo "$list" | awk '/Non-2xx/{print $5}')"
 
@@ -90,6 +94,11 @@ LUA
   local pgb pgbtx
   pgb=$(as_pg "$(pg_bindir)/pgbench" -h "$(socket_dir "$DATA")" -p "$PORT" -U postgres -n -M extended -c 32 -j 2 -T 15 -f "$TMP/pgbench.sql" crm_bench 2>&1)
   report "records: pgbench, the same SELECT alone, 32 clients, extended protocol: $(echo "$pgb" | awk '/^tps/{print $3}') tps, latency average $(echo "$pgb" | awk '/latency average/{print $4, $5}')"
+  pgb=$(as_pg "$(pg_bindir)/pgbench" -h "$(socket_dir "$DATA")" -p "$PORT" -U postgres -n -M extended -c 8 -j 2 -T 15 -f "$TMP/pgbench.sql" crm_bench 2>&1)
+  report "records: pgbench, the same SELECT alone, 8 clients, extended protocol: $(echo "$pgb" | awk '/^tps/{print $3}') tps, latency average $(echo "$pgb" | awk '/latency average/{print $4, $5}')"
+  # Prepared: planned once per connection, as the server's read functions are.
+  pgb=$(as_pg "$(pg_bindir)/pgbench" -h "$(socket_dir "$DATA")" -p "$PORT" -U postgres -n -M prepared -c 32 -j 2 -T 15 -f "$TMP/pgbench.sql" crm_bench 2>&1)
+  report "records: pgbench, the same SELECT alone, 32 clients, prepared: $(echo "$pgb" | awk '/^tps/{print $3}') tps"
   pgbtx=$(as_pg "$(pg_bindir)/pgbench" -h "$(socket_dir "$DATA")" -p "$PORT" -U postgres -n -M extended -c 32 -j 2 -T 15 -f "$TMP/pgbench-tx.sql" crm_bench 2>&1)
   report "records: pgbench, BEGIN + set_config + the SELECT + COMMIT (4 round trips), 32 clients: $(echo "$pgbtx" | awk '/^tps/{print $3}') tps"
 }
