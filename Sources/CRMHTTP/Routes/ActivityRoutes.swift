@@ -41,7 +41,7 @@ enum ActivityRoutes {
         let parts = text.split(separator: "-")
         if parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), parts[0].count == 4,
            let date = calendar.date(from: DateComponents(year: y, month: m, day: d)),
-           calendar.component(.day, from: date) == d {
+           calendar.dateComponents([.year, .month, .day], from: date) == DateComponents(year: y, month: m, day: d) {
             return date
         }
         throw CRMError.invalid(name, "invalid_date", "'\(name)' must be a date (2026-11-23) or an ISO 8601 time.")

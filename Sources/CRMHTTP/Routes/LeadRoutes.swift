@@ -28,11 +28,12 @@ enum LeadRoutes {
         authed.post("leads/duplicates") { request, context -> Response in
             let (caller, tx) = try await context.recordCaller(services)
             try caller.requireModule(LeadsModule.id)
+            guard caller.permissions.may(.create, on: "lead") else { throw CRMError.forbidden("The check is for those who create leads.") }
             _ = try caller.readable("lead")
             let body = try await JSONBody.decode(CheckBody.self, from: request, limit: limit)
             let rules = try await services.leads.duplicates.rules(in: tx)
             let matches = try await services.leads.duplicates.find(phone: body.phone, email: body.email, company: body.company,
-                                                                   excluding: nil, rules: rules, in: tx)
+                                                                   excluding: nil, rules: rules, caller: caller, in: tx)
             return try JSONOut.response(Page(data: matches, nextCursor: nil))
         }
         authed.get("pool") { request, context -> Response in
@@ -48,7 +49,7 @@ enum LeadRoutes {
             }
             // Pool customers have no owner, so no owner scope reaches them: anyone who may read customers sees the pool.
             let page = try await services.leads.pool.list(limit: limit, after: after, caller: caller, in: tx)
-            let next = page.last.map { "\"\($0.uuidString)\"" } ?? "null"
+            let next = page.last.map { "\"\($0.uuidString.lowercased())\"" } ?? "null"
             return RecordRoutes.json("{\"data\": \(page.json), \"next_cursor\": \(next)}")
         }
         authed.post("pool/:id/claim") { _, context -> Response in

@@ -24,7 +24,10 @@ struct LeadsTests {
             let phone = try await f.call(.post, "/api/v1/records/lead", as: rep.token, json: ["name": "Han Meimei", "phone": "13800138000"])
             #expect(phone.status == 409, "\(phone.text)")
             let matches = phone.object["duplicates"] as? [[String: Any]] ?? []
-            #expect(matches.contains { $0["id"] as? String == firstId && $0["field"] as? String == "phone" && $0["action"] as? String == "block" })
+            #expect(matches.contains { $0["field"] as? String == "phone" && $0["action"] as? String == "block" })
+            // The admin, who may read it, sees which record it is.
+            let seen = try await f.call(.post, "/api/v1/records/lead", json: ["name": "Han Meimei", "phone": "13800138000"])
+            #expect((seen.object["duplicates"] as? [[String: Any]] ?? []).contains { $0["id"] as? String == firstId })
             #expect(phone.object["may_override"] as? Bool == false)
             // Email in another case and with spaces: blocked too.
             let email = try await f.call(.post, "/api/v1/records/lead", as: rep.token, json: ["name": "Other", "email": " li.lei@example.COM "])
@@ -39,12 +42,36 @@ struct LeadsTests {
             let warned = try await f.call(.post, "/api/v1/records/lead", as: rep.token, json: ["name": "Zhang", "company": "acme ltd"])
             #expect(warned.status == 201, "\(warned.text)")
             let warnings = warned.object["duplicate_warnings"] as? [[String: Any]] ?? []
-            #expect(warnings.contains { $0["id"] as? String == firstId && $0["field"] as? String == "company" && $0["match"] as? String == "exact" })
+            #expect(warnings.contains { $0["field"] as? String == "company" && $0["match"] as? String == "exact" })
 
             // Non-matches: another number, another address, another company.
             let clean = try await f.call(.post, "/api/v1/records/lead", as: rep.token,
                                          json: ["name": "Clean", "phone": "13800138001", "email": "li.lei@example.org", "company": "Globex"])
             #expect(clean.status == 201 && clean.object["duplicate_warnings"] == nil, "\(clean.text)")
+
+            // Matches outside the rep's read scope are reported without id or name.
+            #expect(matches.allSatisfy { $0["id"] == nil || $0["id"] is NSNull }, "\(phone.text)")
+            #expect(matches.allSatisfy { $0["name"] as? String == "(a record you cannot see)" })
+
+            // Keys agree whatever the script: an ideographic space, and non-ASCII capitals.
+            _ = try await f.create("lead", ["name": "Ma", "company": "阿里巴巴　集团"])
+            let spaced = try await f.call(.post, "/api/v1/records/lead", json: ["name": "Ma 2", "company": "阿里巴巴集团"])
+            #expect((spaced.object["duplicate_warnings"] as? [[String: Any]] ?? []).contains { $0["match"] as? String == "exact" }, "\(spaced.text)")
+            _ = try await f.create("lead", ["name": "Hans", "company": "MÜLLER GmbH"])
+            let umlaut = try await f.call(.post, "/api/v1/records/lead", json: ["name": "Hans 2", "company": "MÜLLER GmbH"])
+            #expect((umlaut.object["duplicate_warnings"] as? [[String: Any]] ?? []).contains { $0["match"] as? String == "exact" }, "\(umlaut.text)")
+
+            // Two simultaneous creates of the same new phone: one saves, the other is refused.
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for i in 0..<2 {
+                    group.addTask { try await f.call(.post, "/api/v1/records/lead", json: ["name": "Twin \(i)", "phone": "+86 150 1111 2222"]).status }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.sorted() == [201, 409], "\(statuses)")
+            // A value too long to be a company is refused before any search.
+            let long = try await f.call(.post, "/api/v1/leads/duplicates", json: ["company": String(repeating: "x", count: 5000)])
+            #expect(long.status == 400 && long.fieldNames == ["company"])
 
             // Customers are checked too, and the check runs on demand.
             _ = try await f.create("customer", ["name": "Beijing Huaxia 贸易有限公司", "phone": "010-8888 6666"])
@@ -117,6 +144,8 @@ struct LeadsTests {
             #expect(again.status == 409 && (again.object["detail"] as? String ?? "").contains("again"), "\(again.text)")
             let bad = try await f.call(.put, "/api/v1/admin/settings/pool-rules", json: ["reclaim_wait_days": -1])
             #expect(bad.status == 400 && bad.fieldNames == ["reclaim_wait_days"], "\(bad.text)")
+            let zero = try await f.call(.put, "/api/v1/admin/settings/pool-rules", json: ["reclaim": ["days_without_interaction": 0]])
+            #expect(zero.status == 400 && zero.fieldNames == ["reclaim.days_without_interaction"], "\(zero.text)")
         }
     }
 
@@ -176,8 +205,11 @@ struct LeadsTests {
             let f = try await RecordsFixture.make(services, client)
             try await Self.leadsOn(f)
             let repRole = try await f.builtinRole("sales_rep")
-            let a = try await f.user("rep-a", roles: [repRole]), b = try await f.user("rep-b", roles: [repRole])
-            let manager = try await f.user("manager", roles: [try await f.builtinRole("manager")])
+            // Managers decide within their department tree.
+            let dept = try #require(try await f.call(.post, "/api/v1/admin/departments", json: ["name": "East Sales"]).object["id"] as? String)
+            let a = try await f.user("rep-a", roles: [repRole], department: dept), b = try await f.user("rep-b", roles: [repRole], department: dept)
+            let manager = try await f.user("manager", roles: [try await f.builtinRole("manager")], department: dept)
+            let elsewhere = try await f.user("manager-2", roles: [try await f.builtinRole("manager")])
             let reg = try await f.call(.post, "/api/v1/registrations", as: a.token,
                                        json: ["company": "Ningbo Ports 港口有限公司", "contact_name": "Xu", "phone": "+86 574 8888 0000"])
             #expect(reg.status == 201 && reg.object["status"] as? String == "pending", "\(reg.text)")
@@ -186,7 +218,13 @@ struct LeadsTests {
             #expect(try await f.call(.post, "/api/v1/registrations", as: b.token, json: ["company": "ningbo ports 港口有限公司"]).status == 409)
             let blocked = try await f.call(.post, "/api/v1/records/lead", as: b.token, json: ["name": "Xu", "phone": "0574-88880000"])
             #expect(blocked.status == 409 && blocked.object["registration_id"] as? String == id, "\(blocked.text)")
-            // A rep cannot decide; a manager approves.
+            // Nobody decides their own registration.
+            let own = try await f.call(.post, "/api/v1/registrations", as: manager.token, json: ["company": "Manager's Own Co"])
+            let ownId = try #require(own.object["id"] as? String)
+            #expect(try await f.call(.post, "/api/v1/registrations/\(ownId)/approve", as: manager.token).status == 403)
+            #expect(try await f.call(.post, "/api/v1/registrations/\(ownId)/reject").status == 200)
+            // A manager outside the department does not see it; a rep cannot decide; their manager approves.
+            #expect(try await f.call(.post, "/api/v1/registrations/\(id)/approve", as: elsewhere.token).status == 404)
             #expect(try await f.call(.post, "/api/v1/registrations/\(id)/approve", as: b.token).status == 403)
             let approved = try await f.call(.post, "/api/v1/registrations/\(id)/approve", as: manager.token)
             #expect(approved.status == 200 && approved.object["status"] as? String == "approved" && approved.object["reserved_until"] != nil,
@@ -207,7 +245,7 @@ struct LeadsTests {
             #expect(try await f.call(.post, "/api/v1/records/lead", as: b.token, json: ["name": "Wu", "company": "Wuxi Tools"]).status == 201)
             // Lists: a rep sees their own, a manager everyone's; bad input is named.
             #expect(try await f.call(.get, "/api/v1/registrations", as: a.token).data.allSatisfy { ($0["requested_by"] as? String)?.lowercased() == a.id.lowercased() })
-            #expect(try await f.call(.get, "/api/v1/registrations", as: manager.token).data.count == 3)
+            #expect(try await f.call(.get, "/api/v1/registrations", as: manager.token).data.count == 4)
             #expect(try await f.call(.post, "/api/v1/registrations", as: a.token, json: ["company": " "]).fieldNames == ["company"])
             #expect(try await f.call(.get, "/api/v1/registrations?status=maybe", as: a.token).fieldNames == ["status"])
         }

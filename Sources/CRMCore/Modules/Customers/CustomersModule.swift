@@ -99,8 +99,9 @@ public enum CustomersModule {
             -- same transaction, whichever path wrote it. search_path is pinned to this schema.
             CREATE FUNCTION interactions_touch_customer() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
             BEGIN
-                UPDATE customers SET last_contacted_at = NEW.occurred_at
-                WHERE id = NEW.customer_id AND (last_contacted_at IS NULL OR last_contacted_at < NEW.occurred_at);
+                -- Never past now: an interaction dated in the future must not keep the customer out of the pool.
+                UPDATE customers SET last_contacted_at = least(NEW.occurred_at, now())
+                WHERE id = NEW.customer_id AND (last_contacted_at IS NULL OR last_contacted_at < least(NEW.occurred_at, now()));
                 RETURN NEW;
             END $fn$;
             -- "When" may be left out or sent as null: it means now.

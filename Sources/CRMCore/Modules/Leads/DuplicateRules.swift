@@ -21,8 +21,9 @@ public struct DuplicateRule: Codable, Sendable, Equatable {
 /// One record that looks like the one being saved.
 public struct DuplicateMatch: Codable, Sendable, Equatable {
     public var object: String
-    /// Lower case, as record JSON writes ids.
-    public var id: String
+    /// Lower case, as record JSON writes ids; nil (and the name withheld) for a record outside
+    /// the caller's read scope: the caller learns that a duplicate exists, not whose it is.
+    public var id: String?
     public var name: String
     /// The field compared: phone, email or company.
     public var field: String
@@ -61,8 +62,33 @@ public struct DuplicateCheck: Sendable {
     }
 
     /// The live leads and customers that match `phone`, `email` or `company` under `rules`.
+    /// Refuses values too long to be a phone, email or company before any search runs on them.
+    public static func checkLengths(phone: String?, email: String?, company: String?) throws {
+        var errors = FieldErrors()
+        for (name, value, max) in [("phone", phone, 50), ("email", email, 254), ("company", company, 200)] {
+            if let value, value.count > max { errors.add(name, "too_long", "At most \(max) characters.") }
+        }
+        try errors.throwIfAny()
+    }
+
+    /// Serializes saves of the same prospect: one advisory lock per normalized key, taken in
+    /// order, so two simultaneous creates or registrations cannot both pass a check.
+    public func lockKeys(phone: String?, email: String?, company: String?, in tx: Transaction) async throws {
+        let sql = """
+            SELECT count(pg_advisory_xact_lock(hashtext('crm.prospect'), hashtext(k))) FROM (
+                SELECT k FROM unnest(ARRAY[\(LeadsModule.phoneKey("$1::text")), \(LeadsModule.emailKey("$2::text")),
+                                          \(LeadsModule.companyKey("$3::text"))]) AS k WHERE k IS NOT NULL ORDER BY k) keys
+            """
+        var binds = PostgresBindings()
+        binds.append(phone)
+        binds.append(email)
+        binds.append(company)
+        try await tx.execute(PostgresQuery(unsafeSQL: sql, binds: binds))
+    }
+
     public func find(phone: String?, email: String?, company: String?, excluding: UUID?, rules: [DuplicateRule],
-                     in tx: Transaction) async throws -> [DuplicateMatch] {
+                     caller: RecordCaller, in tx: Transaction) async throws -> [DuplicateMatch] {
+        try Self.checkLengths(phone: phone, email: email, company: company)
         let action = Dictionary(uniqueKeysWithValues: rules.map { ($0.field, $0.action) })
         guard !action.isEmpty else { return [] }
         // Keys computed by the same SQL as the stored columns; unused ones are NULL and match nothing.
@@ -76,11 +102,13 @@ public struct DuplicateCheck: Sendable {
         binds.append(excluding)
         binds.append(Float(Self.similarity))
         var out: [DuplicateMatch] = []
-        for try await (object, id, name, field, match) in try await tx.query(PostgresQuery(unsafeSQL: sql, binds: binds))
-            .decode((String, UUID, String, String, String).self)
+        for try await (object, id, name, field, match, owner) in try await tx.query(PostgresQuery(unsafeSQL: sql, binds: binds))
+            .decode((String, UUID, String, String, String, UUID?).self)
         {
             let rule = DuplicateRule.Field(rawValue: field).flatMap { action[$0] } ?? .warn
-            out.append(DuplicateMatch(object: object, id: id.uuidString.lowercased(), name: name, field: field, match: match,
+            let visible = caller.permissions.reaches(.read, on: object, ownedBy: owner)
+            out.append(DuplicateMatch(object: object, id: visible ? id.uuidString.lowercased() : nil,
+                                      name: visible ? name : "(a record you cannot see)", field: field, match: match,
                                       action: match == "exact" ? rule.rawValue : DuplicateRule.Action.warn.rawValue))
         }
         return out

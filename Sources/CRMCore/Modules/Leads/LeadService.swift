@@ -26,8 +26,10 @@ public struct LeadService: Sendable {
     /// Creates a lead after the duplicate check. A blocking match refuses the save (409 listing
     /// the matches) unless `override` is asked by a caller with `override_duplicates`.
     public func create(body: [String: JSONValue], override: Bool, caller: RecordCaller, in tx: Transaction) async throws -> Created {
-        _ = try caller.readable("lead")
+        _ = try records.creatable("lead", caller: caller)
         func text(_ key: String) -> String? { if case .string(let s)? = body[key] { return s } else { return nil } }
+        try DuplicateCheck.checkLengths(phone: text("phone"), email: text("email"), company: text("company"))
+        try await duplicates.lockKeys(phone: text("phone"), email: text("email"), company: text("company"), in: tx)
         // A prospect another rep has registered is theirs while the reservation lasts.
         if let held = try await registrations.blocking(company: text("company"), phone: text("phone"), email: text("email"),
                                                        except: caller.userId, now: clock.now(), in: tx) {
@@ -39,7 +41,7 @@ public struct LeadService: Sendable {
         }
         let rules = try await duplicates.rules(in: tx)
         let matches = try await duplicates.find(phone: text("phone"), email: text("email"), company: text("company"), excluding: nil,
-                                                rules: rules, in: tx)
+                                                rules: rules, caller: caller, in: tx)
         let blocking = matches.filter { $0.action == DuplicateRule.Action.block.rawValue }
         if !blocking.isEmpty {
             guard override else {
@@ -95,7 +97,8 @@ extension LeadService {
             if case .object(let o)? = JSONValue.parse(made.json), case .string(let s)? = o["id"] { contactUUID = UUID(uuidString: s) }
         }
         // The status change goes through the records engine (history, version); the links are system fields.
-        _ = try await records.update("lead", id: id, body: ["status": .string("converted")], ifMatch: nil, caller: caller, in: tx)
+        // If-Match on the version read above: of two simultaneous conversions, the second gets 412.
+        _ = try await records.update("lead", id: id, body: ["status": .string("converted")], ifMatch: current.version, caller: caller, in: tx)
         try await tx.execute("""
             UPDATE leads SET converted_at = \(clock.now()), converted_customer_id = \(customerUUID), converted_contact_id = \(contactUUID)
             WHERE id = \(id)

@@ -66,7 +66,8 @@ public struct PoolRules: Codable, Sendable, Equatable {
         func check(_ r: Reclaim, _ path: String) {
             for (name, value) in [("days_without_interaction", r.daysWithoutInteraction), ("days_without_won_deal", r.daysWithoutWonDeal),
                                   ("warn_days_before", r.warnDaysBefore)] {
-                if let value, !(0...3650).contains(value) { errors.add("\(path).\(name)", "out_of_range", "Between 0 and 3650 days.") }
+                // 0 would reclaim every owned customer at the next run; "never" is null.
+                if let value, !(1...3650).contains(value) { errors.add("\(path).\(name)", "out_of_range", "Between 1 and 3650 days, or null.") }
             }
         }
         check(reclaim, "reclaim")

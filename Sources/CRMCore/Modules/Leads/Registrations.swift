@@ -88,6 +88,7 @@ public struct Registrations: Sendable {
         }
         try errors.throwIfAny()
         let now = clock.now()
+        try await DuplicateCheck().lockKeys(phone: input.phone, email: input.email, company: company, in: tx)
         if let other = try await blocking(company: company, phone: input.phone, email: input.email, except: caller.userId, now: now, in: tx) {
             throw CRMError.conflict(other.status == "approved"
                 ? "This prospect is reserved for another rep until \(PublicPool.day(other.reservedUntil ?? now))."
@@ -112,6 +113,14 @@ public struct Registrations: Sendable {
             days = Int(d ?? Int32(Self.defaultDays))
         }
         let until: Date? = approve ? now.addingTimeInterval(Double(days) * 86_400) : nil
+        var requester: UUID?
+        for try await by in try await tx.query("SELECT requested_by FROM registrations WHERE id = \(id) FOR UPDATE").decode(UUID.self) {
+            requester = by
+        }
+        guard let requester else { throw CRMError.notFound("No such registration.") }
+        // Deciders decide within their approve scope, and never their own request.
+        guard caller.permissions.reaches(.approve, on: "lead", ownedBy: requester) else { throw CRMError.notFound("No such registration.") }
+        guard requester != caller.userId else { throw CRMError.forbidden("Someone else must decide your own registration.") }
         let rows = try await tx.query("""
             UPDATE registrations SET status = \(approve ? "approved" : "rejected"), decided_by = \(caller.userId), decided_at = \(now),
                 reserved_until = \(until)

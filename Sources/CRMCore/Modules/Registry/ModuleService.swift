@@ -72,6 +72,9 @@ public struct ModuleService: Sendable {
         }
         let schema = try tenant.schema()
         try await tx.execute("SELECT set_config('role', \(ownerRole.name), true)")
+        // DDL waiting behind a long reader would hold up every request on those tables: give up
+        // after 5 s instead (55P03, a 503 the admin can retry).
+        try await tx.execute("SELECT set_config('lock_timeout', '5s', true)")
         // Serialize with `crm migrate` on this tenant.
         try await tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(\("crm.migrate." + schema.schema.name), 0))")
         var current: [String: Int] = [:]
