@@ -17,8 +17,7 @@ public struct TenantMetadata: Sendable {
     public var ordered: [ObjectDefinition] { objects.values.sorted { ($0.position, $0.apiName) < ($1.position, $1.apiName) } }
 
     public func object(_ apiName: String) throws -> ObjectDefinition {
-        if let module = disabledObjects[apiName]
-            ?? ModuleRegistry.standard.modules.first(where: { $0.objects.contains(apiName) && !enabledModules.contains($0.id) })?.id {
+        if let module = disabledObjects[apiName] {
             throw CRMError(.moduleDisabled, "The \(module) module is disabled for this tenant; an admin can enable it again.")
         }
         guard let object = objects[apiName] else { throw CRMError.notFound("No object '\(apiName.prefix(40))'.") }
@@ -62,6 +61,10 @@ public struct TenantMetadata: Sendable {
             }
             objects[name] = ObjectDefinition(apiName: name, label: label, pluralLabel: plural, table: table, module: module,
                                              position: position, fields: live[name] ?? [], deletedFields: deleted[name] ?? [])
+        }
+        // Objects of modules never enabled here have no rows yet; they are off all the same.
+        for module in ModuleRegistry.standard.modules where !enabled.contains(module.id) {
+            for object in module.objects where objects[object] == nil { disabled[object] = disabled[object] ?? module.id }
         }
         return TenantMetadata(version: version, objects: objects, enabledModules: enabled, disabledObjects: disabled)
     }

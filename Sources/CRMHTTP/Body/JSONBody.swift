@@ -7,20 +7,38 @@ import NIOCore
 /// (400 naming the field) are all checked here, so no handler sees a bad body.
 enum JSONBody {
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        try checkMediaType(request)
+        return try decode(type, from: try await collect(request, limit: limit))
+    }
+
+    /// For calls whose body is optional: nil when the request has none, else as `decode`.
+    static func decodeIfPresent<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T? {
+        let buffer = try await collect(request, limit: limit)
+        guard buffer.readableBytes > 0 else { return nil }
+        try checkMediaType(request)
+        return try decode(type, from: buffer)
+    }
+
+    static func checkMediaType(_ request: Request) throws {
         let mediaType = request.headers[.contentType]?.split(separator: ";").first?
             .trimmingCharacters(in: .whitespaces).lowercased()
         guard let mediaType, mediaType == "application/json" || mediaType.hasSuffix("+json") else {
             throw CRMError(.unsupportedMediaType, "Send the body as application/json.")
         }
+    }
+
+    static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
             throw tooLarge(limit)
         }
-        let buffer: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: limit)
+            return try await request.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
             throw tooLarge(limit)
         }
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
         do {
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .custom { decoder in

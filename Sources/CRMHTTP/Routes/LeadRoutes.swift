@@ -64,8 +64,7 @@ enum LeadRoutes {
             let (caller, tx) = try await context.recordCaller(services)
             try caller.requireModule(LeadsModule.id)
             let id = try RecordRoutes.recordId(context, "customer")
-            let body = request.headers[.contentLength] == "0" || request.headers[.contentType] == nil
-                ? ReleaseBody(reason: nil) : try await JSONBody.decode(ReleaseBody.self, from: request, limit: limit)
+            let body = try await JSONBody.decodeIfPresent(ReleaseBody.self, from: request, limit: limit) ?? ReleaseBody(reason: nil)
             if let reason = body.reason, reason.count > 500 { throw CRMError.invalid("reason", "too_long", "At most 500 characters.") }
             try await services.leads.pool.release(id, reason: body.reason, caller: caller, in: tx)
             return Response(status: .noContent)
@@ -74,7 +73,7 @@ enum LeadRoutes {
             let (caller, tx) = try await context.recordCaller(services)
             try caller.requireModule(LeadsModule.id)
             let id = try RecordRoutes.recordId(context, "lead")
-            let body = request.headers[.contentType] == nil ? ConvertBody() : try await JSONBody.decode(ConvertBody.self, from: request, limit: limit)
+            let body = try await JSONBody.decodeIfPresent(ConvertBody.self, from: request, limit: limit) ?? ConvertBody()
             let done = try await services.leads.convert(id, customerId: body.customerId, createContact: body.createContact ?? true,
                                                         caller: caller, in: tx)
             return RecordRoutes.json("{\"lead\": \(done.lead.json), \"customer\": \(done.customer.json), \"contact\": \(done.contact?.json ?? "null")}")

@@ -13,28 +13,19 @@ enum ModuleRoutes {
             let plan = try await services.modules.planModules(tenant: try context.requireTenant(), db: services.db)
             return try JSONOut.response(services.modules.list(enabled: caller.metadata.enabledModules, plan: plan))
         }
-        admin.post(":id/enable") { _, context -> Response in
-            _ = try context.require(.manageModules)
-            let (caller, tx) = try await context.recordCaller(services)
-            let tenant = try context.requireTenant()
-            let plan = try await services.modules.planModules(tenant: tenant, db: services.db)
-            let id = try context.parameters.require("id")
-            let view = try await services.modules.enable(id, tenant: tenant, enabled: caller.metadata.enabledModules, plan: plan,
-                                                         actor: caller.principal, meta: context.meta, in: tx)
-            // Outside the request's transaction: a handler checks the module is on before it acts.
-            try await ModuleJobs.sync(module: id, tenant: tenant.id, on: true, scheduler: services.jobSchedules)
-            return try JSONOut.response(view)
-        }
-        admin.post(":id/disable") { _, context -> Response in
-            _ = try context.require(.manageModules)
-            let (caller, tx) = try await context.recordCaller(services)
-            let tenant = try context.requireTenant()
-            let plan = try await services.modules.planModules(tenant: tenant, db: services.db)
-            let id = try context.parameters.require("id")
-            let view = try await services.modules.disable(id, tenant: tenant, enabled: caller.metadata.enabledModules, plan: plan,
-                                                          actor: caller.principal, meta: context.meta, in: tx)
-            try await ModuleJobs.sync(module: id, tenant: tenant.id, on: false, scheduler: services.jobSchedules)
-            return try JSONOut.response(view)
+        for on in [true, false] {
+            admin.post(":id/\(on ? "enable" : "disable")") { _, context -> Response in
+                _ = try context.require(.manageModules)
+                let (caller, tx) = try await context.recordCaller(services)
+                let tenant = try context.requireTenant()
+                let plan = try await services.modules.planModules(tenant: tenant, db: services.db)
+                let id = try context.parameters.require("id")
+                let change = on ? services.modules.enable : services.modules.disable
+                let view = try await change(id, tenant, caller.metadata.enabledModules, plan, caller.principal, context.meta, tx)
+                // Outside the request's transaction: a handler checks the module is on before it acts.
+                try await ModuleJobs.sync(module: id, tenant: tenant.id, on: on, scheduler: services.jobSchedules)
+                return try JSONOut.response(view)
+            }
         }
     }
 }

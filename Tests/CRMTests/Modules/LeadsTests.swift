@@ -280,6 +280,11 @@ struct LeadsTests {
             #expect(attach.status == 200 && (attach.object["customer"] as? [String: Any])?["id"] as? String == existing && attach.object["contact"] is NSNull,
                     "\(attach.text)")
             #expect(try await f.call(.post, "/api/v1/leads/\(UUID().uuidString)/convert").status == 404)
+            // An empty body with a JSON content type means the defaults too; a body in another type is 415.
+            let third = try #require(try await f.create("lead", ["name": "Li", "company": "Fuzhou Bamboo"])["id"] as? String)
+            #expect(try await f.call(.post, "/api/v1/leads/\(third)/convert", headers: ["Content-Type": "text/plain"]).status == 200)
+            let fourth = try #require(try await f.create("lead", ["name": "Lin", "company": "Quanzhou Stone"])["id"] as? String)
+            #expect(try await f.call(.post, "/api/v1/leads/\(fourth)/convert", headers: ["Content-Type": "application/json"]).status == 200)
         }
     }
 }
