@@ -5,7 +5,7 @@ import Foundation
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant", abstract: "Create and manage tenants (companies).",
-        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Prepare.self])
+        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Prepare.self, Apply.self, ExportBlueprint.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

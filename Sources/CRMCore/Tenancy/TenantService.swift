@@ -26,8 +26,11 @@ public struct TenantService: Sendable {
     }
 
     /// Validates every field, then provisions; all problems come back at once.
+    /// `configure`, when given, runs last in the provisioning transaction (a blueprint's apply), so
+    /// the tenant and its configuration commit together or not at all.
     public func create(_ request: NewTenant, actor: AuditEntry, meta: RequestMeta, useSpare: Bool = true,
-                       fault: TenantProvisioner.Fault? = nil) async throws -> Tenant {
+                       fault: TenantProvisioner.Fault? = nil,
+                       configure: ((Transaction, Tenant) async throws -> Void)? = nil) async throws -> Tenant {
         var request = request
         var errors = FieldErrors()
         if let problem = Slug.problem(request.slug) { errors.add("slug", problem.code, problem.message) }
@@ -70,6 +73,7 @@ public struct TenantService: Sendable {
                 entry.details["slug"] = tenant.slug
                 entry.details["plan"] = tenant.plan
                 try await audit.record(entry, meta: meta, at: clock.now(), in: tx)
+                try await configure?(tx, tenant)
             }
             if fromSpare { onSpareUsed() }
             return tenant

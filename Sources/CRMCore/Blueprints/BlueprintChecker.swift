@@ -1,0 +1,110 @@
+import Foundation
+
+/// The checks a blueprint passes before anything is applied that need no database: names are
+/// unique, references resolve within the file, the department tree has no cycle, objects
+/// belong to enabled modules, a tenant admin is named. Problems come back all at once.
+public enum BlueprintChecker {
+    public static func check(_ bp: Blueprint, file: String, registry: ModuleRegistry = .standard) throws {
+        var problems: [BlueprintProblem] = []
+        func fail(_ at: Blueprint.Position, _ message: String) { problems.append(BlueprintProblem(file: file, at: at, message)) }
+
+        if bp.name.trimmingCharacters(in: .whitespaces).isEmpty { fail(.init(line: 1, column: 1), "name must not be empty.") }
+        var enabled = Set(registry.modules.filter(\.alwaysOn).map(\.id))
+        enabled.formUnion(bp.modules)
+        for id in bp.modules {
+            for need in registry.module(id)?.requires ?? [] where !enabled.contains(need) {
+                fail(.init(line: 1, column: 1), "Module '\(id)' needs '\(need)'; add it to modules.")
+            }
+        }
+
+        // Departments: unique names, known parents, no cycle.
+        var departments: [String: Blueprint.Department] = [:]
+        for d in bp.departments {
+            if d.name.trimmingCharacters(in: .whitespaces).isEmpty { fail(d.at, "A department needs a name.") }
+            if departments[d.name] != nil { fail(d.at, "Department '\(d.name)' appears twice; names are unique in a blueprint.") }
+            departments[d.name] = d
+        }
+        let emails = Set(bp.users.map { $0.email.lowercased() })
+        for d in bp.departments {
+            if let parent = d.parent, departments[parent] == nil { fail(d.at, "Department '\(d.name)': no department '\(parent)' to be under.") }
+            if let m = d.manager, !emails.contains(m.lowercased()) { fail(d.at, "Department '\(d.name)': manager '\(m)' is not among users.") }
+            var seen: Set<String> = [d.name], cursor = d.parent
+            while let p = cursor, let next = departments[p] {
+                if !seen.insert(p).inserted || p == d.name {
+                    fail(d.at, "Department '\(d.name)' is its own ancestor: the tree has a cycle (\(seen.sorted().joined(separator: " → "))).")
+                    break
+                }
+                cursor = next.parent
+            }
+        }
+
+        // Roles: unique names that are not built-in keys.
+        var roles = Set<String>()
+        for r in bp.roles {
+            if r.name.trimmingCharacters(in: .whitespaces).isEmpty { fail(r.at, "A role needs a name.") }
+            if Blueprint.builtinRoleKeys.contains(r.name) { fail(r.at, "'\(r.name)' is a built-in role; give yours another name.") }
+            if !roles.insert(r.name).inserted { fail(r.at, "Role '\(r.name)' appears twice.") }
+            for p in r.permissions where p.object != AccessObjects.wildcard && !objectEnabled(p.object, enabled, registry) {
+                fail(r.at, "Role '\(r.name)': object '\(p.object)' belongs to a module this blueprint does not enable.")
+            }
+        }
+
+        // Users: unique emails, known departments and roles, at least one tenant admin.
+        var seenEmails = Set<String>()
+        for u in bp.users {
+            if !EmailAddress.isValid(u.email) { fail(u.at, "'\(u.email)' is not an email address.") }
+            if !seenEmails.insert(u.email.lowercased()).inserted { fail(u.at, "User '\(u.email)' appears twice.") }
+            if let d = u.department, departments[d] == nil { fail(u.at, "User '\(u.email)': no department '\(d)'.") }
+            for role in u.roles where !roles.contains(role) && !Blueprint.builtinRoleKeys.contains(role) {
+                fail(u.at, "User '\(u.email)': no role '\(role)' (roles of this file, or \(Blueprint.builtinRoleKeys.joined(separator: ", "))).")
+            }
+        }
+        if !bp.users.contains(where: { $0.roles.contains("tenant_admin") }) {
+            fail(.init(line: 1, column: 1), "Name at least one user with the role tenant_admin: the tenant needs an admin.")
+        }
+
+        // Objects and their fields.
+        for o in bp.objects {
+            if !objectEnabled(o.name, enabled, registry) {
+                fail(o.at, "Object '\(o.name)' belongs to a module this blueprint does not enable.")
+            }
+            var names = Set<String>()
+            for f in o.fields where !names.insert(f.apiName).inserted { fail(f.at, "Field '\(o.name).\(f.apiName)' appears twice.") }
+            var layoutRoles = Set<String>()
+            for l in o.layouts {
+                if let role = l.role, !roles.contains(role) && !Blueprint.builtinRoleKeys.contains(role) {
+                    fail(l.at, "Layout of '\(o.name)': no role '\(role)'.")
+                }
+                if !layoutRoles.insert(l.role ?? "").inserted { fail(l.at, "Two layouts of '\(o.name)' for the same role.") }
+            }
+        }
+        if bp.leads != nil && !enabled.contains(LeadsModule.id), let at = bp.leads?.at {
+            fail(at, "settings.leads needs the leads module in modules.")
+        }
+        if let pool = bp.leads?.poolRules {
+            do { try pool.validate() } catch let e as CRMError {
+                for fe in e.fieldErrors { fail(bp.leads!.at, "pool_rules.\(fe.field): \(fe.message)") }
+            }
+        }
+        if let days = bp.leads?.registrationDays, !(1...3650).contains(days), let at = bp.leads?.at {
+            fail(at, "registration_days is between 1 and 3650.")
+        }
+
+        // Sample records: known objects, refs defined before use, owners among users.
+        var refs = Set<String>()
+        for rec in bp.sampleRecords {
+            if !objectEnabled(rec.object, enabled, registry) { fail(rec.at, "Object '\(rec.object)' belongs to a module this blueprint does not enable.") }
+            if let owner = rec.owner, !emails.contains(owner.lowercased()) { fail(rec.at, "owner '\(owner)' is not among users.") }
+            for (field, ref) in rec.refs where !refs.contains(ref) {
+                fail(rec.at, "\(field): no earlier sample record with ref '\(ref)'.")
+            }
+            if let ref = rec.ref, !refs.insert(ref).inserted { fail(rec.at, "ref '\(ref)' is used twice.") }
+        }
+        if !problems.isEmpty { throw BlueprintProblems(problems) }
+    }
+
+    static func objectEnabled(_ object: String, _ enabled: Set<String>, _ registry: ModuleRegistry) -> Bool {
+        guard let module = registry.modules.first(where: { $0.objects.contains(object) }) else { return false }
+        return enabled.contains(module.id)
+    }
+}

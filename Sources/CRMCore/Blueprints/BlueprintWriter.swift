@@ -1,0 +1,149 @@
+import Foundation
+import Yams
+
+/// Writes a `Blueprint` as YAML that `BlueprintParser` reads back to the same blueprint: keys in
+/// a fixed order, small mappings on one line, text quoted wherever YAML would read it as
+/// something else.
+public enum BlueprintWriter {
+    public static let header = "# A tenant blueprint (see tenants/README.md), written by `crm tenant export-blueprint`.\n"
+
+    public static func yaml(_ bp: Blueprint) throws -> String {
+        var top: [(Node, Node)] = [("blueprint", Node(String(BlueprintParser.formatVersion)))]
+        if let slug = bp.slug { top.append(("slug", text(slug))) }
+        top += [("name", text(bp.name)), ("plan", text(bp.plan)), ("time_zone", text(bp.timeZone)), ("locale", text(bp.locale)),
+                ("modules", Node(bp.modules.map(text), .implicit, .flow))]
+        if !bp.laterModules.isEmpty { top.append(("later_modules", Node(bp.laterModules.map(text), .implicit, .flow))) }
+        top.append(("departments", Node(bp.departments.map { d in
+            var pairs: [(Node, Node)] = [("name", text(d.name))]
+            if let p = d.parent { pairs.append(("parent", text(p))) }
+            if let m = d.manager { pairs.append(("manager", text(m))) }
+            return Node(pairs, .implicit, .flow)
+        })))
+        top.append(("roles", Node(bp.roles.map { r in
+            var pairs: [(Node, Node)] = [("name", text(r.name))]
+            if !r.description.isEmpty { pairs.append(("description", text(r.description))) }
+            pairs.append(("permissions", Node(r.permissions.map { p in
+                Node([("object", text(p.object)), ("actions", Node(p.actions.map(text), .implicit, .flow)), ("scope", text(p.scope))],
+                     .implicit, .flow)
+            })))
+            if !r.fields.isEmpty {
+                pairs.append(("fields", Node(r.fields.map { f in
+                    Node([("object", text(f.object)), ("field", text(f.field)), ("access", text(f.access))], .implicit, .flow)
+                })))
+            }
+            if !r.capabilities.isEmpty { pairs.append(("capabilities", Node(r.capabilities.map(text), .implicit, .flow))) }
+            return Node(pairs)
+        })))
+        top.append(("users", Node(bp.users.map { u in
+            var pairs: [(Node, Node)] = [("email", text(u.email)), ("name", text(u.name))]
+            if let d = u.department { pairs.append(("department", text(d))) }
+            pairs.append(("roles", Node(u.roles.map(text), .implicit, .flow)))
+            return Node(pairs, .implicit, .flow)
+        })))
+        var objects: [(Node, Node)] = []
+        for o in bp.objects {
+            var pairs: [(Node, Node)] = [("fields", Node(o.fields.map(field)))]
+            if !o.layouts.isEmpty { pairs.append(("layouts", Node(o.layouts.map(layout)))) }
+            objects.append((text(o.name), Node(pairs)))
+        }
+        top.append(("objects", Node(objects)))
+        if let leads = bp.leads {
+            var pairs: [(Node, Node)] = []
+            if let rules = leads.duplicateRules {
+                pairs.append(("duplicate_rules", Node(rules.map {
+                    Node([("field", text($0.field.rawValue)), ("action", text($0.action.rawValue))], .implicit, .flow)
+                })))
+            }
+            if let pool = leads.poolRules { pairs.append(("pool_rules", poolRules(pool))) }
+            if let days = leads.registrationDays { pairs.append(("registration_days", Node(String(days)))) }
+            let settings: [(Node, Node)] = [("leads", Node(pairs))]
+            top.append(("settings", Node(settings)))
+        }
+        let body = try Yams.serialize(node: Node(top), indent: 2, width: -1, allowUnicode: true)
+        return header + body + (body.hasSuffix("\n") ? "" : "\n")
+    }
+
+    /// Text that a YAML reader would take for a number, boolean or null is quoted.
+    static func text(_ s: String) -> Node {
+        let plain = Node(s)
+        if s.isEmpty || plain.int != nil || plain.float != nil || plain.bool != nil || plain.null != nil {
+            return Node(s, Tag(.str), .singleQuoted)
+        }
+        return plain
+    }
+
+    static func number(_ d: Decimal) -> Node { Node(NSDecimalNumber(decimal: d).stringValue) }
+
+    static func value(_ v: JSONValue) -> Node {
+        switch v {
+        case .null: return Node("null")
+        case .bool(let b): return Node(b ? "true" : "false")
+        case .number(let d): return number(d)
+        case .string(let s): return text(s)
+        case .array(let a): return Node(a.map(value), .implicit, .flow)
+        case .object: return text(v.jsonText)
+        }
+    }
+
+    static func field(_ f: Blueprint.Field) -> Node {
+        var pairs: [(Node, Node)] = [("api_name", text(f.apiName))]
+        if let l = f.label { pairs.append(("label", text(l))) }
+        if let t = f.type { pairs.append(("type", text(t))) }
+        if let required = f.required, required || f.type == nil { pairs.append(("required", Node(required ? "true" : "false"))) }
+        // A custom field's flags are written where they differ from what a new field gets.
+        if let t = f.type.flatMap(FieldType.init(rawValue:)) {
+            for (key, flag, usual) in [("unique", f.unique, false), ("filterable", f.filterable, true),
+                                       ("searchable", f.searchable, t.searchableByDefault)] {
+                if let flag, flag != usual { pairs.append((Node(key), Node(flag ? "true" : "false"))) }
+            }
+        }
+        if let d = f.defaultValue { pairs.append(("default", value(d))) }
+        let o = f.options
+        if let v = o.maxLength { pairs.append(("max_length", Node(String(v)))) }
+        if let v = o.precision { pairs.append(("precision", Node(String(v)))) }
+        if let v = o.scale { pairs.append(("scale", Node(String(v)))) }
+        if let v = o.currencyCode { pairs.append(("currency_code", text(v))) }
+        if let v = o.target { pairs.append(("target", text(v))) }
+        if let v = o.pattern { pairs.append(("pattern", text(v))) }
+        if let v = o.min { pairs.append(("min", number(v))) }
+        if let v = o.max { pairs.append(("max", number(v))) }
+        guard let values = f.values else { return Node(pairs, .implicit, .flow) }
+        pairs.append(("values", Node(values.map { v in
+            var p: [(Node, Node)] = [("value", text(v.value)), ("label", text(v.label))]
+            if !v.active { p.append(("active", "false")) }
+            return Node(p, .implicit, .flow)
+        })))
+        return Node(pairs)
+    }
+
+    static func layout(_ l: Blueprint.Layout) -> Node {
+        var pairs: [(Node, Node)] = []
+        if let r = l.role { pairs.append(("role", text(r))) }
+        pairs.append(("sections", Node(l.sections.map { s -> Node in
+            let items: [Node] = s.fields.map { item -> Node in
+                guard item.required != nil || item.readOnly != nil else { return text(item.field) }
+                var p: [(Node, Node)] = [("field", text(item.field))]
+                if let r = item.required { p.append(("required", Node(r ? "true" : "false"))) }
+                if let r = item.readOnly { p.append(("read_only", Node(r ? "true" : "false"))) }
+                return Node(p, .implicit, .flow)
+            }
+            let section: [(Node, Node)] = [("label", text(s.label)), ("fields", Node(items, .implicit, .flow))]
+            return Node(section)
+        })))
+        return Node(pairs)
+    }
+
+    static func poolRules(_ p: PoolRules) -> Node {
+        func reclaim(_ r: PoolRules.Reclaim) -> Node {
+            func n(_ v: Int?) -> Node { v.map { Node(String($0)) } ?? Node("null") }
+            return Node([("days_without_interaction", n(r.daysWithoutInteraction)), ("days_without_won_deal", n(r.daysWithoutWonDeal)),
+                         ("warn_days_before", n(r.warnDaysBefore))], .implicit, .flow)
+        }
+        var pairs: [(Node, Node)] = [("reclaim", reclaim(p.reclaim))]
+        if !p.levels.isEmpty { pairs.append(("levels", Node(p.levels.sorted { $0.key < $1.key }.map { (text($0.key), reclaim($0.value)) }))) }
+        pairs.append(("max_per_rep", p.maxPerRep.map { Node(String($0)) } ?? Node("null")))
+        pairs.append(("max_per_department", p.maxPerDepartment.map { Node(String($0)) } ?? Node("null")))
+        pairs.append(("reclaim_wait_days", Node(String(p.reclaimWaitDays))))
+        return Node(pairs)
+    }
+}
