@@ -44,6 +44,7 @@ reachable_data_dir() {
   if ! runuser -u postgres -- test -x "$(dirname "$data")"; then
     local real="/var/lib/crm-data/$(printf '%s' "$data" | sha1sum | cut -c1-12)"
     mkdir -p "$real"
+    chmod 755 /var/lib/crm-data
     [ -L "$data" ] || { rm -rf "$data"; ln -s "$real" "$data"; }
     log "$(dirname "$data") is not reachable by the postgres user: the cluster lives in $real"
   fi
@@ -78,6 +79,8 @@ start_cluster() {
   local data="$1" port="$2" mode="${3:-}" bin
   bin="$(pg_bindir)"
   reachable_data_dir "$data"
+  # Through the link the postgres user may not pass a directory it cannot enter: use the target.
+  data="$(readlink -f "$data")"
   mkdir -p "$data/"
   if [ "$(id -u)" -eq 0 ]; then chown postgres: "$data/"; fi
   chmod 700 "$data/"
@@ -104,14 +107,16 @@ start_cluster() {
 }
 
 stop_cluster() {
-  local data="$1"
+  local data
+  data="$(readlink -f "$1")"
   [ -f "$data/PG_VERSION" ] || return 0
   as_pg "$(pg_bindir)/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
 # Unix sockets have a short path limit: keep the socket beside the data if it fits, else in /tmp.
 socket_dir() {
-  local data="$1"
+  local data
+  data="$(readlink -f "$1" 2>/dev/null || printf '%s' "$1")"
   if [ ${#data} -lt 80 ]; then
     echo "$data/run"
   else
