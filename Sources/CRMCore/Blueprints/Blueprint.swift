@@ -107,6 +107,8 @@ public struct Blueprint: Sendable {
     }
 
     public var slug: String?
+    /// Where each top-level key's value stood, for problems about the blueprint as a whole.
+    public var positions: [String: Position] = [:]
     public var name: String
     public var plan: String
     public var timeZone: String
@@ -143,6 +145,9 @@ public struct Blueprint: Sendable {
     public static let roadmapModules = ["sales", "service", "marketing", "workflow", "analytics"]
 
     /// Built-in role keys, which users may name instead of the role's display name.
+    /// The position of a top-level key's value, or the file's start.
+    public func at(_ key: String) -> Position { positions[key] ?? Position(line: 1, column: 1) }
+
     public static let builtinRoleKeys = ["tenant_admin", "manager", "sales_rep", "read_only"]
 }
 

@@ -58,8 +58,11 @@ public struct BlueprintApplier: Sendable {
                         if dryRun { throw DryRunRollback() }
                     }
                 } catch let error as CRMError where error.code == .invalidInput {
+                    // The tenant's own fields (name, plan, time_zone, locale, the admin's email) by their keys.
+                    let adminAt = admin.at
                     throw BlueprintProblems(error.fieldErrors.map {
-                        BlueprintProblem(file: file, at: .init(line: 1, column: 1), "\($0.field): \($0.message)")
+                        let at = $0.field.hasPrefix("admin.") ? adminAt : bp.at($0.field)
+                        return BlueprintProblem(file: file, at: at, "\($0.field): \($0.message)")
                     } + (error.fieldErrors.isEmpty ? [BlueprintProblem(file: file, at: .init(line: 1, column: 1), error.detail)] : []))
                 }
             }

@@ -8,12 +8,12 @@ public enum BlueprintChecker {
         var problems: [BlueprintProblem] = []
         func fail(_ at: Blueprint.Position, _ message: String) { problems.append(BlueprintProblem(file: file, at: at, message)) }
 
-        if bp.name.trimmingCharacters(in: .whitespaces).isEmpty { fail(.init(line: 1, column: 1), "name must not be empty.") }
+        if bp.name.trimmingCharacters(in: .whitespaces).isEmpty { fail(bp.at("name"), "name must not be empty.") }
         var enabled = Set(registry.modules.filter(\.alwaysOn).map(\.id))
         enabled.formUnion(bp.modules)
         for id in bp.modules {
             for need in registry.module(id)?.requires ?? [] where !enabled.contains(need) {
-                fail(.init(line: 1, column: 1), "Module '\(id)' needs '\(need)'; add it to modules.")
+                fail(bp.at("modules"), "Module '\(id)' needs '\(need)'; add it to modules.")
             }
         }
 
@@ -60,7 +60,7 @@ public enum BlueprintChecker {
             }
         }
         if !bp.users.contains(where: { $0.roles.contains("tenant_admin") }) {
-            fail(.init(line: 1, column: 1), "Name at least one user with the role tenant_admin: the tenant needs an admin.")
+            fail(bp.at("users"), "Name at least one user with the role tenant_admin: the tenant needs an admin.")
         }
 
         // Objects and their fields.

@@ -29,6 +29,7 @@ public enum BlueprintParser {
         var bp = Blueprint(name: r.string(top["name"], "name") ?? "", plan: r.string(top["plan"], "plan") ?? "",
                            timeZone: r.string(top["time_zone"], "time_zone") ?? "UTC", locale: r.string(top["locale"], "locale") ?? "en")
         bp.slug = r.optionalString(top["slug"], "slug")
+        for (key, node) in top.values { bp.positions[key] = r.position(node) }
         bp.modules = r.words(top["modules"], "modules", known: ModuleRegistry.standard.modules.map(\.id)) ?? []
         bp.laterModules = r.words(top["later_modules"], "later_modules", known: Blueprint.roadmapModules) ?? []
         bp.departments = (r.sequence(top["departments"], "departments") ?? []).compactMap { department($0, r) }

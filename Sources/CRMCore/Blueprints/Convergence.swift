@@ -86,9 +86,9 @@ final class Convergence: @unchecked Sendable {
         guard !diffs.isEmpty else { return }
         let plans = try await services.tenants.plans()
         guard plans.contains(where: { $0.id == bp.plan }) else {
-            throw problem(.init(line: 1, column: 1), "Unknown plan '\(bp.plan)'; one of: \(plans.map(\.id).joined(separator: ", ")).")
+            throw problem(bp.at("plan"), "Unknown plan '\(bp.plan)'; one of: \(plans.map(\.id).joined(separator: ", ")).")
         }
-        if TimeZone(identifier: bp.timeZone) == nil { throw problem(.init(line: 1, column: 1), "Unknown time_zone '\(bp.timeZone)'.") }
+        if TimeZone(identifier: bp.timeZone) == nil { throw problem(bp.at("time_zone"), "Unknown time_zone '\(bp.timeZone)'.") }
         // The catalog row is the platform's: written as the login role, then back into the tenant.
         try await tx.execute("SET LOCAL ROLE NONE")
         try await tx.execute("""
@@ -116,7 +116,7 @@ final class Convergence: @unchecked Sendable {
         let plan = try await services.modules.planModules(tenant: tenant, db: services.db)
         let wanted = Set(bp.modules)
         for module in registry.modules where wanted.contains(module.id) && !enabled.contains(module.id) {
-            _ = try await at(.init(line: 1, column: 1), "module \(module.id)") {
+            _ = try await at(bp.at("modules"), "module \(module.id)") {
                 try await services.modules.enable(module.id, tenant: tenant, enabled: enabled, plan: plan, actor: actor, meta: meta, in: tx)
             }
             enabled.insert(module.id)
@@ -125,7 +125,7 @@ final class Convergence: @unchecked Sendable {
         }
         for module in registry.modules.reversed() where enabled.contains(module.id) && !module.alwaysOn && !wanted.contains(module.id) {
             if prune {
-                _ = try await at(.init(line: 1, column: 1), "module \(module.id)") {
+                _ = try await at(bp.at("modules"), "module \(module.id)") {
                     try await services.modules.disable(module.id, tenant: tenant, enabled: enabled, plan: plan, actor: actor, meta: meta, in: tx)
                 }
                 enabled.remove(module.id)
@@ -172,7 +172,7 @@ final class Convergence: @unchecked Sendable {
         let absent = current.values.filter { !wanted.contains($0.name) }.sorted { depth($0, current) > depth($1, current) }
         for d in absent {
             if prune {
-                try await at(.init(line: 1, column: 1), "department '\(d.name)'") {
+                try await at(bp.at("departments"), "department '\(d.name)'") {
                     try await services.departments.delete(d.id, actor: actor, meta: meta, in: tx)
                 }
                 byName[d.name] = nil
@@ -227,7 +227,7 @@ final class Convergence: @unchecked Sendable {
         for (name, role) in current.sorted(by: { $0.key < $1.key }) where !wanted.contains(name) {
             if prune {
                 let model = try await AccessModel.load(version: 0, in: tx)
-                try await at(.init(line: 1, column: 1), "role '\(name)'") {
+                try await at(bp.at("roles"), "role '\(name)'") {
                     try await services.roles.delete(role.id, caller: caller, model: model, actor: actor, meta: meta, in: tx)
                 }
                 ids[name] = nil

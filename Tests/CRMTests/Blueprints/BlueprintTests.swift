@@ -136,6 +136,8 @@ struct BlueprintTests {
              "name: Head Office", false, "cycle"),
             (b.replacingOccurrences(of: "actions: [read, create], scope: own", with: "actions: [read, fly], scope: own"), "fly", true,
              "Unknown action 'fly'"),
+            (b.replacingOccurrences(of: "plan: starter", with: "plan: platinum"), "platinum", true, "Unknown plan 'platinum'"),
+            (b.replacingOccurrences(of: "roles: [Rep]}", with: "roles: [Rep, Nobody]}"), "{email: rep@bp.example", true, "no role 'Nobody'"),
         ]
         for (text, needle, checkColumn, words) in cases {
             do {
@@ -148,6 +150,15 @@ struct BlueprintTests {
                         "expected \(at) '\(words)', got \(problems)")
             }
             #expect(try await Self.digest(services, tenant) == before, "the schema changed after: \(words)")
+        }
+
+        // Not YAML at all: the parser's position.
+        do {
+            _ = try await Self.apply(services, b.replacingOccurrences(of: "name: Blueprint Test Co.", with: "name: [Blueprint"), slug: slug)
+            Issue.record("applied broken YAML")
+        } catch let problems as BlueprintProblems {
+            #expect(problems.problems.count == 1 && problems.problems[0].line >= 2 && problems.problems[0].message.hasPrefix("YAML:"),
+                    "\(problems)")
         }
 
         // A bad file for a tenant that does not exist yet creates no tenant.
