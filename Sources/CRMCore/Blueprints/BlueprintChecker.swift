@@ -44,9 +44,8 @@ public enum BlueprintChecker {
             if r.name.trimmingCharacters(in: .whitespaces).isEmpty { fail(r.at, "A role needs a name.") }
             if Blueprint.builtinRoleKeys.contains(r.name) { fail(r.at, "'\(r.name)' is a built-in role; give yours another name.") }
             if !roles.insert(r.name).inserted { fail(r.at, "Role '\(r.name)' appears twice.") }
-            for p in r.permissions where p.object != AccessObjects.wildcard && !objectEnabled(p.object, enabled, registry) {
-                fail(r.at, "Role '\(r.name)': object '\(p.object)' belongs to a module this blueprint does not enable.")
-            }
+            // Permissions on objects of modules that are off are allowed: roles keep them while a
+            // module is disabled, so export → apply must accept them.
         }
 
         // Users: unique emails, known departments and roles, at least one tenant admin.
@@ -65,9 +64,7 @@ public enum BlueprintChecker {
 
         // Objects and their fields.
         for o in bp.objects {
-            if !objectEnabled(o.name, enabled, registry) {
-                fail(o.at, "Object '\(o.name)' belongs to a module this blueprint does not enable.")
-            }
+            if !objectEnabled(o.name, enabled, registry) { fail(o.at, notEnabled(o.name, registry)) }
             var names = Set<String>()
             for f in o.fields where !names.insert(f.apiName).inserted { fail(f.at, "Field '\(o.name).\(f.apiName)' appears twice.") }
             var layoutRoles = Set<String>()
@@ -93,7 +90,7 @@ public enum BlueprintChecker {
         // Sample records: known objects, refs defined before use, owners among users.
         var refs = Set<String>()
         for rec in bp.sampleRecords {
-            if !objectEnabled(rec.object, enabled, registry) { fail(rec.at, "Object '\(rec.object)' belongs to a module this blueprint does not enable.") }
+            if !objectEnabled(rec.object, enabled, registry) { fail(rec.at, notEnabled(rec.object, registry)) }
             if let owner = rec.owner, !emails.contains(owner.lowercased()) { fail(rec.at, "owner '\(owner)' is not among users.") }
             for (field, ref) in rec.refs where !refs.contains(ref) {
                 fail(rec.at, "\(field): no earlier sample record with ref '\(ref)'.")
@@ -101,6 +98,13 @@ public enum BlueprintChecker {
             if let ref = rec.ref, !refs.insert(ref).inserted { fail(rec.at, "ref '\(ref)' is used twice.") }
         }
         if !problems.isEmpty { throw BlueprintProblems(problems) }
+    }
+
+    static func notEnabled(_ object: String, _ registry: ModuleRegistry) -> String {
+        guard let module = registry.modules.first(where: { $0.objects.contains(object) }) else {
+            return "Object '\(object)' belongs to a module not built yet."
+        }
+        return "Object '\(object)' belongs to the \(module.id) module; add it to modules."
     }
 
     static func objectEnabled(_ object: String, _ enabled: Set<String>, _ registry: ModuleRegistry) -> Bool {
