@@ -111,8 +111,9 @@ public struct Blueprint: Sendable {
     public var positions: [String: Position] = [:]
     public var name: String
     public var plan: String
-    public var timeZone: String
-    public var locale: String
+    /// Left out: kept as the tenant has it (UTC and en for a new tenant).
+    public var timeZone: String?
+    public var locale: String?
     public var modules: [String]
     /// Modules the company means to use once they exist (documentation; checked against the roadmap).
     public var laterModules: [String]
@@ -123,7 +124,7 @@ public struct Blueprint: Sendable {
     public var leads: LeadSettings?
     public var sampleRecords: [SampleRecord]
 
-    public init(slug: String? = nil, name: String, plan: String, timeZone: String, locale: String, modules: [String] = [],
+    public init(slug: String? = nil, name: String, plan: String, timeZone: String?, locale: String?, modules: [String] = [],
                 laterModules: [String] = [], departments: [Department] = [], roles: [Role] = [], users: [User] = [],
                 objects: [ObjectConfig] = [], leads: LeadSettings? = nil, sampleRecords: [SampleRecord] = []) {
         self.slug = slug

@@ -21,6 +21,8 @@ public struct BlueprintApplier: Sendable {
         /// New users' generated passwords, shown once.
         public var passwords: [(email: String, password: String)]
         public var dryRun: Bool
+        /// Problems after the commit (the configuration stands).
+        public var warnings: [String] = []
     }
 
     struct DryRunRollback: Error {}
@@ -33,6 +35,7 @@ public struct BlueprintApplier: Sendable {
         let existing = try await services.db.platformTransaction { tx in try await TenantStore().find(slug: slug, in: tx) }
         var outcome = Outcome(slug: slug, created: existing == nil, changes: [], notInFile: [], passwords: [], dryRun: dryRun)
         var changedModules: [(String, Bool)] = []
+        var enabledAfter: [String] = []
         let box = OutcomeBox()
         do {
             if let tenant = existing {
@@ -46,7 +49,7 @@ public struct BlueprintApplier: Sendable {
                 guard let admin = bp.users.first(where: { $0.roles.contains("tenant_admin") }) else { throw DryRunRollback() }
                 let password = Self.generatedPassword()
                 let request = NewTenant(slug: slug, name: bp.name, plan: bp.plan, admin: .init(email: admin.email, name: admin.name, password: password),
-                                        timeZone: bp.timeZone, locale: bp.locale)
+                                        timeZone: bp.timeZone ?? "UTC", locale: bp.locale ?? "en")
                 do {
                     _ = try await services.tenants.create(request, actor: AuditEntry(actorType: "cli", action: ""), meta: Self.meta) { tx, tenant in
                         let schema = try tenant.schema()
@@ -67,16 +70,29 @@ public struct BlueprintApplier: Sendable {
                 }
             }
         } catch is DryRunRollback {}
-        if outcome.created { outcome.changes.append("+ tenant \(slug) (\(bp.plan), \(bp.timeZone), \(bp.locale))") }
+        if outcome.created { outcome.changes.append("+ tenant \(slug) (\(bp.plan), \(bp.timeZone ?? "UTC"), \(bp.locale ?? "en"))") }
         if let run = await box.run {
             outcome.changes = outcome.changes + run.changes
             outcome.notInFile = run.notInFile
             outcome.passwords = run.passwords
             changedModules = run.changedModules
+            enabledAfter = run.enabledAfter
         }
-        if !dryRun, let tenant = try await services.db.platformTransaction({ tx in try await TenantStore().find(slug: slug, in: tx) }) {
-            for (module, on) in changedModules {
-                try await ModuleJobs.sync(module: module, tenant: tenant.id, on: on, scheduler: services.jobSchedules)
+        // After the commit: the schedules of every enabled module (an upsert, so a schedule lost to
+        // an earlier failure comes back) and the removal of disabled ones. A failure here is a
+        // warning: the configuration is committed and the passwords must still be printed.
+        if !dryRun {
+            do {
+                if let tenant = try await services.db.platformTransaction({ tx in try await TenantStore().find(slug: slug, in: tx) }) {
+                    for (module, on) in changedModules where !on {
+                        try await ModuleJobs.sync(module: module, tenant: tenant.id, on: false, scheduler: services.jobSchedules)
+                    }
+                    for module in enabledAfter {
+                        try await ModuleJobs.sync(module: module, tenant: tenant.id, on: true, scheduler: services.jobSchedules)
+                    }
+                }
+            } catch {
+                outcome.warnings.append("the modules' job schedules could not be synced (\(error)); apply again to retry")
             }
         }
         if outcome.dryRun { outcome.passwords = [] }
@@ -119,6 +135,7 @@ extension BlueprintApplier.Outcome {
             lines += notInFile.map { "  ? \($0)" }
         }
         if dryRun { lines.append("dry run: nothing was changed.") }
+        lines += warnings.map { "warning: \($0)" }
         if !passwords.isEmpty {
             lines.append("new users' passwords (shown only this once; each user should change theirs):")
             lines += passwords.map { "  \($0.email)  \($0.password)" }

@@ -25,6 +25,11 @@ public struct BlueprintExporter: Sendable {
         let users = try await services.userAdmin.list(in: tx).filter(\.isActive).sorted { $0.email.lowercased() < $1.email.lowercased() }
         let email = Dictionary(uniqueKeysWithValues: users.map { ($0.id, $0.email) })
         let departments = try await services.departments.list(in: tx)
+        // A blueprint names departments by name; two alike could not be told apart on apply.
+        var seen = Set<String>()
+        for d in departments where !seen.insert(d.name).inserted {
+            throw CRMError.conflict("Two departments are named '\(d.name)'; rename one before exporting a blueprint.")
+        }
         let deptName = Dictionary(uniqueKeysWithValues: departments.map { ($0.id, $0.name) })
         func add(under parent: UUID?) {
             for d in departments.filter({ $0.parentId == parent }).sorted(by: { $0.name < $1.name }) {
@@ -57,7 +62,10 @@ public struct BlueprintExporter: Sendable {
         {
             guard let sections = try? JSONDecoder().decode([LayoutService.Section].self, from: Data(text.utf8)) else { continue }
             if let roleId, roleName[roleId] == nil { continue }
-            layouts[object, default: []].append((roleId.flatMap { roleName[$0] }, sections))
+            // A layout may still name a field deleted since; another tenant would refuse it.
+            let live = metadata.objects[object]
+            let kept = sections.map { s in LayoutService.Section(label: s.label, fields: s.fields.filter { live?.field($0.field) != nil }) }
+            layouts[object, default: []].append((roleId.flatMap { roleName[$0] }, kept))
         }
         // The registry's order, not `objects.position`: that depends on when each module's migration ran.
         let order = ModuleRegistry.standard.modules.flatMap(\.objects)

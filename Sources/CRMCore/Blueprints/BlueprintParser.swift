@@ -7,8 +7,14 @@ import Yams
 public enum BlueprintParser {
     public static let formatVersion = 1
 
+    /// Larger files are refused before reading (a blueprint is configuration, not data).
+    public static let maxBytes = 2 << 20
+
     public static func parse(_ text: String, file: String) throws -> Blueprint {
         let r = YAMLReader(file: file)
+        if text.utf8.count > maxBytes {
+            throw BlueprintProblems([BlueprintProblem(file: file, at: .init(line: 1, column: 1), "The file is over \(maxBytes >> 20) MB.")])
+        }
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else {
@@ -27,7 +33,7 @@ public enum BlueprintParser {
             r.fail(top["blueprint"], "This is format version \(v); this crm reads version \(formatVersion).")
         }
         var bp = Blueprint(name: r.string(top["name"], "name") ?? "", plan: r.string(top["plan"], "plan") ?? "",
-                           timeZone: r.string(top["time_zone"], "time_zone") ?? "UTC", locale: r.string(top["locale"], "locale") ?? "en")
+                           timeZone: r.optionalString(top["time_zone"], "time_zone"), locale: r.optionalString(top["locale"], "locale"))
         bp.slug = r.optionalString(top["slug"], "slug")
         for (key, node) in top.values { bp.positions[key] = r.position(node) }
         bp.modules = r.words(top["modules"], "modules", known: ModuleRegistry.standard.modules.map(\.id)) ?? []

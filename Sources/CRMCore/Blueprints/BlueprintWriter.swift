@@ -10,8 +10,10 @@ public enum BlueprintWriter {
     public static func yaml(_ bp: Blueprint) throws -> String {
         var top: [(Node, Node)] = [("blueprint", Node(String(BlueprintParser.formatVersion)))]
         if let slug = bp.slug { top.append(("slug", text(slug))) }
-        top += [("name", text(bp.name)), ("plan", text(bp.plan)), ("time_zone", text(bp.timeZone)), ("locale", text(bp.locale)),
-                ("modules", Node(bp.modules.map(text), .implicit, .flow))]
+        top += [("name", text(bp.name)), ("plan", text(bp.plan))]
+        if let tz = bp.timeZone { top.append(("time_zone", text(tz))) }
+        if let locale = bp.locale { top.append(("locale", text(locale))) }
+        top.append(("modules", Node(bp.modules.map(text), .implicit, .flow)))
         if !bp.laterModules.isEmpty { top.append(("later_modules", Node(bp.laterModules.map(text), .implicit, .flow))) }
         top.append(("departments", Node(bp.departments.map { d in
             var pairs: [(Node, Node)] = [("name", text(d.name))]

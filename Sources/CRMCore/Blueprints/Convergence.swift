@@ -17,6 +17,7 @@ final class Convergence: @unchecked Sendable {
     var notInFile: [String] = []
     var passwords: [(email: String, password: String)] = []
     var changedModules: [(String, Bool)] = []
+    var enabledAfter: [String] = []
 
     var actor: Principal!
     var caller: EffectivePermissions!
@@ -44,8 +45,12 @@ final class Convergence: @unchecked Sendable {
         let roles = try await roleSet()
         try await userSet(departments: departments, roles: roles)
         try await managers()
+        // After the users moved: a department the file drops may have held some of them.
+        try await pruneDepartments()
         try await objects(roles: roles)
+        try await checkFieldGrants()
         try await leadSettings()
+        enabledAfter = ModuleRegistry.standard.modules.map(\.id).filter(try await enabledModules().contains)
         if created { try await sampleRecords() }
     }
 
@@ -78,29 +83,38 @@ final class Convergence: @unchecked Sendable {
     // MARK: tenant and modules
 
     func tenantAttributes() async throws {
+        var errors = FieldErrors()
+        let name = TextRules.check(bp.name, field: "name", max: 200, into: &errors)
+        if let e = errors.errors.first { throw problem(bp.at("name"), "name: \(e.message)") }
+        let timeZone = bp.timeZone ?? tenant.timeZone, locale = bp.locale ?? tenant.locale
+        if !TenantService.isValidLocale(locale) { throw problem(bp.at("locale"), "Use a locale such as en or zh-CN.") }
         var diffs: [String] = []
-        if tenant.name != bp.name { diffs.append("name '\(tenant.name)' → '\(bp.name)'") }
+        if tenant.name != name { diffs.append("name '\(tenant.name)' → '\(name)'") }
         if tenant.plan != bp.plan { diffs.append("plan \(tenant.plan) → \(bp.plan)") }
-        if tenant.timeZone != bp.timeZone { diffs.append("time_zone \(tenant.timeZone) → \(bp.timeZone)") }
-        if tenant.locale != bp.locale { diffs.append("locale \(tenant.locale) → \(bp.locale)") }
+        if tenant.timeZone != timeZone { diffs.append("time_zone \(tenant.timeZone) → \(timeZone)") }
+        if tenant.locale != locale { diffs.append("locale \(tenant.locale) → \(locale)") }
         guard !diffs.isEmpty else { return }
         let plans = try await services.tenants.plans()
         guard plans.contains(where: { $0.id == bp.plan }) else {
             throw problem(bp.at("plan"), "Unknown plan '\(bp.plan)'; one of: \(plans.map(\.id).joined(separator: ", ")).")
         }
-        if TimeZone(identifier: bp.timeZone) == nil { throw problem(bp.at("time_zone"), "Unknown time_zone '\(bp.timeZone)'.") }
+        if TimeZone(identifier: timeZone) == nil { throw problem(bp.at("time_zone"), "Unknown time_zone '\(timeZone)'.") }
         // The catalog row is the platform's: written as the login role, then back into the tenant.
         try await tx.execute("SET LOCAL ROLE NONE")
         try await tx.execute("""
-            UPDATE platform.tenants SET name = \(bp.name), plan_id = \(bp.plan), time_zone = \(bp.timeZone), locale = \(bp.locale),
+            UPDATE platform.tenants SET name = \(name), plan_id = \(bp.plan), time_zone = \(timeZone), locale = \(locale),
                 updated_at = now()
             WHERE id = \(tenant.id)
             """)
         try await tx.execute("SELECT set_config('role', \(try tenant.schema().role.name), true)")
-        tenant.name = bp.name
+        tenant.name = name
         tenant.plan = bp.plan
-        tenant.timeZone = bp.timeZone
-        tenant.locale = bp.locale
+        tenant.timeZone = timeZone
+        tenant.locale = locale
+        try await AuditLog().record(AuditEntry(actorType: "user", actorId: actor.user.id, actorLabel: actor.user.email, action: "tenant.update",
+                                               targetType: "tenant", targetId: tenant.id.uuidString.lowercased(),
+                                               details: ["changes": diffs.joined(separator: "; "), "by": "blueprint"]),
+                                    meta: meta, at: services.clock.now(), in: tx)
         changes.append("~ tenant: " + diffs.joined(separator: ", "))
     }
 
@@ -143,7 +157,14 @@ final class Convergence: @unchecked Sendable {
     func departmentTree() async throws -> [String: UUID] {
         var byName: [String: UUID] = [:]
         var current: [String: Department] = [:]
-        for d in try await services.departments.list(in: tx) { current[d.name] = d; byName[d.name] = d.id }
+        for d in try await services.departments.list(in: tx) {
+            // Names are not unique in a tenant, but a blueprint matches departments by name.
+            if current[d.name] != nil {
+                throw problem(bp.at("departments"), "The tenant has two departments named '\(d.name)'; rename one (admin API) before applying a blueprint.")
+            }
+            current[d.name] = d
+            byName[d.name] = d.id
+        }
         let parentName: [UUID: String] = Dictionary(uniqueKeysWithValues: current.values.map { ($0.id, $0.name) })
         // Parents before children (the checker has refused cycles and unknown parents), so a
         // move never makes a cycle on the way.
@@ -167,6 +188,13 @@ final class Convergence: @unchecked Sendable {
                 changes.append("+ department '\(d.name)'" + (d.parent.map { " under '\($0)'" } ?? ""))
             }
         }
+        return byName
+    }
+
+    /// Departments the file leaves out: reported, or deleted with prune (leaves first).
+    func pruneDepartments() async throws {
+        var current: [String: Department] = [:]
+        for d in try await services.departments.list(in: tx) { current[d.name] = d }
         let wanted = Set(bp.departments.map(\.name))
         // Children before parents, so a pruned subtree empties from the leaves.
         let absent = current.values.filter { !wanted.contains($0.name) }.sorted { depth($0, current) > depth($1, current) }
@@ -175,13 +203,11 @@ final class Convergence: @unchecked Sendable {
                 try await at(bp.at("departments"), "department '\(d.name)'") {
                     try await services.departments.delete(d.id, actor: actor, meta: meta, in: tx)
                 }
-                byName[d.name] = nil
                 changes.append("- department '\(d.name)'")
             } else {
                 notInFile.append("department '\(d.name)'")
             }
         }
-        return byName
     }
 
     func depth(_ d: Department, _ all: [String: Department]) -> Int {
@@ -202,11 +228,15 @@ final class Convergence: @unchecked Sendable {
             let permissions = r.permissions.map { Role.Permission(object: $0.object, actions: $0.actions, scope: $0.scope) }
             let fields = r.fields.map { Role.Field(object: $0.object, field: $0.field, access: $0.access) }
             if let have = current[r.name] {
+                // Compared as the grants they make (one scope per object and action), as stored.
+                var ignored = FieldErrors()
+                let want = Role.grants(permissions: permissions, fields: fields, capabilities: r.capabilities, into: &ignored)
+                let held = Role.grants(permissions: have.permissions, fields: have.fields, capabilities: have.capabilities, into: &ignored)
                 var what: [String] = []
                 if have.description != r.description { what.append("description") }
-                if Self.normalized(have.permissions) != Self.normalized(permissions) { what.append("permissions") }
-                if Self.normalized(have.fields) != Self.normalized(fields) { what.append("field access") }
-                if Set(have.capabilities) != Set(r.capabilities) { what.append("capabilities") }
+                if want.permissions != held.permissions { what.append("permissions") }
+                if want.fields != held.fields { what.append("field access") }
+                if want.capabilities != held.capabilities { what.append("capabilities") }
                 guard !what.isEmpty else { continue }
                 let model = try await AccessModel.load(version: 0, in: tx)
                 _ = try await at(r.at, "role '\(r.name)'") {
@@ -238,12 +268,6 @@ final class Convergence: @unchecked Sendable {
         }
         return ids
     }
-
-    static func normalized(_ p: [Role.Permission]) -> [String] {
-        p.map { "\($0.object)|\($0.scope)|\(Set($0.actions).sorted().joined(separator: ","))" }.sorted()
-    }
-
-    static func normalized(_ f: [Role.Field]) -> [String] { f.map { "\($0.object)|\($0.field)|\($0.access)" }.sorted() }
 
     func userSet(departments: [String: UUID], roles: [String: UUID]) async throws {
         var current: [String: AdminUser] = [:]
@@ -383,7 +407,16 @@ final class Convergence: @unchecked Sendable {
             input.required = required
             what.append("required \(required)")
         }
-        if let values = f.values, Self.picklist(values) != Self.picklist(have.options.orderedValues) {
+        var wantValues = f.values
+        if let values = f.values {
+            // A value the file drops may be on records: kept, inactive, unless pruned.
+            let dropped = have.options.orderedValues.filter { v in !values.contains { $0.value == v.value } }
+            if !prune {
+                wantValues = values + dropped.map { PicklistValue(value: $0.value, label: $0.label, active: false) }
+                notInFile += dropped.map { "picklist value \(objectName).\(f.apiName): '\($0.value)' (kept, inactive)" }
+            }
+        }
+        if let values = wantValues, Self.picklist(values) != Self.picklist(have.options.orderedValues) {
             var options = have.options
             options.values = values
             input.options = options
@@ -397,24 +430,31 @@ final class Convergence: @unchecked Sendable {
             }
         } else {
             if let type = f.type, type != have.type.rawValue { input.type = type; what.append("type \(have.type.rawValue) → \(type)") }
-            // Left out means what `FieldAdminService.add` would have made.
-            let type = f.type.flatMap(FieldType.init(rawValue:)) ?? have.type
-            for (flag, want, current) in [("unique", f.unique ?? false, have.unique), ("filterable", f.filterable ?? true, have.filterable),
-                                          ("searchable", f.searchable ?? type.searchableByDefault, have.searchable)] where want != current {
+            // Flags left out stay as they are (a new field gets the service's defaults).
+            for (flag, want, current) in [("unique", f.unique, have.unique), ("filterable", f.filterable, have.filterable),
+                                          ("searchable", f.searchable, have.searchable)] where want != nil && want != current {
                 throw problem(f.at, "\(name): \(flag) is fixed when a field is created (it is \(current) here).")
             }
             if (f.defaultValue ?? .null) != (have.defaultValue ?? .null) {
                 input.default = f.defaultValue ?? .null
                 what.append("default")
             }
-            var wantOptions = f.options
-            wantOptions.values = nil
+            // Options left out stay as they are (the service fills defaults such as a currency code).
             var haveOptions = have.options
             haveOptions.values = nil
-            if let type = FieldType(rawValue: f.type ?? have.type.rawValue), type == .lookup { wantOptions.target = wantOptions.target ?? haveOptions.target }
+            var wantOptions = haveOptions
+            let o = f.options
+            if let v = o.maxLength { wantOptions.maxLength = v }
+            if let v = o.precision { wantOptions.precision = v }
+            if let v = o.scale { wantOptions.scale = v }
+            if let v = o.currencyCode { wantOptions.currencyCode = v }
+            if let v = o.target { wantOptions.target = v }
+            if let v = o.pattern { wantOptions.pattern = v }
+            if let v = o.min { wantOptions.min = v }
+            if let v = o.max { wantOptions.max = v }
             if wantOptions != haveOptions {
                 var options = wantOptions
-                options.values = f.values ?? have.options.values
+                options.values = input.options?.values ?? have.options.values
                 input.options = options
                 what.append("options")
             }
@@ -424,6 +464,20 @@ final class Convergence: @unchecked Sendable {
             try await services.fields.update(objectName, f.apiName, input: input, tenant: schema, metadata: md, actor: actor, meta: meta, in: tx)
         }
         changes.append("~ \(name): " + what.joined(separator: ", "))
+    }
+
+    /// A role's field access must name fields that exist (after this apply's fields), or the
+    /// field the admin meant to hide stays visible.
+    func checkFieldGrants() async throws {
+        let md = try await metadata()
+        for role in bp.roles {
+            for g in role.fields {
+                guard let object = md.objects[g.object] else { continue }  // a module that is off keeps its grants
+                if object.field(g.field) == nil {
+                    throw problem(role.at, "Role '\(role.name)': \(g.object) has no field '\(g.field)' to set access for.")
+                }
+            }
+        }
     }
 
     static func picklist(_ values: [PicklistValue]) -> [String] { values.map { "\($0.value)|\($0.label)|\($0.active)" } }

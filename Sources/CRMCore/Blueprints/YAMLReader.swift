@@ -6,6 +6,23 @@ import Yams
 final class YAMLReader {
     let file: String
     private(set) var problems: [BlueprintProblem] = []
+    /// Nodes read so far: aliases can make a small file a huge tree, so reading stops at a budget.
+    private var visited = 0
+    static let maxNodes = 200_000
+
+    /// False (once reported) when the file holds more nodes than a blueprint needs.
+    func visit(_ node: Node) -> Bool {
+        visited += 1
+        if visited == Self.maxNodes { fail(node, "The file holds more than \(Self.maxNodes) values (aliases included); a blueprint needs far fewer.") }
+        return visited < Self.maxNodes
+    }
+
+    static let integerSyntax = "^-?[0-9]+$"
+    static let decimalSyntax = "^-?[0-9]+(\\.[0-9]+)?$"
+    /// A record value is a number only in plain decimal form; '0571' or '1_000' stay text.
+    static let recordNumberSyntax = "^-?(0|[1-9][0-9]*)(\\.[0-9]+)?$"
+
+    static func matches(_ s: String, _ pattern: String) -> Bool { s.range(of: pattern, options: .regularExpression) != nil }
 
     init(file: String) { self.file = file }
 
@@ -20,6 +37,7 @@ final class YAMLReader {
     /// A mapping's values by key, in file order. Unknown and repeated keys are problems; so are
     /// missing `required` keys.
     func mapping(_ node: Node, _ what: String, allowed: [String], required: [String] = []) -> Fields? {
+        guard visit(node) else { return nil }
         guard case .mapping(let m) = node else {
             fail(node, "\(what) must be a mapping (key: value), not \(kind(node)).")
             return nil
@@ -65,7 +83,8 @@ final class YAMLReader {
             fail(node, "\(what) must be text, not \(kind(node)).")
             return nil
         }
-        return s.string
+        // As the services trim names and labels, so a folded block's last newline is no change.
+        return s.string.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Text, or nil for an explicit null (`~` or nothing).
@@ -76,8 +95,8 @@ final class YAMLReader {
 
     func int(_ node: Node?, _ what: String) -> Int? {
         guard let node else { return nil }
-        guard case .scalar = node, node.scalar?.style == .plain, let value = node.int else {
-            fail(node, "\(what) must be a whole number, not \(kind(node)).")
+        guard case .scalar(let s) = node, s.style == .plain, Self.matches(s.string, Self.integerSyntax), let value = Int(s.string) else {
+            fail(node, "\(what) must be a whole number in decimal digits, not \(kind(node)).")
             return nil
         }
         return value
@@ -100,17 +119,17 @@ final class YAMLReader {
 
     func decimal(_ node: Node?, _ what: String) -> Decimal? {
         guard let node else { return nil }
-        guard case .scalar(let s) = node, s.style == .plain, node.float != nil || node.int != nil,
+        guard case .scalar(let s) = node, s.style == .plain, Self.matches(s.string, Self.decimalSyntax),
               let value = Decimal(string: s.string, locale: Locale(identifier: "en_US_POSIX"))
         else {
-            fail(node, "\(what) must be a number, not \(kind(node)).")
+            fail(node, "\(what) must be a number such as 12 or 0.5, not \(kind(node)).")
             return nil
         }
         return value
     }
 
     func sequence(_ node: Node?, _ what: String) -> [Node]? {
-        guard let node else { return nil }
+        guard let node, visit(node) else { return nil }
         if isNull(node) { return [] }
         guard case .sequence(let s) = node else {
             fail(node, "\(what) must be a list, not \(kind(node)).")
@@ -149,12 +168,13 @@ final class YAMLReader {
 
     /// A scalar or list as a record value: numbers, booleans, null and text as YAML resolves them.
     func jsonValue(_ node: Node, _ what: String) -> JSONValue? {
+        guard visit(node) else { return nil }
         switch node {
         case .scalar(let s):
             if s.style != .plain { return .string(s.string) }
             if node.null != nil { return .null }
             if s.string == "true" || s.string == "false" { return .bool(s.string == "true") }
-            if node.int != nil || node.float != nil, let d = Decimal(string: s.string, locale: Locale(identifier: "en_US_POSIX")) {
+            if Self.matches(s.string, Self.recordNumberSyntax), let d = Decimal(string: s.string, locale: Locale(identifier: "en_US_POSIX")) {
                 return .number(d)
             }
             return .string(s.string)

@@ -40,9 +40,7 @@ public struct TenantService: Sendable {
         if TimeZone(identifier: request.timeZone) == nil {
             errors.add("time_zone", "invalid_time_zone", "Use an IANA time zone such as Asia/Shanghai.")
         }
-        if request.locale.isEmpty || request.locale.count > 20
-            || !request.locale.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || $0 == "-" || $0 == "_") })
-        {
+        if !Self.isValidLocale(request.locale) {
             errors.add("locale", "invalid_locale", "Use a locale such as en or zh-CN.")
         }
         if !EmailAddress.isValid(request.admin.email) { errors.add("admin.email", "invalid_email", "A valid email address is required.") }
@@ -80,6 +78,12 @@ public struct TenantService: Sendable {
         } catch where error.sqlState == "23505" {
             throw slugTaken(request.slug)
         }
+    }
+
+    /// A locale tag such as en or zh-CN: ASCII letters, '-' and '_', at most 20.
+    public static func isValidLocale(_ locale: String) -> Bool {
+        !locale.isEmpty && locale.count <= 20
+            && locale.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || $0 == "-" || $0 == "_") }
     }
 
     func slugTaken(_ slug: String) -> CRMError {

@@ -104,6 +104,69 @@ struct BlueprintTests {
         #expect(try await Self.metadata(services, slug).object("customer").field("tier")?.label == "Tier")
     }
 
+    @Test("converging is a no-op however the file says it: split permission entries, options and zones left out; dropped picklist values stay inactive; prune moves users before it deletes their department")
+    func leftOutAndSaidTwice() async throws {
+        let services = try await TestEnvironment.shared.services()
+        let slug = Fixtures.uniqueSlug("bp")
+        let text = Self.base
+            .replacingOccurrences(of: "      - {object: lead, actions: [read, create], scope: own}\n",
+                                  with: "      - {object: lead, actions: [read], scope: own}\n      - {object: lead, actions: [create], scope: own}\n")
+            .replacingOccurrences(of: "      - api_name: tier\n", with: "      - {api_name: amount, label: Amount, type: currency}\n      - api_name: tier\n")
+        _ = try await Self.apply(services, text, slug: slug)
+        let again = try await Self.apply(services, text, slug: slug)
+        #expect(again.isNoOp, "\(again.changes)")
+        // Left out: the tenant keeps its zone and locale.
+        let zoneless = text.replacingOccurrences(of: "time_zone: Asia/Shanghai\n", with: "").replacingOccurrences(of: "locale: zh-CN\n", with: "")
+        #expect(try await Self.apply(services, zoneless, slug: slug).isNoOp)
+
+        let fewer = text.replacingOccurrences(of: "values: [gold, silver]", with: "values: [gold]")
+        let kept = try await Self.apply(services, fewer, slug: slug)
+        #expect(kept.changes == ["~ field customer.tier: picklist values"] && kept.notInFile.contains { $0.contains("'silver' (kept, inactive)") },
+                "\(kept.changes) \(kept.notInFile)")
+        let tier = try #require(try await Self.metadata(services, slug).object("customer").field("tier"))
+        #expect(tier.options.orderedValues.map { "\($0.value):\($0.active)" } == ["gold:true", "silver:false"])
+        #expect(try await Self.apply(services, fewer, slug: slug).isNoOp)
+
+        // The file drops Sales and moves its one user to Head Office: prune does both, in that order.
+        let flat = fewer.replacingOccurrences(of: "  - name: Sales\n    parent: Head Office\n", with: "")
+            .replacingOccurrences(of: "department: Sales, roles: [Rep]", with: "department: Head Office, roles: [Rep]")
+        let pruned = try await Self.apply(services, flat, slug: slug, prune: true)
+        #expect(pruned.changes.contains("- department 'Sales'") && pruned.changes.contains { $0.hasPrefix("~ user rep@bp.example") },
+                "\(pruned.changes)")
+        #expect(try await Self.metadata(services, slug).object("customer").field("tier")?.options.orderedValues.map(\.value) == ["gold"])
+
+        // A role hiding a field that does not exist is refused, not silently useless.
+        let typo = flat.replacingOccurrences(of: "      - {object: lead, actions: [create], scope: own}\n",
+                                             with: "      - {object: lead, actions: [create], scope: own}\n    fields:\n      - {object: customer, field: wechatt, access: hidden}\n")
+        do {
+            _ = try await Self.apply(services, typo, slug: slug)
+            Issue.record("a grant on an unknown field was applied")
+        } catch let problems as BlueprintProblems {
+            #expect(problems.description.contains("customer has no field 'wechatt'"), "\(problems)")
+        }
+    }
+
+    @Test("numbers are plain decimals: hex, octal-looking and underscored numbers are refused where a number is wanted")
+    func numbers() throws {
+        for (bad, needle) in [("max_length: 0x10", "0x10"), ("max_length: 1_000", "1_000")] {
+            let text = Self.base.replacingOccurrences(of: "max_length: 60", with: bad)
+            #expect(throws: BlueprintProblems.self) { _ = try BlueprintParser.parse(text, file: "n.yaml") }
+            do { _ = try BlueprintParser.parse(text, file: "n.yaml") } catch let p as BlueprintProblems {
+                let at = Self.position(of: needle, in: text)
+                #expect(p.problems.first?.line == at.line && p.problems.first?.column == at.column, "\(p)")
+            }
+        }
+        let bp = try BlueprintParser.parse(Self.base + """
+            sample_records:
+              customer:
+                - {name: Zip, phone: 0571, address: '12', website: 12.5}
+
+            """, file: "n.yaml")
+        #expect(bp.sampleRecords.first?.values["phone"] == .string("0571"))
+        #expect(bp.sampleRecords.first?.values["address"] == .string("12"))
+        #expect(bp.sampleRecords.first?.values["website"] == .number(Decimal(string: "12.5")!))
+    }
+
     /// Where `needle` first appears in `text`: line and column, from 1.
     static func position(of needle: String, in text: String) -> (line: Int, column: Int) {
         for (i, line) in text.components(separatedBy: "\n").enumerated() {
