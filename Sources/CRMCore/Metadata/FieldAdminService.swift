@@ -95,7 +95,7 @@ public struct FieldAdminService: Sendable {
                                     defaultValue: input.default.flatMap { $0.isNull ? nil : $0 }, options: input.options ?? FieldOptions(),
                                     position: (object.fields.map(\.position).max() ?? 0) + 1)
             Self.checkOptions(&f, metadata: metadata, into: &errors)
-            if f.unique && [FieldType.longText, .multiPicklist, .boolean].contains(type) {
+            if f.unique && [FieldType.longText, .multiPicklist, .tags, .boolean].contains(type) {
                 errors.add("unique", "invalid_value", "A \(type.rawValue) field cannot be unique.")
             }
             field = f
@@ -144,6 +144,9 @@ public struct FieldAdminService: Sendable {
         } else if field.filterable {
             if field.type == .multiPicklist {
                 out.append("CREATE INDEX \(name("idx")) ON \(table.quoted) USING gin (\(c))")
+            } else if field.type == .tags {
+                // Untagged records are NULL and stay out of the index (`@>` implies NOT NULL).
+                out.append("CREATE INDEX \(name("idx")) ON \(table.quoted) USING gin (\(c)) WHERE \(c) IS NOT NULL AND deleted_at IS NULL")
             } else if field.type != .longText {
                 out.append("CREATE INDEX \(name("idx")) ON \(table.quoted) (\(c), id) WHERE deleted_at IS NULL")
             }
@@ -168,6 +171,8 @@ public struct FieldAdminService: Sendable {
             if let n = o.maxLength, !(1...FieldValueParser.maxText).contains(n) {
                 errors.add("options.max_length", "out_of_range", "From 1 to \(FieldValueParser.maxText).")
             }
+        case .tags:
+            if let n = o.maxLength, !(1...100).contains(n) { errors.add("options.max_length", "out_of_range", "From 1 to 100.") }
         case .longText:
             if let n = o.maxLength, !(1...FieldValueParser.maxLongText).contains(n) {
                 errors.add("options.max_length", "out_of_range", "From 1 to \(FieldValueParser.maxLongText).")

@@ -2,6 +2,8 @@
 public enum FieldType: String, Sendable, Codable, CaseIterable {
     case text, longText = "long_text", integer, decimal, currency, percent, boolean, date, datetime
     case email, phone, url, picklist, multiPicklist = "multi_picklist", lookup, user
+    /// Free labels (no list to choose from), stored as `text[]`.
+    case tags
     /// Record ids; system fields only.
     case id
 
@@ -21,7 +23,7 @@ public enum FieldType: String, Sendable, Codable, CaseIterable {
         case .boolean: return "boolean"
         case .date: return "date"
         case .datetime: return "timestamptz"
-        case .multiPicklist: return "text[]"
+        case .multiPicklist, .tags: return "text[]"
         case .lookup, .user, .id: return "uuid"
         }
     }
@@ -30,7 +32,7 @@ public enum FieldType: String, Sendable, Codable, CaseIterable {
     public var operators: Set<FilterOperator> {
         switch self {
         case .longText: return [.contains, .isNull]
-        case .multiPicklist: return [.contains, .isNull]
+        case .multiPicklist, .tags: return [.contains, .isNull]
         case .boolean: return [.eq, .ne, .isNull]
         case .lookup, .user, .id: return [.eq, .ne, .in, .isNull]
         case .text, .email, .phone, .url, .picklist:
@@ -40,7 +42,7 @@ public enum FieldType: String, Sendable, Codable, CaseIterable {
         }
     }
 
-    public var sortable: Bool { self != .longText && self != .multiPicklist }
+    public var sortable: Bool { ![.longText, .multiPicklist, .tags].contains(self) }
 
     /// Whether `q` searches fields of this type.
     public var searchableByDefault: Bool { [.text, .email, .phone].contains(self) }

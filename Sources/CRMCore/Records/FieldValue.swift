@@ -22,6 +22,9 @@ public enum FieldValueParser {
 
     public static let maxText = 255
     public static let maxLongText = 32_000
+    /// Tags: at most this many per record, each at most `max_length` (default 50) characters.
+    public static let maxTags = 50
+    public static let defaultTagLength = 50
 
     /// The bound value of `value` for `field`; references (lookups, users) are checked for
     /// existence by the caller, which has the transaction.
@@ -102,6 +105,25 @@ public enum FieldValueParser {
                 if !out.contains(s) { out.append(s) }
             }
             if field.required && out.isEmpty { return .failure(Problem("required", "This field is required.")) }
+            return .success(.list(out))
+        case .tags:
+            guard case .array(let items) = value else { return .failure(Problem("invalid_type", "Expected a list of tags.")) }
+            let limit = o.maxLength ?? defaultTagLength
+            var out: [String] = []
+            for item in items {
+                guard case .string(let raw) = item else { return .failure(Problem("invalid_type", "Expected a list of strings.")) }
+                let tag = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+                if tag.isEmpty || tag.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+                    return .failure(Problem("invalid_value", "A tag is 1 to \(limit) characters, without control characters."))
+                }
+                if tag.count > limit { return .failure(Problem("too_long", "At most \(limit) characters a tag.")) }
+                if !out.contains(tag) { out.append(tag) }
+            }
+            if out.count > maxTags { return .failure(Problem("out_of_range", "At most \(maxTags) tags.")) }
+            if out.isEmpty {
+                // No tags is stored as null, so that is_null finds every untagged record.
+                return field.required ? .failure(Problem("required", "This field is required.")) : .success(.null)
+            }
             return .success(.list(out))
         case .lookup, .user, .id:
             guard case .string(let s) = value, let id = UUID(uuidString: s) else {

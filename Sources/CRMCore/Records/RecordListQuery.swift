@@ -112,7 +112,7 @@ public struct RecordListQuery: Sendable {
         probe.required = false
         probe.options.pattern = nil
         probe.options.maxLength = 1_000
-        if probe.type == .picklist || probe.type == .multiPicklist || probe.type == .longText { probe.type = .text }
+        if [.picklist, .multiPicklist, .tags, .longText].contains(probe.type) { probe.type = .text }
         if op == .contains || op == .startsWith { probe.type = .text }
         func one(_ s: String) -> Result<BoundValue, FieldValueParser.Problem> {
             let json: JSONValue

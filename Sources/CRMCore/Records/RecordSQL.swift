@@ -37,7 +37,7 @@ public enum RecordSQL {
         case .boolean: return "boolean"
         case .date: return "date"
         case .datetime: return "timestamptz"
-        case .multiPicklist: return "text[] COLLATE \"C\""
+        case .multiPicklist, .tags: return "text[] COLLATE \"C\""
         case .lookup, .id: return "uuid"
         case .user: return "uuid REFERENCES users(id)"
         }

@@ -136,7 +136,7 @@ public struct RecordService: Sendable {
             q.append(filter.values.first == .text("true") ? "\(col) IS NULL" : "\(col) IS NOT NULL")
         case .contains:
             guard case .text(let s) = filter.values[0] else { q.append("false"); return }
-            if type == .multiPicklist {
+            if type == .multiPicklist || type == .tags {
                 q.append("\(col) @> ARRAY[\(try q.bind(s))::text]")
             } else {
                 q.append("\(col) ILIKE \(try q.bind("%" + escapeLike(s) + "%"))")

@@ -93,6 +93,9 @@ enum TenantOpenAPI {
         case .multiPicklist:
             let values = o.orderedValues.filter { !forInput || $0.active }.map { AnyCodable($0.value) }
             return .array(nullable: nullable, description: description, items: .string(allowedValues: values))
+        case .tags:
+            return .array(nullable: nullable, description: description, maxItems: FieldValueParser.maxTags,
+                          items: .string(maxLength: o.maxLength ?? FieldValueParser.defaultTagLength))
         case .lookup, .user, .id:
             return .string(format: .uuid, nullable: nullable, description: description)
         }
