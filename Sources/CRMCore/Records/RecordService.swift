@@ -208,20 +208,24 @@ public struct RecordService: Sendable {
         let id = UUID.v7(now: now)
         try await checkUnique(object, values: values, excluding: id, in: tx)
         let ordered = values.values.sorted { $0.0.position < $1.0.position }
-        var q = QueryBuilder("INSERT INTO \(object.table.quoted) AS t (id, owner_id, created_by, updated_by, created_at, updated_at")
+        // The row and its 'created' history entry in one statement: one round trip fewer per create.
+        var q = QueryBuilder("WITH ins AS (INSERT INTO \(object.table.quoted) AS t (id, owner_id, created_by, updated_by, created_at, updated_at")
         for (field, _) in ordered { q.append(", " + field.column.quoted) }
-        let nowP = try q.bind(now), user = try q.bind(caller.userId)
-        q.append(") VALUES (\(try q.bind(id)), \(try q.bind(owner)), \(user), \(user), \(nowP), \(nowP)")
+        let nowP = try q.bind(now), user = try q.bind(caller.userId), idP = try q.bind(id)
+        q.append(") VALUES (\(idP), \(try q.bind(owner)), \(user), \(user), \(nowP), \(nowP)")
         for (field, value) in ordered { q.append(", " + (try q.bind(value, as: field.type))) }
-        q.append(") RETURNING (\(RecordSQL.json(caller.visibleFields(object))))::text, t.version")
-        let fetched = try await mapUnique(object) {
+        q.append(") RETURNING (\(RecordSQL.json(caller.visibleFields(object))))::text AS out, t.version AS version)")
+        q.append("""
+            , hist AS (INSERT INTO record_history (object, record_id, event, actor_id, at, request_id)
+                SELECT \(try q.bind(object.apiName)), \(idP), 'created', \(user), \(nowP), \(try q.bind(caller.meta.requestId)) FROM ins)
+            SELECT out, version FROM ins
+            """)
+        return try await mapUnique(object) {
             for try await (json, version) in try await tx.query(q.query).decode((String, Int64).self) {
                 return Fetched(json: json, version: version)
             }
             throw CRMError.conflict("The record was not created.")
         }
-        try await recordEvent("created", object: object, id: id, caller: caller, at: now, in: tx)
-        return fetched
     }
 
     public func update(_ objectName: String, id: UUID, body: [String: JSONValue], ifMatch: Int64?, caller: RecordCaller,

@@ -31,9 +31,8 @@ enum LeadRoutes {
             guard caller.permissions.may(.create, on: "lead") else { throw CRMError.forbidden("The check is for those who create leads.") }
             _ = try caller.readable("lead")
             let body = try await JSONBody.decode(CheckBody.self, from: request, limit: limit)
-            let rules = try await services.leads.duplicates.rules(in: tx)
             let matches = try await services.leads.duplicates.find(phone: body.phone, email: body.email, company: body.company,
-                                                                   excluding: nil, rules: rules, caller: caller, in: tx)
+                                                                   caller: caller, now: services.clock.now(), in: tx)
             return try JSONOut.response(Page(data: matches, nextCursor: nil))
         }
         authed.get("pool") { request, context -> Response in
@@ -132,15 +131,29 @@ enum LeadRoutes {
     /// `POST /records/lead`: the duplicate check first; warnings ride along in the answer.
     static func createLead(_ request: Request, caller: RecordCaller, body: [String: JSONValue], services: AppServices,
                            tx: Transaction) async throws -> Response {
-        let override = request.uri.queryParameters.get("allow_duplicates") == "true"
-        let created = try await services.leads.create(body: body, override: override, caller: caller, in: tx)
-        var text = created.record.json
-        if !created.warnings.isEmpty, text.hasSuffix("}") {
+        let saved = try await services.leads.create(body: body, override: allowDuplicates(request), caller: caller, in: tx)
+        return RecordRoutes.json(try withWarnings(saved), status: .created, version: saved.record.version)
+    }
+
+    /// `PATCH /records/lead/{id}`: changed phones, emails and companies are checked as on create.
+    static func updateLead(_ request: Request, id: UUID, caller: RecordCaller, body: [String: JSONValue], services: AppServices,
+                           tx: Transaction) async throws -> Response {
+        let saved = try await services.leads.update(id, body: body, ifMatch: try RecordRoutes.ifMatch(request),
+                                                    override: allowDuplicates(request), caller: caller, in: tx)
+        return RecordRoutes.json(try withWarnings(saved), version: saved.record.version)
+    }
+
+    static func allowDuplicates(_ request: Request) -> Bool { request.uri.queryParameters.get("allow_duplicates") == "true" }
+
+    /// The record's JSON with `duplicate_warnings` added when there are any.
+    static func withWarnings(_ saved: LeadService.Saved) throws -> String {
+        var text = saved.record.json
+        if !saved.warnings.isEmpty, text.hasSuffix("}") {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .withoutEscapingSlashes
-            let warnings = String(decoding: try encoder.encode(created.warnings), as: UTF8.self)
+            let warnings = String(decoding: try encoder.encode(saved.warnings), as: UTF8.self)
             text = String(text.dropLast()) + ", \"duplicate_warnings\": " + warnings + "}"
         }
-        return RecordRoutes.json(text, status: .created, version: created.record.version)
+        return text
     }
 }

@@ -40,6 +40,10 @@ enum RecordRoutes {
             let object = try context.parameters.require("object")
             let id = try recordId(context, object)
             let body = try await JSONBody.decode([String: JSONValue].self, from: request, limit: limit)
+            if object == "lead" {
+                _ = try caller.metadata.object(object)
+                return try await LeadRoutes.updateLead(request, id: id, caller: caller, body: body, services: services, tx: tx)
+            }
             let record = try await services.records.update(object, id: id, body: body, ifMatch: try ifMatch(request),
                                                            caller: caller, in: tx)
             return json(record.json, version: record.version)

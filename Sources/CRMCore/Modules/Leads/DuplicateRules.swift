@@ -86,31 +86,63 @@ public struct DuplicateCheck: Sendable {
         try await tx.execute(PostgresQuery(unsafeSQL: sql, binds: binds))
     }
 
-    public func find(phone: String?, email: String?, company: String?, excluding: UUID?, rules: [DuplicateRule],
-                     caller: RecordCaller, in tx: Transaction) async throws -> [DuplicateMatch] {
+    /// What the check before a save found: another rep's registration holding the prospect
+    /// (which ends the check), or the matches under the tenant's rules.
+    public enum Outcome: Sendable {
+        case reserved(Reservation)
+        case matches([DuplicateMatch])
+    }
+
+    /// Another rep's pending or approved registration of the prospect, and which key met it.
+    public struct Reservation: Sendable {
+        public var id: UUID
+        public var status: String
+        public var until: Date?
+        public var field: String
+    }
+
+    /// The on-demand check: the matches under the tenant's rules, no locks, no registrations.
+    public func find(phone: String?, email: String?, company: String?, caller: RecordCaller, now: Date,
+                     in tx: Transaction) async throws -> [DuplicateMatch] {
+        guard case .matches(let matches) = try await check(phone: phone, email: email, company: company, excluding: nil, reserve: false,
+                                                           caller: caller, now: now, in: tx) else { return [] }
+        return matches
+    }
+
+    /// One call of the module's `crm_lead_check` (static SQL, plans cached per connection): with
+    /// `reserve`, the prospect's advisory locks (held to the end of the transaction, so two
+    /// simultaneous saves of one prospect cannot both pass) and the registration check first;
+    /// then the rules and the matches of `phone`, `email` and `company`, skipping `excluding`.
+    public func check(phone: String?, email: String?, company: String?, excluding: UUID?, reserve: Bool, caller: RecordCaller,
+                      now: Date, in tx: Transaction) async throws -> Outcome {
         try Self.checkLengths(phone: phone, email: email, company: company)
-        let action = Dictionary(uniqueKeysWithValues: rules.map { ($0.field, $0.action) })
-        guard !action.isEmpty else { return [] }
-        // Keys computed by the same SQL as the stored columns; unused ones are NULL and match nothing.
-        let p = action[.phone] == nil ? nil : phone, e = action[.email] == nil ? nil : email, c = action[.company] == nil ? nil : company
-        // One call of the module's function (static SQL, plans cached per connection).
-        let sql = "SELECT * FROM crm_duplicates($1, $2, $3, $4, $5) LIMIT 50"
         var binds = PostgresBindings()
-        binds.append(p)
-        binds.append(e)
-        binds.append(c)
+        binds.append(phone)
+        binds.append(email)
+        binds.append(company)
         binds.append(excluding)
+        binds.append(caller.userId)
+        binds.append(now)
+        binds.append(reserve)
+        binds.append(Self.defaultRulesJSON)
         binds.append(Float(Self.similarity))
+        let sql = "SELECT * FROM crm_lead_check($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)"
         var out: [DuplicateMatch] = []
-        for try await (object, id, name, field, match, owner) in try await tx.query(PostgresQuery(unsafeSQL: sql, binds: binds))
-            .decode((String, UUID, String, String, String, UUID?).self)
+        for try await (kind, object, id, name, field, match, action, owner, until) in try await tx.query(PostgresQuery(unsafeSQL: sql, binds: binds))
+            .decode((String, String?, UUID, String?, String?, String, String?, UUID?, Date?).self)
         {
-            let rule = DuplicateRule.Field(rawValue: field).flatMap { action[$0] } ?? .warn
+            if kind == "registration" {
+                return .reserved(Reservation(id: id, status: match, until: until, field: field ?? "company"))
+            }
+            let object = object ?? "lead"
             let visible = caller.permissions.reaches(.read, on: object, ownedBy: owner)
             out.append(DuplicateMatch(object: object, id: visible ? id.uuidString.lowercased() : nil,
-                                      name: visible ? name : "(a record you cannot see)", field: field, match: match,
-                                      action: match == "exact" ? rule.rawValue : DuplicateRule.Action.warn.rawValue))
+                                      name: visible ? name ?? "" : "(a record you cannot see)", field: field ?? "company", match: match,
+                                      action: action ?? DuplicateRule.Action.warn.rawValue))
         }
-        return out
+        return .matches(out)
     }
+
+    /// The defaults as the check reads them when the tenant has set no rules.
+    static let defaultRulesJSON = String(decoding: (try? JSONEncoder().encode(DuplicateRule.defaults)) ?? Data("[]".utf8), as: UTF8.self)
 }

@@ -18,36 +18,86 @@ public struct LeadService: Sendable {
     }
 
     /// A saved lead and the matches that only warned.
-    public struct Created: Sendable {
+    public struct Saved: Sendable {
         public var record: RecordService.Fetched
         public var warnings: [DuplicateMatch]
     }
 
+    /// The fields the duplicate check compares.
+    static let checkedFields = ["phone", "email", "company"]
+
     /// Creates a lead after the duplicate check. A blocking match refuses the save (409 listing
     /// the matches) unless `override` is asked by a caller with `override_duplicates`.
-    public func create(body: [String: JSONValue], override: Bool, caller: RecordCaller, in tx: Transaction) async throws -> Created {
+    public func create(body: [String: JSONValue], override: Bool, caller: RecordCaller, in tx: Transaction) async throws -> Saved {
         _ = try records.creatable("lead", caller: caller)
+        try Self.refuseConversion(body)
         func text(_ key: String) -> String? { if case .string(let s)? = body[key] { return s } else { return nil } }
-        try DuplicateCheck.checkLengths(phone: text("phone"), email: text("email"), company: text("company"))
-        try await duplicates.lockKeys(phone: text("phone"), email: text("email"), company: text("company"), in: tx)
-        // A prospect another rep has registered is theirs while the reservation lasts.
-        if let held = try await registrations.blocking(company: text("company"), phone: text("phone"), email: text("email"),
-                                                       except: caller.userId, now: clock.now(), in: tx) {
-            var error = CRMError.conflict(held.status == "approved"
-                ? "This prospect is reserved for another rep until \(PublicPool.day(held.reservedUntil ?? clock.now()))."
-                : "Another rep has registered this prospect; it awaits a decision.")
-            error.extensions["registration_id"] = .string(held.id)
-            throw error
+        let outcome = try await duplicates.check(phone: text("phone"), email: text("email"), company: text("company"), excluding: nil,
+                                                 reserve: true, caller: caller, now: clock.now(), in: tx)
+        let warnings = try admit(outcome, override: override, caller: caller)
+        return Saved(record: try await records.create("lead", body: body, caller: caller, in: tx), warnings: warnings)
+    }
+
+    /// Updates a lead through the records engine, then checks the phone, email and company it
+    /// changed as a create would (the same locks, registrations and rules); a refusal rolls the
+    /// request's transaction back. The status `converted` is the convert call's alone, and a
+    /// converted lead keeps it.
+    public func update(_ id: UUID, body: [String: JSONValue], ifMatch: Int64?, override: Bool, caller: RecordCaller,
+                       in tx: Transaction) async throws -> Saved {
+        try Self.refuseConversion(body)
+        var before: [String: String?] = [:]
+        var status: String?
+        for try await (phone, email, company, current) in try await tx.query(
+            "SELECT phone, email, company, status FROM leads WHERE id = \(id) AND deleted_at IS NULL").decode((String?, String?, String?, String).self)
+        {
+            before = ["phone": phone, "email": email, "company": company]
+            status = current
         }
-        let rules = try await duplicates.rules(in: tx)
-        let matches = try await duplicates.find(phone: text("phone"), email: text("email"), company: text("company"), excluding: nil,
-                                                rules: rules, caller: caller, in: tx)
-        let blocking = matches.filter { $0.action == DuplicateRule.Action.block.rawValue }
-        if !blocking.isEmpty {
+        // The records engine answers first for a lead the caller may not see or change (404, 403, 412, 400).
+        let record = try await records.update("lead", id: id, body: body, ifMatch: ifMatch, caller: caller, in: tx)
+        if status == "converted", let wanted = body["status"], wanted != .string("converted") {
+            throw CRMError(.conflict, "A converted lead keeps its status.", fieldErrors: [
+                FieldError(field: "status", code: "converted", message: "This lead was converted; its status no longer changes.")])
+        }
+        var changed: [String: String] = [:]
+        for key in Self.checkedFields {
+            guard case .string(let raw)? = body[key] else { continue }
+            let value = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !value.isEmpty, value != (before[key] ?? nil) { changed[key] = value }
+        }
+        guard !changed.isEmpty else { return Saved(record: record, warnings: []) }
+        let outcome = try await duplicates.check(phone: changed["phone"], email: changed["email"], company: changed["company"], excluding: id,
+                                                 reserve: true, caller: caller, now: clock.now(), in: tx)
+        return Saved(record: record, warnings: try admit(outcome, override: override, caller: caller))
+    }
+
+    /// Only the convert call sets `converted` (it links the customer and contact it made).
+    static func refuseConversion(_ body: [String: JSONValue]) throws {
+        if body["status"] == .string("converted") {
+            throw CRMError.invalid("status", "invalid_value", "Leads are converted with POST /api/v1/leads/{id}/convert, not by setting the status.")
+        }
+    }
+
+    /// The warnings to return with the save, or the refusal: another rep's registration, or a
+    /// blocking match without an allowed override. Refusals name the fields that matched.
+    func admit(_ outcome: DuplicateCheck.Outcome, override: Bool, caller: RecordCaller) throws -> [DuplicateMatch] {
+        switch outcome {
+        case .reserved(let held):
+            var error = CRMError(.conflict, held.status == "approved"
+                ? "This prospect is reserved for another rep until \(PublicPool.day(held.until ?? clock.now()))."
+                : "Another rep has registered this prospect; it awaits a decision.",
+                fieldErrors: [FieldError(field: held.field, code: "reserved", message: "Another rep's registration holds this \(held.field).")])
+            error.extensions["registration_id"] = .string(held.id.uuidString.lowercased())
+            throw error
+        case .matches(let matches):
+            let blocking = matches.filter { $0.action == DuplicateRule.Action.block.rawValue }
+            guard !blocking.isEmpty else { return matches }
             guard override else {
-                var error = CRMError.conflict(
+                let fields = DuplicateRule.Field.allCases.map(\.rawValue).filter { f in blocking.contains { $0.field == f } }
+                var error = CRMError(.conflict,
                     "This lead matches \(blocking.count) existing record(s) under a blocking duplicate rule."
-                    + (caller.permissions.has(.overrideDuplicates) ? " Send allow_duplicates=true to save it anyway." : ""))
+                    + (caller.permissions.has(.overrideDuplicates) ? " Send allow_duplicates=true to save it anyway." : ""),
+                    fieldErrors: fields.map { FieldError(field: $0, code: "duplicate", message: "An existing lead or customer has this \($0).") })
                 error.extensions["duplicates"] = try JSONValue.encoding(matches)
                 error.extensions["may_override"] = .bool(caller.permissions.has(.overrideDuplicates))
                 throw error
@@ -55,9 +105,8 @@ public struct LeadService: Sendable {
             guard caller.permissions.has(.overrideDuplicates) else {
                 throw CRMError.forbidden("Saving a blocked duplicate needs the override_duplicates capability.")
             }
+            return matches
         }
-        let record = try await records.create("lead", body: body, caller: caller, in: tx)
-        return Created(record: record, warnings: override ? matches : matches.filter { $0.action != DuplicateRule.Action.block.rawValue })
     }
 }
 
