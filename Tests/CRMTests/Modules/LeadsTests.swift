@@ -287,4 +287,114 @@ struct LeadsTests {
             #expect(try await f.call(.post, "/api/v1/leads/\(fourth)/convert", headers: ["Content-Type": "application/json"]).status == 200)
         }
     }
+
+    @Test("similar company names are found by their distinctive part: shared legal forms and trade words alone do not make two companies alike")
+    func similarNames() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let f = try await RecordsFixture.make(services, client)
+            try await Self.leadsOn(f)
+            _ = try await f.create("lead", ["name": "Lu", "company": "Huaxin Precision Trading Co., Ltd."])
+            _ = try await f.create("customer", ["name": "上海华信精密科技有限公司"])
+            _ = try await f.create("lead", ["name": "Gu", "company": "Globex Trading Ltd"])
+            func similar(_ company: String) async throws -> [[String: Any]] {
+                let r = try await f.call(.post, "/api/v1/leads/duplicates", json: ["company": company])
+                guard r.status == 200 else { throw TestFailure("check: \(r.status) \(r.text)") }
+                return r.data.filter { $0["match"] as? String == "similar" }
+            }
+            // A typo and another legal form; the same trade name in another trade.
+            #expect(try await similar("Huaxin Precison Trading Ltd").contains { $0["object"] as? String == "lead" && $0["action"] as? String == "warn" })
+            #expect(try await similar("上海华信精密贸易有限公司").contains { $0["object"] as? String == "customer" })
+            // Only the generic words in common: nothing.
+            #expect(try await similar("Initech Trading Ltd").isEmpty)
+            #expect(try await similar("上海卓越精密科技有限公司").isEmpty)
+            #expect(try await similar("Trading Co., Ltd.").isEmpty)
+            // A create saves and reports the similar name.
+            let saved = try await f.call(.post, "/api/v1/records/lead", json: ["name": "Xu", "company": "Huaxin Precision Ltd"])
+            #expect(saved.status == 201 && (saved.object["duplicate_warnings"] as? [[String: Any]] ?? []).contains { $0["match"] as? String == "similar" },
+                    "\(saved.text)")
+        }
+    }
+
+    @Test("PATCH of a lead is checked like a create when its phone, email or company changes, and only the convert call converts")
+    func patchChecks() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let f = try await RecordsFixture.make(services, client)
+            try await Self.leadsOn(f)
+            let repRole = try await f.builtinRole("sales_rep")
+            let rep = try await f.user("rep", roles: [repRole]), other = try await f.user("rep-2", roles: [repRole])
+            let first = try #require(try await f.create("lead", ["name": "Zhou", "phone": "+86 139 0000 1111", "email": "zhou@a.example",
+                                                                 "company": "Nanjing Salt 盐业"])["id"] as? String)
+            let id = try #require(try await f.create("lead", ["name": "Wu", "phone": "+86 139 0000 2222"], as: rep.token)["id"] as? String)
+
+            // Another lead's phone written differently: 409 naming the field, and nothing is written.
+            let clash = try await f.call(.patch, "/api/v1/records/lead/\(id)", as: rep.token, json: ["phone": "13900001111", "title": "Buyer"])
+            #expect(clash.status == 409 && clash.fieldNames == ["phone"] && clash.fieldCodes == ["duplicate"], "\(clash.text)")
+            #expect((clash.object["duplicates"] as? [[String: Any]] ?? []).contains { $0["field"] as? String == "phone" })
+            let unchanged = try await f.call(.get, "/api/v1/records/lead/\(id)", as: rep.token)
+            #expect(unchanged.object["phone"] as? String == "+86 139 0000 2222" && unchanged.object["title"] is NSNull, "\(unchanged.text)")
+            let email = try await f.call(.patch, "/api/v1/records/lead/\(id)", as: rep.token, json: ["email": " ZHOU@a.example"])
+            #expect(email.status == 409 && email.fieldNames == ["email"], "\(email.text)")
+            // The company rule warns: saved, with the warning.
+            let company = try await f.call(.patch, "/api/v1/records/lead/\(id)", as: rep.token, json: ["company": "nanjing salt 盐业"])
+            #expect(company.status == 200 && (company.object["duplicate_warnings"] as? [[String: Any]] ?? []).contains {
+                $0["field"] as? String == "company" && $0["match"] as? String == "exact" }, "\(company.text)")
+            // A rep may not override; the admin may.
+            #expect(try await f.call(.patch, "/api/v1/records/lead/\(id)?allow_duplicates=true", as: rep.token, json: ["phone": "13900001111"]).status == 403)
+            let forced = try await f.call(.patch, "/api/v1/records/lead/\(id)?allow_duplicates=true", json: ["phone": "13900001111"])
+            #expect(forced.status == 200, "\(forced.text)")
+            // Values that do not change are not checked again: the forced duplicate can still be edited.
+            let edit = try await f.call(.patch, "/api/v1/records/lead/\(id)", as: rep.token, json: ["phone": "13900001111", "title": "Buyer"])
+            #expect(edit.status == 200 && edit.object["duplicate_warnings"] == nil, "\(edit.text)")
+
+            // Another rep's registration holds its prospect against a PATCH too.
+            let reg = try await f.call(.post, "/api/v1/registrations", as: other.token, json: ["company": "Hefei Glass 玻璃"])
+            #expect(reg.status == 201, "\(reg.text)")
+            let held = try await f.call(.patch, "/api/v1/records/lead/\(id)", as: rep.token, json: ["company": "HEFEI GLASS 玻璃"])
+            #expect(held.status == 409 && held.fieldNames == ["company"] && held.object["registration_id"] as? String == reg.object["id"] as? String,
+                    "\(held.text)")
+
+            // Only the convert call sets converted, and a converted lead keeps it.
+            let convert = try await f.call(.patch, "/api/v1/records/lead/\(id)", as: rep.token, json: ["status": "converted"])
+            #expect(convert.status == 400 && convert.fieldNames == ["status"], "\(convert.text)")
+            #expect(try await f.call(.post, "/api/v1/records/lead", json: ["name": "Born converted", "status": "converted"]).fieldNames == ["status"])
+            #expect(try await f.call(.post, "/api/v1/leads/\(first)/convert").status == 200)
+            let back = try await f.call(.patch, "/api/v1/records/lead/\(first)", json: ["status": "working"])
+            #expect(back.status == 409 && back.fieldNames == ["status"], "\(back.text)")
+            #expect(try await f.call(.get, "/api/v1/records/lead/\(first)").object["status"] as? String == "converted")
+        }
+    }
+
+    @Test("the per-department cap holds under concurrent claims by the department's reps; other departments are not counted")
+    func departmentCap() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let f = try await RecordsFixture.make(services, client)
+            try await Self.leadsOn(f)
+            let set = try await f.call(.put, "/api/v1/admin/settings/pool-rules", json: ["max_per_department": 3, "reclaim_wait_days": 0])
+            #expect(set.status == 200, "\(set.text)")
+            let role = try await f.builtinRole("sales_rep")
+            let team = try #require(try await f.call(.post, "/api/v1/admin/departments", json: ["name": "Pool Team"]).object["id"] as? String)
+            let elsewhere = try #require(try await f.call(.post, "/api/v1/admin/departments", json: ["name": "Other Team"]).object["id"] as? String)
+            var reps: [(id: String, token: String)] = []
+            for i in 0..<3 { reps.append(try await f.user("team-rep\(i)", roles: [role], department: team)) }
+            let outsider = try await f.user("other-rep", roles: [role], department: elsewhere)
+            let ids = try await Self.poolCustomers(f, 7)
+            // Six claims at once, two by each of the team's three reps: the team may take three.
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for (i, id) in ids.prefix(6).enumerated() {
+                    let token = reps[i % 3].token
+                    group.addTask { try await f.call(.post, "/api/v1/pool/\(id)/claim", as: token).status }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == 200 }.count == 3 && statuses.filter { $0 == 409 }.count == 3, "\(statuses)")
+            var held = 0
+            for rep in reps { held += f.ids(try await f.call(.get, "/api/v1/records/customer?owner_id=\(rep.id)", as: rep.token)).count }
+            #expect(held == 3)
+            // Another department's rep is not held by this team's cap.
+            #expect(try await f.call(.post, "/api/v1/pool/\(ids[6])/claim", as: outsider.token).status == 200)
+        }
+    }
 }

@@ -6,6 +6,9 @@ public enum LeadsModule {
     public static let module = CRMModule(id: id, name: "Leads and public pool", requires: [CustomersModule.id],
                                          migrations: migrations, objects: ["lead"])
 
+    /// The tables that hold each object's records, for ownership transfers.
+    public static let ownedTables: [String: String] = ["lead": "leads"]
+
     /// Normalized keys as SQL over one text expression, the same for stored columns and for a
     /// value being checked, so a check never disagrees with what was stored.
     /// Phone: digits only, the last ten (so '+86 138-0013-8000' and '13800138000' meet), none
@@ -36,16 +39,17 @@ public enum LeadsModule {
         "科技", "技术", "制造", "物流", "咨询", "电子", "食品", "纺织", "发展", "服务",
     ]
 
-    /// The distinctive part of a company name, for similarity: lower case without generic words,
-    /// spaces and punctuation ('Shanghai Huaxin Trading Co., Ltd.' → 'shanghaihuaxin',
-    /// '上海华信贸易有限公司' → '上海华信'). On whole names the trigrams of 'trading', 'ltd' and
-    /// '有限公司' are in half the rows, so every similarity search read those postings and
-    /// compared against thousands of candidates; on the core it touches distinctive trigrams only.
-    /// Used as an index expression: the same text must appear in the index and in the queries.
+    /// The distinctive part of a company name, for the similarity search: lower case, with the
+    /// generic words and punctuation turned into spaces ('Shanghai Huaxin Trading Co., Ltd.' →
+    /// 'shanghai huaxin', '上海华信贸易有限公司' → '上海华信'); NULL when nothing distinctive is left.
+    /// Only the name being checked is reduced. Searched by pg_trgm word similarity against whole
+    /// stored names, the index is probed with the distinctive trigrams alone: the trigrams of
+    /// 'trading', 'ltd' or '有限公司' are in half the rows, and when they were searched too every
+    /// check read those postings and rechecked thousands of rows.
     public static func companyCore(_ e: String) -> String {
         let english = genericWordsEnglish.joined(separator: "|"), chinese = genericWordsChinese.joined(separator: "|")
-        return "nullif(regexp_replace(regexp_replace(regexp_replace(lower((\(e)) COLLATE \"C\"), '\\m(\(english))\\M', '', 'g'), "
-            + "'(\(chinese))', '', 'g'), '[[:space:][:punct:]\u{3000}（）【】，。、·：；“”‘’！？《》]+', '', 'g'), '')"
+        return "nullif(btrim(regexp_replace(regexp_replace(regexp_replace(lower((\(e)) COLLATE \"C\"), '\\m(\(english))\\M', ' ', 'g'), "
+            + "'(\(chinese))', ' ', 'g'), '[[:space:][:punct:]\u{3000}（）【】，。、·：；“”‘’！？《》]+', ' ', 'g')), '')"
     }
 
     public static let migrations = MigrationScope(id: id, migrations: [
@@ -196,15 +200,14 @@ public enum LeadsModule {
                 END IF;
             END $fn$;
             """),
-        Migration(4, "company_core_and_one_trip_check", """
-            -- Similar company names by the trigrams of their distinctive part (companyCore), as
-            -- index expressions: no table rewrite, and nothing more is stored. The trigram index
-            -- of whole lead company names served only that search.
-            CREATE INDEX leads_company_core_trgm ON leads USING gin ((\(companyCore("company"))) ext.gin_trgm_ops)
-                WITH (gin_pending_list_limit = 256) WHERE deleted_at IS NULL;
-            CREATE INDEX customers_company_core_trgm ON customers USING gin ((\(companyCore("name"))) ext.gin_trgm_ops)
-                WITH (gin_pending_list_limit = 256) WHERE deleted_at IS NULL;
+        Migration(4, "similar_by_core_and_one_call_check", """
+            -- Similar names are searched by word similarity of the distinctive part of the name
+            -- being checked (companyCore) against whole stored names: on customers through the
+            -- name's trigram index (search uses it too), on leads through the same kind of index on
+            -- company, which replaces the one on company_key (it served that search alone).
             DROP INDEX leads_company_trgm;
+            CREATE INDEX leads_company_trgm ON leads USING gin (company ext.gin_trgm_ops) WITH (gin_pending_list_limit = 256)
+                WHERE deleted_at IS NULL;
 
             -- Everything a lead save checks before writing, in one call (it was four round trips):
             -- with p_reserve, locks on the prospect's normalized keys (taken in order, the same
@@ -262,19 +265,26 @@ public enum LeadsModule {
                     WHERE k_c IS NOT NULL AND t.company_key = k_c AND t.deleted_at IS NULL
                     LIMIT 40) m;
                 IF k_core IS NOT NULL THEN
-                    PERFORM set_config('pg_trgm.similarity_threshold', p_threshold::text, true);
+                    PERFORM set_config('pg_trgm.word_similarity_threshold', p_threshold::text, true);
                     RETURN QUERY (SELECT 'duplicate', 'lead', l.id, l.name::text, 'company', 'similar', 'warn', l.owner_id, NULL::timestamptz
                                   FROM leads l
-                                  WHERE \(companyCore("l.company")) OPERATOR(ext.%) k_core AND l.company_key IS DISTINCT FROM k_c
+                                  WHERE k_core OPERATOR(ext.<%) l.company AND l.company_key IS DISTINCT FROM k_c
                                     AND l.deleted_at IS NULL AND l.id IS DISTINCT FROM p_skip
-                                  ORDER BY ext.similarity(\(companyCore("l.company")), k_core) DESC LIMIT 5);
+                                  ORDER BY ext.word_similarity(k_core, l.company) DESC LIMIT 5);
                     RETURN QUERY (SELECT 'duplicate', 'customer', t.id, t.name::text, 'company', 'similar', 'warn', t.owner_id, NULL::timestamptz
                                   FROM customers t
-                                  WHERE \(companyCore("t.name")) OPERATOR(ext.%) k_core AND t.company_key IS DISTINCT FROM k_c
-                                    AND t.deleted_at IS NULL
-                                  ORDER BY ext.similarity(\(companyCore("t.name")), k_core) DESC LIMIT 5);
+                                  WHERE k_core OPERATOR(ext.<%) t.name AND t.company_key IS DISTINCT FROM k_c AND t.deleted_at IS NULL
+                                  ORDER BY ext.word_similarity(k_core, t.name) DESC LIMIT 5);
                 END IF;
             END $fn$;
+            """),
+        Migration(5, "pool_events_without_foreign_keys", """
+            -- The reclaim writes 10,000 events in one statement, and their two foreign-key checks
+            -- were row by row (a tenth of its time). Every writer takes customer_id from the
+            -- customer row it has just locked and updated in the same transaction, and user_id from
+            -- that row's owner or the caller; customers and users are never deleted (soft delete,
+            -- deactivation), so the references cannot dangle.
+            ALTER TABLE pool_events DROP CONSTRAINT pool_events_customer_id_fkey, DROP CONSTRAINT pool_events_user_id_fkey;
             """),
     ])
 }
