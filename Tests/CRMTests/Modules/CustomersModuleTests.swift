@@ -46,4 +46,48 @@ struct CustomersModuleTests {
             #expect(try await f.call(.get, "/api/v1/customers/not-an-id/overview").status == 404)
         }
     }
+
+    @Test("customers carry free tags: trimmed and deduplicated, filtered with contains and is_null, cleared to null; bad lists are named")
+    func tags() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let f = try await RecordsFixture.make(services, client)
+            let tagged = try await f.create("customer", ["name": "Tagged Co", "tags": [" vip ", "export", "vip", "出口"]])
+            #expect(tagged["tags"] as? [String] == ["vip", "export", "出口"], "\(tagged)")
+            let taggedId = try #require(tagged["id"] as? String)
+            let plain = try await f.create("customer", ["name": "Plain Co"])
+            let plainId = try #require(plain["id"] as? String)
+            #expect(plain["tags"] is NSNull)
+            let other = try #require(try await f.create("customer", ["name": "Other Co", "tags": ["domestic"]])["id"] as? String)
+
+            #expect(f.ids(try await f.call(.get, "/api/v1/records/customer?filter[tags][contains]=vip")) == [taggedId])
+            #expect(f.ids(try await f.call(.get, "/api/v1/records/customer?tags[contains]=\(q("出口"))")) == [taggedId])
+            let untagged = f.ids(try await f.call(.get, "/api/v1/records/customer?tags[is_null]=true"))
+            #expect(untagged.contains(plainId) && !untagged.contains(taggedId) && !untagged.contains(other))
+            // Equality is not a list's comparison: the filter is named.
+            let eq = try await f.call(.get, "/api/v1/records/customer?tags=vip")
+            #expect(eq.status == 400 && eq.fieldNames == ["filter[tags]"], "\(eq.text)")
+
+            // An empty list clears the tags.
+            let cleared = try await f.call(.patch, "/api/v1/records/customer/\(taggedId)", json: ["tags": [] as [String]])
+            #expect(cleared.status == 200 && cleared.object["tags"] is NSNull, "\(cleared.text)")
+            #expect(f.ids(try await f.call(.get, "/api/v1/records/customer?tags[is_null]=true")).contains(taggedId))
+
+            for (bad, code) in [("vip", "invalid_type"), ([1], "invalid_type"), ([" "], "invalid_value"),
+                                ([String(repeating: "x", count: 51)], "too_long"), ((0...50).map { "t\($0)" }, "out_of_range")] as [(Any, String)] {
+                let r = try await f.call(.post, "/api/v1/records/customer", json: ["name": "Bad tags", "tags": bad])
+                #expect(r.status == 400 && r.fieldNames == ["tags"] && r.fieldCodes == [code], "\(r.text)")
+            }
+            // Described with its own type; tenants may give custom fields the same type.
+            let described = try await f.call(.get, "/api/v1/objects/customer")
+            let fields = described.object["fields"] as? [[String: Any]] ?? []
+            #expect(fields.contains { $0["api_name"] as? String == "tags" && $0["type"] as? String == "tags" }, "\(described.text)")
+            try await f.addField("contact", ["api_name": "hobbies", "label": "Hobbies", "type": "tags", "options": ["max_length": 20]])
+            let contact = try await f.create("contact", ["customer_id": plainId, "name": "Lin", "hobbies": ["tea", "go"]])
+            #expect(contact["hobbies"] as? [String] == ["tea", "go"])
+            #expect(f.ids(try await f.call(.get, "/api/v1/records/contact?hobbies[contains]=tea")) == [contact["id"] as? String ?? ""])
+            let long = try await f.call(.post, "/api/v1/records/contact", json: ["customer_id": plainId, "name": "Ma", "hobbies": [String(repeating: "y", count: 21)]])
+            #expect(long.status == 400 && long.fieldCodes == ["too_long"], "\(long.text)")
+        }
+    }
 }
