@@ -56,8 +56,8 @@ public struct AppServices: Sendable {
         self.departments = DepartmentService(clock: clock)
         self.roles = RoleService(clock: clock)
         // Modules register their owned objects' tables here as they arrive.
-        self.ownership = OwnershipService(
-            tables: CustomersModule.ownedTables.compactMapValues { try? SQLIdentifier($0) }, clock: clock)
+        let owned = CustomersModule.ownedTables.merging(LeadsModule.ownedTables) { a, _ in a }.merging(ActivitiesModule.ownedTables) { a, _ in a }
+        self.ownership = OwnershipService(tables: owned.compactMapValues { try? SQLIdentifier($0) }, clock: clock)
         self.metadata = MetadataService()
         self.records = RecordService(clock: clock)
         self.fields = FieldAdminService(ownerRole: db.ownerRole, clock: clock)

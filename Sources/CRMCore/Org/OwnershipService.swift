@@ -2,7 +2,8 @@ import Foundation
 import PostgresNIO
 
 /// Moves records from one owner to another, one record or in bulk, audited. Works on the tables
-/// that modules register for their objects (object api name → table with an `owner_id`).
+/// that modules register for their objects (object api name → table with an `owner_id`), where
+/// the module is installed. A customer's open activities follow it (activities migration 2).
 public struct OwnershipService: Sendable {
     public let tables: [String: SQLIdentifier]
     let clock: any WallClock
@@ -18,9 +19,22 @@ public struct OwnershipService: Sendable {
     /// 404. Returns how many moved.
     public func transfer(object: String, recordIds: [UUID]?, fromUser: UUID?, toUser: UUID, actor: Principal,
                          permissions: EffectivePermissions, meta: RequestMeta, in tx: Transaction) async throws -> Int {
+        try await transfer(object: object, recordIds: recordIds, fromUser: fromUser, toUser: toUser, actor: actor, permissions: permissions,
+                           meta: meta, skipUninstalled: false, in: tx)
+    }
+
+    func transfer(object: String, recordIds: [UUID]?, fromUser: UUID?, toUser: UUID, actor: Principal,
+                  permissions: EffectivePermissions, meta: RequestMeta, skipUninstalled: Bool, in tx: Transaction) async throws -> Int {
         let recordIds = recordIds.map { Array(Set($0)) }
         var errors = FieldErrors()
-        let table = tables[object]
+        var table = tables[object]
+        // A module's tables exist once it was first enabled in this tenant.
+        if let t = table {
+            for try await installed in try await tx.query("SELECT to_regclass(\(t.name)) IS NOT NULL").decode(Bool.self) where !installed {
+                if skipUninstalled { return 0 }
+                table = nil
+            }
+        }
         if table == nil { errors.add("object", "unknown_object", "No object '\(object.prefix(40))' with owners.") }
         if recordIds == nil && fromUser == nil {
             errors.add("record_ids", "required", "Name the records, or the user whose records move (from_user_id).")
@@ -67,7 +81,7 @@ public struct OwnershipService: Sendable {
         var total = 0
         for object in tables.keys.sorted() {
             total += try await transfer(object: object, recordIds: nil, fromUser: fromUser, toUser: toUser, actor: actor,
-                                        permissions: permissions, meta: meta, in: tx)
+                                        permissions: permissions, meta: meta, skipUninstalled: true, in: tx)
         }
         return total
     }

@@ -62,4 +62,60 @@ struct ActivitiesTests {
             #expect(try await services.jobSchedules.schedules(tenantId: f.t.tenant.id).isEmpty)
         }
     }
+
+    @Test("a customer's new owner takes over the former owner's open tasks, upcoming events and planned visits on it, whichever way it moves; finished work and colleagues' stay")
+    func ownerTransferMovesOpenWork() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let f = try await RecordsFixture.make(services, client)
+            #expect(try await f.call(.post, "/api/v1/admin/modules/activities/enable").status == 200)
+            let role = try await f.builtinRole("sales_rep")
+            let a = try await f.user("rep-a", roles: [role]), b = try await f.user("rep-b", roles: [role])
+            let (aId, bId) = (a.id.lowercased(), b.id.lowercased())
+            let admin = try #require((try await f.call(.get, "/api/v1/me").object["user"] as? [String: Any])?["id"] as? String).lowercased()
+            let customer = try #require(try await f.create("customer", ["name": "Qingdao Brewery 啤酒"], as: a.token)["id"] as? String)
+            func make(_ object: String, _ body: [String: Any], as token: String? = nil) async throws -> String {
+                var body = body
+                body["customer_id"] = customer
+                return try #require(try await f.create(object, body, as: token ?? a.token)["id"] as? String)
+            }
+            let open = try await make("task", ["subject": "Call back", "assignee_id": aId, "status": "in_progress"])
+            let done = try await make("task", ["subject": "Sent samples", "assignee_id": aId, "status": "done"])
+            let colleagues = try await make("task", ["subject": "Check credit", "assignee_id": admin], as: f.admin)
+            let upcoming = try await make("event", ["title": "Tasting", "starts_at": "2099-05-01T06:00:00Z", "ends_at": "2099-05-01T07:00:00Z"])
+            let past = try await make("event", ["title": "First visit", "starts_at": "2020-05-01T06:00:00Z", "ends_at": "2020-05-01T07:00:00Z"])
+            let planned = try await make("visit", ["visited_at": "2099-06-01T02:00:00Z", "place": "Brewery"])
+            let visited = try await make("visit", ["visited_at": "2020-06-01T02:00:00Z", "place": "Brewery"])
+            func owners() async throws -> [String: String] {
+                var out: [String: String] = [:]
+                for (object, id) in [("task", open), ("task", done), ("task", colleagues), ("event", upcoming), ("event", past),
+                                     ("visit", planned), ("visit", visited)] {
+                    out[id] = try await f.call(.get, "/api/v1/records/\(object)/\(id)").object["owner_id"] as? String
+                }
+                return out
+            }
+
+            let moved = try await f.call(.post, "/api/v1/admin/ownership/transfer", json: ["object": "customer", "record_ids": [customer], "to_user_id": b.id])
+            #expect(moved.status == 200, "\(moved.text)")
+            var now = try await owners()
+            #expect([open, upcoming, planned].allSatisfy { now[$0] == bId }, "\(now)")
+            #expect([done, past, visited].allSatisfy { now[$0] == aId } && now[colleagues] == admin, "\(now)")
+            // The open task's assignee moves with it (the finished one keeps its own), so it is on B's agenda.
+            #expect(try await f.call(.get, "/api/v1/records/task/\(open)", as: b.token).object["assignee_id"] as? String == bId)
+            #expect(try await f.call(.get, "/api/v1/records/task/\(done)").object["assignee_id"] as? String == aId)
+            #expect(try await f.call(.get, "/api/v1/records/task/\(open)", as: a.token).status == 404)
+
+            // Changing the owner through the records API carries the open work the same way.
+            let back = try await f.call(.patch, "/api/v1/records/customer/\(customer)", json: ["owner_id": aId])
+            #expect(back.status == 200, "\(back.text)")
+            now = try await owners()
+            #expect([open, upcoming, planned].allSatisfy { now[$0] == aId }, "\(now)")
+
+            // Deactivating A with a successor hands over all of A's records, activities included.
+            let off = try await f.call(.patch, "/api/v1/admin/users/\(a.id)", json: ["is_active": false, "transfer_to": b.id])
+            #expect(off.status == 200, "\(off.text)")
+            now = try await owners()
+            #expect([open, done, upcoming, past, planned, visited].allSatisfy { now[$0] == bId } && now[colleagues] == admin, "\(now)")
+        }
+    }
 }
