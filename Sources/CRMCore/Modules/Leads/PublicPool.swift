@@ -131,16 +131,16 @@ public struct PublicPool: Sendable {
             binds.append(group.others)
             binds.append(cutoff)
             binds.append("no interaction for \(days) days")
+            // One pass: a row another transaction holds is waited for and its staleness checked
+            // again on the version that transaction left (an interaction may have just touched it).
+            // Locking the rows first with SKIP LOCKED cost a second write of each and a join.
             let moved = try await count(tx, """
-                WITH stale AS (
-                    SELECT c.id, c.owner_id FROM customers c
+                WITH moved AS (
+                    UPDATE customers c SET owner_id = NULL, pool_entered_at = $1, pool_previous_owner = c.owner_id,
+                        version = c.version + 1, updated_at = $1
                     WHERE c.owner_id IS NOT NULL AND c.deleted_at IS NULL AND \(levelSQL)
                       AND coalesce(c.last_contacted_at, c.created_at) < $4
-                    FOR UPDATE OF c SKIP LOCKED
-                ), moved AS (
-                    UPDATE customers c SET owner_id = NULL, pool_entered_at = $1, pool_previous_owner = s.owner_id,
-                        version = c.version + 1, updated_at = $1
-                    FROM stale s WHERE c.id = s.id RETURNING c.id, s.owner_id
+                    RETURNING c.id, c.pool_previous_owner AS owner_id
                 ), events AS (
                     INSERT INTO pool_events (customer_id, event, user_id, at, reason)
                     SELECT id, 'reclaimed', owner_id, $1, $5 FROM moved RETURNING customer_id, user_id
