@@ -215,11 +215,14 @@ public enum LeadsModule {
             -- which ends the check; then the tenant's rules (p_default_rules when unset) and the
             -- matches of the keys the rules name, each with its rule's action (similar names warn).
             -- Exact matches first, at most 40, and at most 5 similar names from each table.
+            -- Generic plans, made once per connection: with custom plans every call planned its
+            -- statements again, and estimating the word-similarity operator computed it against the
+            -- column's statistics each time (over a third of the database's CPU under ops/bench leads).
             CREATE FUNCTION crm_lead_check(p_phone text, p_email text, p_company text, p_skip uuid, p_user uuid, p_now timestamptz,
                                            p_reserve boolean, p_default_rules jsonb, p_threshold real)
             RETURNS TABLE(o_kind text, o_object text, o_id uuid, o_name text, o_field text, o_match text, o_action text,
                           o_owner uuid, o_until timestamptz)
-            LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
+            LANGUAGE plpgsql SET search_path FROM CURRENT SET plan_cache_mode = force_generic_plan AS $fn$
             DECLARE
                 k_p text := \(phoneKey("p_phone"));
                 k_e text := \(emailKey("p_email"));
