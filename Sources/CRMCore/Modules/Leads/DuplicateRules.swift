@@ -27,17 +27,19 @@ public struct DuplicateMatch: Codable, Sendable, Equatable {
     public var name: String
     /// The field compared: phone, email or company.
     public var field: String
-    /// `exact` (same normalized key) or `similar` (company names close by trigram similarity).
+    /// `exact` (same normalized key) or `similar` (the checked company name's distinctive part
+    /// close to a stored name by pg_trgm word similarity; see `LeadsModule.companyCore`).
     public var match: String
     /// What the rule says: block or warn. Similar names only warn.
     public var action: String
 }
 
 /// Reads and writes the rules and runs the check: index probes on the normalized keys of
-/// leads and customers, and a trigram search for similar company names, in one statement.
+/// leads and customers, and a trigram search for similar company names, in one call.
 public struct DuplicateCheck: Sendable {
     static let settingKey = "leads.duplicate_rules"
-    /// Company names at least this similar (pg_trgm) are reported as `similar`.
+    /// Stored names whose word similarity with the checked name's distinctive part is at least
+    /// this are reported as `similar`.
     public static let similarity = 0.6
 
     public init() {}
