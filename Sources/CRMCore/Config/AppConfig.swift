@@ -20,12 +20,28 @@ public struct AppConfig: Sendable {
     public var identity: IdentityConfig
     /// Serve record reads in one round trip when the session is cached (see `OneTripRead`).
     public var oneTripReads = true
+    /// Statement timeouts of tenant requests by kind (the connection default, 30 s, for admin calls).
+    public var statementBudgets = StatementBudgets()
+
+    /// How long one SQL statement of a tenant request may run, by the kind of request, so a
+    /// runaway statement frees its connection long before the default of 30 s.
+    public struct StatementBudgets: Sendable, Equatable {
+        /// A record read by id: milliseconds when healthy.
+        public var read: Duration = .seconds(2)
+        /// Lists, searches and other reads.
+        public var list: Duration = .seconds(5)
+        /// Creates, updates, deletes and actions.
+        public var write: Duration = .seconds(10)
+        public init() {}
+    }
 
     public static let defaults: [String: String] = [
         "CRM_DATABASE_URL": "postgres://crm_app@127.0.0.1:5432/crm",
         "CRM_DB_POOL_SIZE": "20",
         "CRM_DB_OWNER_ROLE": "crm_owner",
         "CRM_DB_ACQUIRE_TIMEOUT_MS": "5000",
+        "CRM_DB_TLS": "disable",
+        "CRM_TENANT_MAX_QUEUED": "64",
         "CRM_HOST": "127.0.0.1",
         "CRM_PORT": "8080",
         "CRM_BASE_DOMAIN": "localhost",
@@ -36,6 +52,9 @@ public struct AppConfig: Sendable {
         "CRM_MIGRATE_CONCURRENCY": "8",
         "CRM_MIGRATE_LOCK_TIMEOUT_MS": "5000",
         "CRM_ONE_TRIP_READS": "true",
+        "CRM_READ_TIMEOUT_MS": "2000",
+        "CRM_LIST_TIMEOUT_MS": "5000",
+        "CRM_WRITE_TIMEOUT_MS": "10000",
     ]
 
     /// Reads the configuration; `environment` defaults to the process environment.
@@ -52,6 +71,22 @@ public struct AppConfig: Sendable {
             poolSize: reader.int("CRM_DB_POOL_SIZE", 1...1000),
             ownerRole: reader.identifier("CRM_DB_OWNER_ROLE"))
         database.acquireTimeout = .milliseconds(try reader.int("CRM_DB_ACQUIRE_TIMEOUT_MS", 10...600_000))
+        // A quarter of the pool by default: four busy tenants at once still leave none waiting.
+        let tenantConnections = values["CRM_TENANT_MAX_CONNECTIONS"].flatMap { $0.isEmpty ? nil : $0 } == nil
+            ? max(1, database.poolSize / 4) : try reader.int("CRM_TENANT_MAX_CONNECTIONS", 1...database.poolSize)
+        database.tenantLimits = TenantGate.Limits(maxConnections: tenantConnections,
+                                                  maxQueued: try reader.int("CRM_TENANT_MAX_QUEUED", 0...100_000))
+        guard let tls = DatabaseConfig.TLSMode(rawValue: try reader.string("CRM_DB_TLS").lowercased()) else {
+            throw ConfigError("CRM_DB_TLS must be one of disable, require, verify-full")
+        }
+        database.tls = tls
+        database.tlsCAFile = values["CRM_DB_TLS_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        if tls != .disable && database.socketPath != nil {
+            throw ConfigError("CRM_DB_TLS applies to TCP connections; unset CRM_DATABASE_SOCKET or set CRM_DB_TLS=disable")
+        }
+        if let ca = database.tlsCAFile, !FileManager.default.isReadableFile(atPath: ca) {
+            throw ConfigError("CRM_DB_TLS_CA_FILE: cannot read \(ca)")
+        }
         var config = try AppConfig(
             database: database,
             host: reader.string("CRM_HOST"),
@@ -65,6 +100,9 @@ public struct AppConfig: Sendable {
             migrateLockTimeoutMs: reader.int("CRM_MIGRATE_LOCK_TIMEOUT_MS", 1...600_000),
             identity: IdentityConfig(reader: reader))
         config.oneTripReads = try reader.bool("CRM_ONE_TRIP_READS")
+        config.statementBudgets.read = .milliseconds(try reader.int("CRM_READ_TIMEOUT_MS", 100...600_000))
+        config.statementBudgets.list = .milliseconds(try reader.int("CRM_LIST_TIMEOUT_MS", 100...600_000))
+        config.statementBudgets.write = .milliseconds(try reader.int("CRM_WRITE_TIMEOUT_MS", 100...600_000))
         return config
     }
 

@@ -14,6 +14,22 @@ public struct DatabaseConfig: Sendable {
     public var ownerRole: String
     /// How long a request waits for a pooled connection before it gets a 503.
     public var acquireTimeout: Duration = .seconds(5)
+    /// Connections one tenant may hold at once, and its requests that may wait for one.
+    public var tenantLimits = TenantGate.Limits(maxConnections: 5, maxQueued: 64)
+    /// TLS to PostgreSQL: needed when a cell's database is on another machine.
+    public var tls: TLSMode = .disable
+    /// PEM file of the certificate authorities `verify-full` trusts; the system's when nil.
+    public var tlsCAFile: String?
+
+    /// How the connection to PostgreSQL is encrypted, named as libpq's `sslmode` values.
+    public enum TLSMode: String, Sendable, CaseIterable {
+        /// Plain TCP or a unix socket: the database is on this machine or a private link.
+        case disable
+        /// Encrypted, without checking the server's certificate (protects against listeners only).
+        case require
+        /// Encrypted, the certificate checked against the CA and the host name.
+        case verifyFull = "verify-full"
+    }
 
     public init(url: String, socketPath: String?, poolSize: Int, ownerRole: String) throws {
         guard let components = URLComponents(string: url),

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 import PostgresNIO
 
 /// The application's connection pool and the only ways to run SQL: as the login role on the
@@ -10,6 +11,10 @@ public final class Database: Sendable {
     public let config: DatabaseConfig
     public let ownerRole: SQLIdentifier
     public let logger: Logger
+    /// Caps the connections each tenant holds, so one tenant cannot take the pool.
+    public let gate: TenantGate
+    /// Whether the database can be reached: while it cannot, requests get 503 at once.
+    public let health: DatabaseHealth
 
     public init(config: DatabaseConfig, logger: Logger) throws {
         var pg: PostgresClient.Configuration
@@ -17,21 +22,87 @@ public final class Database: Sendable {
             pg = .init(unixSocketPath: socket, username: config.username, password: config.password, database: config.database)
         } else {
             pg = .init(host: config.host, port: config.port, username: config.username, password: config.password,
-                       database: config.database, tls: .disable)
+                       database: config.database, tls: try Self.clientTLS(config))
         }
         pg.options.maximumConnections = config.poolSize
         // No tenant schema is on the login role's path: code that forgets the tenant fails loudly.
         // A stuck statement or an abandoned transaction must not keep a pooled connection.
-        pg.options.additionalStartupParameters = [
-            ("search_path", "pg_catalog"), ("application_name", "crm"),
-            ("statement_timeout", "30s"), ("idle_in_transaction_session_timeout", "60s"),
-            // Timestamps that PostgreSQL renders as JSON come out in UTC.
-            ("TimeZone", "UTC"),
-        ]
+        pg.options.additionalStartupParameters = Self.startupParameters
         self.client = PostgresClient(configuration: pg, backgroundLogger: logger)
         self.config = config
         self.ownerRole = try SQLIdentifier(config.ownerRole)
         self.logger = logger
+        self.gate = TenantGate(limits: config.tenantLimits)
+        let probeConfiguration = try Self.probeConfiguration(config)
+        self.health = DatabaseHealth(logger: logger) {
+            try await Self.probe(probeConfiguration, logger: logger)
+        }
+    }
+
+    static let startupParameters: [(String, String)] = [
+        ("search_path", "pg_catalog"), ("application_name", "crm"),
+        ("statement_timeout", "30s"), ("idle_in_transaction_session_timeout", "60s"),
+        // Timestamps that PostgreSQL renders as JSON come out in UTC.
+        ("TimeZone", "UTC"),
+    ]
+
+    /// The pool's TLS settings for `config.tls`.
+    static func clientTLS(_ config: DatabaseConfig) throws -> PostgresClient.Configuration.TLS {
+        guard let tls = try tlsConfiguration(config) else { return .disable }
+        return .require(tls)
+    }
+
+    static func tlsConfiguration(_ config: DatabaseConfig) throws -> TLSConfiguration? {
+        switch config.tls {
+        case .disable:
+            return nil
+        case .require:
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .none
+            return tls
+        case .verifyFull:
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .fullVerification
+            if let ca = config.tlsCAFile { tls.trustRoots = .file(ca) }
+            return tls
+        }
+    }
+
+    /// A configuration for one connection of its own, outside the pool, that gives up quickly.
+    static func probeConfiguration(_ config: DatabaseConfig) throws -> PostgresConnection.Configuration {
+        var c: PostgresConnection.Configuration
+        if let socket = config.socketPath {
+            c = .init(unixSocketPath: socket, username: config.username, password: config.password, database: config.database)
+        } else {
+            let tls: PostgresConnection.Configuration.TLS = try tlsConfiguration(config).map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable
+            c = .init(host: config.host, port: config.port, username: config.username, password: config.password,
+                      database: config.database, tls: tls)
+        }
+        c.options.connectTimeout = .seconds(1)
+        c.options.additionalStartupParameters = startupParameters
+        return c
+    }
+
+    /// Connects, runs `SELECT 1` and closes, within two seconds, or throws.
+    static func probe(_ configuration: PostgresConnection.Configuration, logger: Logger) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+                do {
+                    for try await _ in try await connection.query("SELECT 1", logger: logger) {}
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
+                try? await connection.close()
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(2))
+                throw CRMError(.unavailable, "The database did not answer a probe within 2 s.")
+            }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
     }
 
     /// Runs the pool; must be running (in a task or as a service) while queries are made.
@@ -72,11 +143,14 @@ public final class Database: Sendable {
     }
 
     /// The one way into a tenant's data: role and search_path switched for this transaction only,
-    /// so a pooled connection never carries one tenant's role into another's request.
-    public func transaction<T: Sendable>(for tenant: TenantSchema, _ body: (Transaction) async throws -> T) async throws -> T {
-        try await withLease { connection in
+    /// so a pooled connection never carries one tenant's role into another's request. At most
+    /// the tenant's share of the pool at once (`gate`); `statementTimeout` bounds each statement
+    /// (the connection's default of 30 s otherwise).
+    public func transaction<T: Sendable>(for tenant: TenantSchema, statementTimeout: Duration? = nil,
+                                         _ body: (Transaction) async throws -> T) async throws -> T {
+        try await withTenantLease(tenant) { connection in
             do {
-                return try await tenantTransaction(tenant, on: connection, body)
+                return try await tenantTransaction(tenant, statementTimeout: statementTimeout, on: connection, body)
             } catch is RoleSwitchRefused {
                 // Seen under load right after a tenant was provisioned inline: a backend that
                 // computed crm_app's role memberships while the grant was committing keeps
@@ -85,7 +159,7 @@ public final class Database: Sendable {
                 logger.warning("tenant role switch refused; retrying on another connection", metadata: ["role": "\(tenant.role.name)"])
                 return try await withLease { other in
                     do {
-                        return try await tenantTransaction(tenant, on: other, body)
+                        return try await tenantTransaction(tenant, statementTimeout: statementTimeout, on: other, body)
                     } catch let refused as RoleSwitchRefused {
                         throw refused.error
                     }
@@ -94,12 +168,28 @@ public final class Database: Sendable {
         }
     }
 
-    func tenantTransaction<T: Sendable>(_ tenant: TenantSchema, on connection: PostgresConnection,
+    /// A pooled connection for work in `tenant`'s schema, within the tenant's share of the pool.
+    func withTenantLease<T: Sendable>(_ tenant: TenantSchema, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try health.checkAvailable()
+        return try await gate.withPermit(tenant.schema.name, timeout: config.acquireTimeout) {
+            try await withLease(body)
+        }
+    }
+
+    func tenantTransaction<T: Sendable>(_ tenant: TenantSchema, statementTimeout: Duration?, on connection: PostgresConnection,
                                         _ body: (Transaction) async throws -> T) async throws -> T {
         try await transaction(on: connection) { tx in
             do {
-                try await tx.execute(
-                    "SELECT set_config('role', \(tenant.role.name), true), set_config('search_path', \(tenant.schema.name), true)")
+                if let statementTimeout {
+                    let ms = String(max(1, statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000))
+                    try await tx.execute("""
+                        SELECT set_config('role', \(tenant.role.name), true), set_config('search_path', \(tenant.schema.name), true),
+                               set_config('statement_timeout', \(ms), true)
+                        """)
+                } else {
+                    try await tx.execute(
+                        "SELECT set_config('role', \(tenant.role.name), true), set_config('search_path', \(tenant.schema.name), true)")
+                }
             } catch let error as PSQLError where error.sqlState == "42501" {
                 throw RoleSwitchRefused(error: error)
             }
@@ -119,15 +209,29 @@ public final class Database: Sendable {
 
     func transaction<T: Sendable>(on connection: PostgresConnection, _ body: (Transaction) async throws -> T) async throws -> T {
         let tx = Transaction(connection: connection, logger: logger)
-        try await tx.execute("BEGIN")
+        do {
+            try await tx.execute("BEGIN")
+        } catch {
+            if DatabaseHealth.isConnectionFailure(error) { health.suspect() }
+            throw error
+        }
         let value: T
         do {
             value = try await body(tx)
         } catch {
-            try? await tx.execute("ROLLBACK")
+            if DatabaseHealth.isConnectionFailure(error) {
+                health.suspect()
+            } else {
+                try? await tx.execute("ROLLBACK")
+            }
             throw error
         }
-        try await tx.execute("COMMIT")
+        do {
+            try await tx.execute("COMMIT")
+        } catch {
+            if DatabaseHealth.isConnectionFailure(error) { health.suspect() }
+            throw error
+        }
         return value
     }
 
@@ -135,8 +239,10 @@ public final class Database: Sendable {
     /// as the database is down; a request should get a 503 instead. The lease is taken in a child
     /// task and handed over, so that the timer can cancel the waiting lease.
     func withLease<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try health.checkAvailable()
         typealias Handoff = (connection: PostgresConnection, done: CheckedContinuation<Void, Never>)
         let client = self.client
+        let health = self.health
         let timeout = config.acquireTimeout
         return try await withThrowingTaskGroup(of: Void.self) { group in
             let (handoffs, handoff) = AsyncThrowingStream<Handoff, Error>.makeStream()
@@ -149,12 +255,17 @@ public final class Database: Sendable {
                         }
                     }
                 } catch {
+                    if DatabaseHealth.isConnectionFailure(error) { health.suspect() }
                     handoff.finish(throwing: error)
                 }
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
-                if !Task.isCancelled { handoff.finish(throwing: CRMError(.unavailable, "No database connection within \(timeout).")) }
+                if !Task.isCancelled {
+                    // Busy, or gone: the probe tells which, and if gone the next requests hear at once.
+                    health.suspect()
+                    handoff.finish(throwing: CRMError(.unavailable, "No database connection within \(timeout).", retryAfter: 1))
+                }
             }
             var iterator = handoffs.makeAsyncIterator()
             guard let lease = try await iterator.next() else {

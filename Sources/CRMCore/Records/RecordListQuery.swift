@@ -20,6 +20,24 @@ public struct RecordListQuery: Sendable {
 
     static let reserved: Set<String> = ["limit", "cursor", "sort", "q"]
 
+    /// Substring searches (`q`, `contains` on text) need at least this many characters.
+    public static let minSearchLength = 2
+    /// The trigram indexes that serve substring searches work on 3-character pieces: a shorter
+    /// search (two Chinese characters are a real name) reads every row of the tenant's table.
+    /// Those run one at a time per tenant under a short statement timeout (`scans`).
+    public static let indexedSearchLength = 3
+    static let searchTooShort = "At least \(minSearchLength) characters."
+
+    /// Whether a substring search here is too short for the trigram indexes, so PostgreSQL reads
+    /// the whole table for it.
+    public var scans: Bool {
+        if let search, search.count < Self.indexedSearchLength { return true }
+        return filters.contains { f in
+            guard f.op == .contains, f.field.type.isText, case .text(let s)? = f.values.first else { return false }
+            return s.count < Self.indexedSearchLength
+        }
+    }
+
     /// Parses query parameters against `object`, whose hidden fields (per `visible`) are unknown.
     public static func parse(_ params: [(String, String)], object: ObjectDefinition,
                              visible: (FieldDefinition) -> Bool) throws -> RecordListQuery {
@@ -39,6 +57,7 @@ public struct RecordListQuery: Sendable {
                 let q = value.trimmingCharacters(in: .whitespaces)
                 if q.count > 200 { errors.add("q", "too_long", "At most 200 characters.") }
                 else if q.unicodeScalars.contains(where: { $0.value < 0x20 }) { errors.add("q", "invalid_value", "Control characters are not allowed.") }
+                else if !q.isEmpty && q.count < minSearchLength { errors.add("q", "too_short", searchTooShort) }
                 else if !q.isEmpty { query.search = q }
             case "sort":
                 let desc = value.hasPrefix("-")
@@ -140,6 +159,7 @@ public struct RecordListQuery: Sendable {
             return .success(out)
         default:
             if (op == .contains || op == .startsWith) && text.isEmpty { return .failure(.init("invalid_value", "Give some text.")) }
+            if op == .contains && field.type.isText && text.count < minSearchLength { return .failure(.init("too_short", searchTooShort)) }
             return one(text).map { [$0] }
         }
     }

@@ -7,6 +7,11 @@ import PostgresNIO
 /// (hidden fields never leave; writing a read-only or hidden field is 403 naming them).
 public struct RecordService: Sendable {
     let clock: any WallClock
+    /// Substring searches too short for the trigram indexes read the whole table: one at a time
+    /// per tenant, the next gets 429 at once.
+    let scans = TenantGate(limits: .init(maxConnections: 1, maxQueued: 0))
+    /// The statement timeout of such a search.
+    public static let scanTimeout = "2s"
 
     public init(clock: any WallClock) { self.clock = clock }
 
@@ -53,10 +58,29 @@ public struct RecordService: Sendable {
     }
 
     /// One page of live records, or with `deleted` of the recycle bin.
+    /// `tenant` names the tenant for the one-at-a-time rule of searches the indexes cannot serve.
     public func list(_ objectName: String, params: [(String, String)], deleted: Bool = false, caller: RecordCaller,
-                     in tx: Transaction) async throws -> Page {
+                     tenant: String? = nil, in tx: Transaction) async throws -> Page {
         let object = try caller.readable(objectName)
         let query = try RecordListQuery.parse(params, object: object, visible: caller.isVisible)
+        guard query.scans, let tenant else {
+            return try await list(object, query: query, deleted: deleted, caller: caller, in: tx)
+        }
+        do {
+            return try await scans.withPermit(tenant, timeout: .zero) {
+                try await tx.execute("SELECT set_config('statement_timeout', \(Self.scanTimeout), true)")
+                return try await list(object, query: query, deleted: deleted, caller: caller, in: tx)
+            }
+        } catch let error as CRMError where error.code == .throttled {
+            throw CRMError(.throttled, "Another short search of this company is running; searches of fewer than \(RecordListQuery.indexedSearchLength) characters run one at a time.", retryAfter: 1)
+        } catch let error as PSQLError where error.sqlState == "57014" {
+            let field = query.search != nil && (query.search?.count ?? 0) < RecordListQuery.indexedSearchLength ? "q" : "filter"
+            throw CRMError.invalid(field, "too_broad", "A search of fewer than \(RecordListQuery.indexedSearchLength) characters took longer than \(Self.scanTimeout); give more characters or a filter.")
+        }
+    }
+
+    func list(_ object: ObjectDefinition, query: RecordListQuery, deleted: Bool, caller: RecordCaller,
+              in tx: Transaction) async throws -> Page {
         let visible = caller.visibleFields(object)
         let extra = deleted ? [("deleted_at", "t.deleted_at"), ("deleted_by", "t.deleted_by")] : []
         let sortExpr = query.sortField.map { "t.\($0.column.quoted)" }

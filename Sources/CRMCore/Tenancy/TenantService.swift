@@ -74,6 +74,8 @@ public struct TenantService: Sendable {
                 try await configure?(tx, tenant)
             }
             if fromSpare { onSpareUsed() }
+            // A request for the slug just before it existed left a miss in the cache.
+            await directory.invalidate(slug: tenant.slug)
             return tenant
         } catch where error.sqlState == "23505" {
             throw slugTaken(request.slug)

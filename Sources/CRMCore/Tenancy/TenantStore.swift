@@ -15,6 +15,15 @@ public struct TenantStore: Sendable {
             """, in: tx).first
     }
 
+    /// The live tenants among `slugs` (the directory's batched lookup).
+    public func find(slugs: [String], in tx: Transaction) async throws -> [Tenant] {
+        try await fetch("""
+            SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at, schema_versions::text
+            FROM platform.tenants
+            WHERE slug = ANY(\(slugs)) AND status NOT IN ('spare', 'purged')
+            """, in: tx)
+    }
+
     public func find(id: UUID, in tx: Transaction) async throws -> Tenant? {
         try await fetch("""
             SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at, schema_versions::text

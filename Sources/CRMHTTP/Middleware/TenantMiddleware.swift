@@ -65,14 +65,15 @@ struct TenantAuthMiddleware: RouterMiddleware {
             }
         }
         let schema = try tenant.schema()
+        let budget = services.config.statementBudgets.of(request, endpoint: context.endpointPath)
         guard holdTransaction else {
-            let (principal, permissions) = try await services.db.transaction(for: schema) { tx in
+            let (principal, permissions) = try await services.db.transaction(for: schema, statementTimeout: budget) { tx in
                 let principal = try await services.identity.authenticate(bearer: token, in: tx)
                 return (principal, try await services.access.permissions(for: principal, in: tenant, tx: tx))
             }
             return try await next(request, authenticated(context, principal, permissions, request, nil))
         }
-        return try await services.db.transaction(for: schema) { tx in
+        return try await services.db.transaction(for: schema, statementTimeout: budget) { tx in
             let principal = try await services.identity.authenticate(bearer: token, in: tx)
             let permissions = try await services.access.permissions(for: principal, in: tenant, tx: tx)
             return try await next(request, try authenticated(context, principal, permissions, request, tx))

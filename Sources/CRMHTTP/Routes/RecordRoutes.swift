@@ -15,7 +15,7 @@ enum RecordRoutes {
         records.get(":object") { request, context -> Response in
             let (caller, tx) = try await context.recordCaller(services)
             let page = try await services.records.list(try context.parameters.require("object"), params: queryPairs(request),
-                                                       caller: caller, in: tx)
+                                                       caller: caller, tenant: try context.requireTenant().schemaName, in: tx)
             return json(page.json)
         }
         records.post(":object") { request, context -> Response in
@@ -70,7 +70,7 @@ enum RecordRoutes {
         authed.get("recycle-bin/:object") { request, context -> Response in
             let (caller, tx) = try await context.recordCaller(services)
             let page = try await services.records.list(try context.parameters.require("object"), params: queryPairs(request),
-                                                       deleted: true, caller: caller, in: tx)
+                                                       deleted: true, caller: caller, tenant: try context.requireTenant().schemaName, in: tx)
             return json(page.json)
         }
     }

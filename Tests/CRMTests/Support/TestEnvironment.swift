@@ -30,6 +30,19 @@ actor TestEnvironment {
         return try await setup!.value
     }
 
+    /// Services on a pool of their own with `overrides` (pool size, tenant limits, timeouts), for
+    /// tests about the pool itself; the pool closes when `body` returns.
+    static func withOwnPool<T: Sendable>(_ overrides: [String: String], clock: any WallClock = SystemWallClock(),
+                                         _ body: @Sendable (AppServices) async throws -> T) async throws -> T {
+        _ = try await shared.services()  // the platform is migrated
+        let config = try Self.config(overrides)
+        var logger = Logger(label: "test.db.own")
+        logger.logLevel = .critical
+        return try await Database.with(config: config.database, logger: logger) { db in
+            try await body(AppServices(config: config, db: db, clock: clock))
+        }
+    }
+
     static func config(_ overrides: [String: String] = [:]) throws -> AppConfig {
         var env = ProcessInfo.processInfo.environment
         env["CRM_TRUST_FORWARDED_FOR"] = "true"

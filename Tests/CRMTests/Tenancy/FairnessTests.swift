@@ -1,0 +1,184 @@
+@testable import CRMCore
+import Foundation
+import PostgresNIO
+import Testing
+
+/// One busy tenant must not take the pool from the others (issue 13, fix 3).
+@Suite("Tenancy: fair share of the database")
+struct FairnessTests {
+    /// Holds `count` of `tenant`'s connections in sleeping transactions until `seconds` pass.
+    static func hold(_ services: AppServices, _ tenant: Tenant, count: Int, seconds: Double) -> Task<Void, Error> {
+        Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<count {
+                    group.addTask {
+                        try await services.db.transaction(for: try tenant.schema()) { tx in
+                            try await tx.execute("SELECT pg_sleep(\(seconds))")
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    /// Waits until `tenant` holds `count` connections (the holders have started).
+    static func waitUntilHeld(_ services: AppServices, _ tenant: Tenant, _ count: Int) async throws {
+        for _ in 0..<500 {
+            if (services.db.gate.snapshot()[tenant.schemaName]?.held ?? 0) >= count { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw TestFailure("the holders never took \(count) connections")
+    }
+
+    @Test("a tenant past its share of connections gets 429 with Retry-After; another tenant is served meanwhile")
+    func perTenantConnectionCap() async throws {
+        try await TestEnvironment.withOwnPool(["CRM_DB_POOL_SIZE": "6", "CRM_TENANT_MAX_CONNECTIONS": "2",
+                                               "CRM_TENANT_MAX_QUEUED": "0"]) { services in
+            let a = try await Fixtures.tenant(services), b = try await Fixtures.tenant(services)
+            try await TestAPI(services: services).run { client in
+                let tokenA = try await client.login(a.slug, a.adminEmail, a.adminPassword)
+                let tokenB = try await client.login(b.slug, b.adminEmail, b.adminPassword)
+                let holders = Self.hold(services, a.tenant, count: 2, seconds: 1.5)
+                try await Self.waitUntilHeld(services, a.tenant, 2)
+                let busy = try await client.call(.get, "/api/v1/records/customer", tenant: a.slug, token: tokenA)
+                #expect(busy.status == 429)
+                #expect(busy.problemType == "throttled")
+                #expect(busy.header("Retry-After") == "1")
+                // Four connections are still free in the pool: tenant B does not wait behind A.
+                let other = try await client.call(.get, "/api/v1/records/customer", tenant: b.slug, token: tokenB)
+                #expect(other.status == 200)
+                try await holders.value
+                #expect(try await client.call(.get, "/api/v1/records/customer", tenant: a.slug, token: tokenA).status == 200)
+            }
+        }
+    }
+
+    @Test("within the queue a tenant's extra requests wait for its own connections and are then served")
+    func queuedRequestsAreServed() async throws {
+        try await TestEnvironment.withOwnPool(["CRM_DB_POOL_SIZE": "6", "CRM_TENANT_MAX_CONNECTIONS": "1",
+                                               "CRM_TENANT_MAX_QUEUED": "8"]) { services in
+            let a = try await Fixtures.tenant(services)
+            try await TestAPI(services: services).run { client in
+                let token = try await client.login(a.slug, a.adminEmail, a.adminPassword)
+                let holder = Self.hold(services, a.tenant, count: 1, seconds: 0.5)
+                try await Self.waitUntilHeld(services, a.tenant, 1)
+                let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<4 {
+                        group.addTask { try await client.call(.get, "/api/v1/records/customer", tenant: a.slug, token: token).status }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                #expect(statuses == [200, 200, 200, 200])
+                try await holder.value
+                // Every permit came back: nothing held, nothing waiting.
+                #expect(services.db.gate.snapshot()[a.tenant.schemaName] == nil)
+            }
+        }
+    }
+
+    @Test("substring searches too short for the trigram indexes run one at a time per tenant; one character is refused")
+    func shortSearches() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let f = try await RecordsFixture.make(services, client)
+            let other = try await RecordsFixture.make(services, client)
+            _ = try await f.create("customer", ["name": "重要客户有限公司"])
+            let one = try await f.call(.get, "/api/v1/records/customer?q=\(q("客"))")
+            #expect(one.status == 400)
+            #expect(one.fieldNames == ["q"] && one.fieldCodes == ["too_short"])
+            #expect(try await f.call(.get, "/api/v1/records/customer?name[contains]=a").fieldCodes == ["too_short"])
+            // While one of the tenant's short searches runs, the next waits for nobody: 429 at once.
+            try await services.records.scans.withPermit(f.t.tenant.schemaName, timeout: .seconds(1)) {
+                let second = try await f.call(.get, "/api/v1/records/customer?q=\(q("客户"))")
+                #expect(second.status == 429)
+                #expect(second.header("Retry-After") == "1")
+                // Searches the indexes serve, and other tenants' short searches, go on.
+                let long = try await f.call(.get, "/api/v1/records/customer?q=\(q("重要客户"))")
+                #expect(long.status == 200 && long.data.count == 1)
+                #expect(try await other.call(.get, "/api/v1/records/customer?q=\(q("客户"))").status == 200)
+            }
+            let after = try await f.call(.get, "/api/v1/records/customer?q=\(q("客户"))")
+            #expect(after.status == 200 && after.data.count == 1)
+        }
+    }
+
+    @Test("a list statement past the list budget is cancelled: 503, and the connection is free again")
+    func listStatementTimeout() async throws {
+        try await TestEnvironment.withOwnPool(["CRM_LIST_TIMEOUT_MS": "300"]) { services in
+            try await TestAPI(services: services).run { client in
+                let f = try await RecordsFixture.make(services, client)
+                _ = try await f.create("customer", ["name": "Locked Ltd"])
+                let locker = Task {
+                    try await services.db.transaction(for: try f.t.tenant.schema()) { tx in
+                        try await tx.execute("LOCK TABLE customers IN ACCESS EXCLUSIVE MODE")
+                        try await tx.execute("SELECT pg_sleep(2)")
+                    }
+                }
+                try await Self.waitUntilHeld(services, f.t.tenant, 1)
+                try await Task.sleep(for: .milliseconds(100))
+                let r = try await f.call(.get, "/api/v1/records/customer")
+                #expect(r.status == 503)
+                #expect(r.problemType == "database-unavailable")
+                try await locker.value
+                #expect(try await f.call(.get, "/api/v1/records/customer").data.count == 1)
+            }
+        }
+    }
+
+    @Test("unknown slugs are remembered briefly; a tenant this instance creates resolves at once")
+    func unknownSlugsCached() async throws {
+        let services = try await TestEnvironment.shared.services()
+        let directory = TenantDirectory(db: services.db, ttl: 5)
+        let slug = Fixtures.uniqueSlug("late")
+        #expect(try await directory.resolve(slug: slug) == nil)
+        // Created by another instance (its own directory): this one still remembers the miss...
+        _ = try await services.tenants.create(
+            NewTenant(slug: slug, name: "Late", plan: "starter", admin: .init(email: "a@\(slug).example", name: "A", password: Fixtures.password)),
+            actor: AuditEntry(actorType: "test", action: ""), meta: RequestMeta(requestId: "t", clientAddress: "127.0.0.1"), useSpare: false)
+        #expect(try await directory.resolve(slug: slug) == nil)
+        // ...for at most its time to live (provisioning above took part of it).
+        try await Task.sleep(for: .seconds(5))
+        #expect(try await directory.resolve(slug: slug)?.slug == slug)
+        // The creating instance's own directory knows at once.
+        let mine = Fixtures.uniqueSlug("mine")
+        #expect(try await services.directory.resolve(slug: mine) == nil)
+        _ = try await services.tenants.create(
+            NewTenant(slug: mine, name: "Mine", plan: "starter", admin: .init(email: "a@\(mine).example", name: "A", password: Fixtures.password)),
+            actor: AuditEntry(actorType: "test", action: ""), meta: RequestMeta(requestId: "t", clientAddress: "127.0.0.1"), useSpare: false)
+        #expect(try await services.directory.resolve(slug: mine)?.slug == mine)
+    }
+
+    @Test("many unknown slugs at once are looked up in a few batched catalog queries, and all answer")
+    func unknownSlugFlood() async throws {
+        let services = try await TestEnvironment.shared.services()
+        let t = try await Fixtures.tenant(services)
+        let directory = TenantDirectory(db: services.db, ttl: 5)
+        let slugs = (0..<300).map { _ in Fixtures.uniqueSlug("nobody") } + [t.slug]
+        let found = try await withThrowingTaskGroup(of: String?.self) { group in
+            for slug in slugs { group.addTask { try await directory.resolve(slug: slug)?.slug } }
+            return try await group.reduce(into: [String]()) { if let s = $1 { $0.append(s) } }
+        }
+        #expect(found == [t.slug])
+        let lookups = await directory.lookups
+        #expect(lookups <= 6, "catalog queries: \(lookups)")
+    }
+
+    @Test("while the database is unreachable requests get 503 at once, not after the acquire timeout")
+    func databaseDownAnswersAtOnce() async throws {
+        try await TestEnvironment.withOwnPool(["CRM_DATABASE_URL": "postgres://crm_app:nothing@127.0.0.1:1/crm",
+                                               "CRM_DATABASE_SOCKET": "", "CRM_DB_ACQUIRE_TIMEOUT_MS": "200"]) { services in
+            try await TestAPI(services: services).run { client in
+                let first = try await client.call(.post, "/api/v1/auth/login", tenant: "acme", json: ["email": "a@b.example", "password": "x"])
+                #expect(first.status == 503)
+                for _ in 0..<300 where !services.db.health.isDown { try await Task.sleep(for: .milliseconds(10)) }
+                #expect(services.db.health.isDown)
+                let second = try await client.call(.post, "/api/v1/auth/login", tenant: "acme", json: ["email": "a@b.example", "password": "x"])
+                #expect(second.status == 503)
+                #expect(second.problemType == "database-unavailable")
+                #expect((second.object["detail"] as? String ?? "").contains("cannot be reached"))
+                #expect(second.header("Retry-After") == "1")
+            }
+        }
+    }
+}
