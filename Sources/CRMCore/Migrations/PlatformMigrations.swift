@@ -157,5 +157,26 @@ public enum PlatformMigrations {
 
             GRANT SELECT, INSERT, UPDATE, DELETE ON platform.jobs, platform.job_schedules TO SESSION_USER;
             """),
+        // Nothing calls it: every tenant read goes through `Database.transaction(for:)` or the
+        // generated read functions. Dynamic SQL nobody needs is attack surface.
+        Migration(4, "drop_tenant_query", """
+            DROP FUNCTION IF EXISTS platform.tenant_query(text, text, text, text[]);
+            """),
+        // Idempotency-Key of operators' POSTs (see Idempotency/IdempotencyStore.swift).
+        Migration(5, "idempotency_keys", """
+            CREATE TABLE platform.idempotency_keys (
+                actor_id uuid NOT NULL,
+                key text NOT NULL,
+                request_hash bytea NOT NULL,
+                method text NOT NULL,
+                path text NOT NULL,
+                status integer,
+                response_headers jsonb,
+                response_body bytea,
+                created_at timestamptz NOT NULL,
+                PRIMARY KEY (actor_id, key)
+            );
+            CREATE INDEX idempotency_keys_created_idx ON platform.idempotency_keys (created_at);
+            """),
     ])
 }

@@ -53,6 +53,8 @@ struct Problem: Encodable {
         case .tenantSuspended: return HTTPResponse.Status(code: 423, reasonPhrase: "Locked")
         case .throttled: return .tooManyRequests
         case .unavailable, CRMError.Code("migration-pending"): return .serviceUnavailable
+        // The same Idempotency-Key with another request: the body is fine, its pairing is not.
+        case CRMError.Code("idempotency-key-reused"): return .unprocessableContent
         default: return .badRequest
         }
     }

@@ -54,6 +54,7 @@ enum OpsRoutes {
         }
 
         let authed = ops.group().add(middleware: OperatorAuthMiddleware(operators: services.operators))
+            .add(middleware: IdempotencyMiddleware(services: services, scope: .platform))
         authed.post("auth/logout") { _, context -> Response in
             try await services.operators.logout(try context.requireOperator(), meta: context.meta)
             return Response(status: .noContent)
