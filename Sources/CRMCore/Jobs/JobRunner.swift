@@ -37,6 +37,8 @@ public final class JobRunner: Sendable {
     public let scheduler: JobScheduler
     public let configuration: Configuration
     private let handlers = NIOLockedValueBox<[String: JobHandler]>([:])
+    /// Kinds that run in tenants that take no writes (billing, export); the others are skipped there.
+    private let runWhileReadOnly = NIOLockedValueBox<Set<String>>([])
     private let state = NIOLockedValueBox<(stopped: Bool, running: Int, logger: Logger)>((false, 0, Logger(label: "crm.jobs")))
 
     public init(queue: JobQueue, scheduler: JobScheduler, configuration: Configuration = Configuration(), logger: Logger? = nil) {
@@ -53,8 +55,11 @@ public final class JobRunner: Sendable {
 
     /// Registers the handler of `kind`, replacing any earlier one. Register before `work()` starts
     /// (a job of a kind without a handler fails with "no handler registered").
-    public func register(_ kind: String, _ handler: @escaping JobHandler) {
+    /// Registers the handler of `kind`. A suspended (or cancelled) tenant is read-only for its
+    /// users and for jobs alike: its jobs are skipped, unless `whileReadOnly` (billing, export).
+    public func register(_ kind: String, whileReadOnly: Bool = false, _ handler: @escaping JobHandler) {
         handlers.withLockedValue { $0[kind] = handler }
+        runWhileReadOnly.withLockedValue { if whileReadOnly { $0.insert(kind) } else { $0.remove(kind) } }
     }
 
     public var registeredKinds: [String] { handlers.withLockedValue { $0.keys.sorted() } }
@@ -151,7 +156,13 @@ public final class JobRunner: Sendable {
             var tenant: Tenant?
             if let tenantId = job.tenantId {
                 tenant = try await queue.db.platformTransaction { tx in try await TenantStore().find(id: tenantId, in: tx) }
-                guard tenant != nil else { throw JobError.tenantGone(tenantId) }
+                guard let tenant else { throw JobError.tenantGone(tenantId) }
+                if !tenant.status.acceptsWrites, !runWhileReadOnly.withLockedValue({ $0.contains(job.kind) }) {
+                    // Done, not failed: a scheduled job comes again, and runs once the tenant is back.
+                    _ = try await queue.complete(job)
+                    logger.info("job skipped: the tenant is \(tenant.status.rawValue) and read-only")
+                    return
+                }
             }
             let context = JobContext(job: job, tenant: tenant, db: queue.db, queue: queue, clock: queue.clock, logger: logger)
             try await withLeaseKeptAlive(job) { try await handler(context) }

@@ -82,4 +82,38 @@ struct JobRunnerTests {
         #expect(try await runner.runDue(limit: 5) == 1)
         #expect(try await services.jobs.get(id: later.id)?.status == .done)
     }
+
+    @Test("a suspended tenant's jobs do not run (its data is read-only), but those registered to run while read-only do")
+    func suspendedTenantsJobs() async throws {
+        let services = try await TestEnvironment.shared.services()
+        let t = try await Fixtures.tenant(services)
+        let writer = JobsFixture.kind("writer"), billing = JobsFixture.kind("billing")
+        let runner = JobRunner(queue: services.jobs, scheduler: services.jobSchedules, configuration: .init(
+            concurrency: 2, pollInterval: .milliseconds(50), kinds: [writer, billing]))
+        let ran = NIOLockedValueBox<[String]>([])
+        runner.register(writer) { context in
+            try await context.tenantTransaction { tx in try await tx.execute("UPDATE users SET name = name || '!'") }
+            ran.withLockedValue { $0.append("writer") }
+        }
+        runner.register(billing, whileReadOnly: true) { _ in ran.withLockedValue { $0.append("billing") } }
+        _ = try await services.tenants.setSuspended(slug: t.slug, true, actor: AuditEntry(actorType: "test", action: ""),
+                                                    meta: RequestMeta(requestId: "t", clientAddress: "127.0.0.1"))
+        let skipped = try #require(try await services.jobs.enqueue(NewJob(kind: writer, tenantId: t.tenant.id)))
+        _ = try #require(try await services.jobs.enqueue(NewJob(kind: billing, tenantId: t.tenant.id)))
+        #expect(try await runner.runDue(limit: 5) == 2)
+        #expect(ran.withLockedValue { $0 } == ["billing"])
+        #expect(try await services.jobs.get(id: skipped.id)?.status == .done)
+        let names = try await services.db.transaction(for: try t.tenant.schema()) { tx in
+            var out: [String] = []
+            for try await n in try await tx.query("SELECT name FROM users").decode(String.self) { out.append(n) }
+            return out
+        }
+        #expect(!names.contains { $0.hasSuffix("!") })
+        // Resumed, its jobs run again.
+        _ = try await services.tenants.setSuspended(slug: t.slug, false, actor: AuditEntry(actorType: "test", action: ""),
+                                                    meta: RequestMeta(requestId: "t", clientAddress: "127.0.0.1"))
+        _ = try #require(try await services.jobs.enqueue(NewJob(kind: writer, tenantId: t.tenant.id)))
+        #expect(try await runner.runDue(limit: 5) == 1)
+        #expect(ran.withLockedValue { $0 } == ["billing", "writer"])
+    }
 }
