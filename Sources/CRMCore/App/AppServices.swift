@@ -25,6 +25,8 @@ public struct AppServices: Sendable {
     public let fields: FieldAdminService
     public let layouts = LayoutService()
     public let sessions = SessionCache()
+    /// Substring searches each tenant may run at once (they wait for one another, not for others).
+    public let searches: TenantGate
     public let oneTrip: OneTripRead
     public let modules: ModuleService
     public let leads: LeadService
@@ -43,6 +45,7 @@ public struct AppServices: Sendable {
         let policy = PasswordPolicy(minLength: config.identity.passwordMinLength)
         self.hasher = hasher
         self.policy = policy
+        self.searches = TenantGate(limits: config.database.searchLimits)
         self.directory = TenantDirectory(db: db)
         let provisioner = TenantProvisioner(db: db, clock: clock)
         self.provisioner = provisioner

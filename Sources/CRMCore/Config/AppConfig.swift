@@ -42,6 +42,7 @@ public struct AppConfig: Sendable {
         "CRM_DB_ACQUIRE_TIMEOUT_MS": "5000",
         "CRM_DB_TLS": "disable",
         "CRM_TENANT_MAX_QUEUED": "64",
+        "CRM_TENANT_MAX_SEARCHES": "2",
         "CRM_HOST": "127.0.0.1",
         "CRM_PORT": "8080",
         "CRM_BASE_DOMAIN": "localhost",
@@ -76,6 +77,7 @@ public struct AppConfig: Sendable {
             ? max(1, database.poolSize / 4) : try reader.int("CRM_TENANT_MAX_CONNECTIONS", 1...database.poolSize)
         database.tenantLimits = TenantGate.Limits(maxConnections: tenantConnections,
                                                   maxQueued: try reader.int("CRM_TENANT_MAX_QUEUED", 0...100_000))
+        database.searchLimits = TenantGate.Limits(maxConnections: try reader.int("CRM_TENANT_MAX_SEARCHES", 1...1000), maxQueued: 16)
         guard let tls = DatabaseConfig.TLSMode(rawValue: try reader.string("CRM_DB_TLS").lowercased()) else {
             throw ConfigError("CRM_DB_TLS must be one of disable, require, verify-full")
         }

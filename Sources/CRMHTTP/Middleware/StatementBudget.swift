@@ -9,7 +9,7 @@ extension AppConfig.StatementBudgets {
         if path.hasPrefix("/api/v1/admin") { return nil }
         switch request.method {
         case .get, .head:
-            return path.hasPrefix("/api/v1/records/") && path.hasSuffix("/:id") ? read : list
+            return path.hasPrefix("/api/v1/records/") && (path.hasSuffix("/{id}") || path.hasSuffix("/:id")) ? read : list
         default:
             return write
         }

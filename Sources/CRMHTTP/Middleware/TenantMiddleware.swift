@@ -55,9 +55,13 @@ struct TenantAuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let tenant = try context.requireTenant()
-        guard let token = BearerToken.from(request) else { throw CRMError.unauthorized }
+        guard BearerToken.from(request) != nil else { throw CRMError.unauthorized }
         var request = request
         if ![.get, .head, .options].contains(request.method) {
+            // A declared length over the limit is refused before a byte of it is read.
+            if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > services.config.maxBodyBytes {
+                throw JSONBody.tooLarge(services.config.maxBodyBytes)
+            }
             do {
                 _ = try await request.collectBody(upTo: services.config.maxBodyBytes)
             } catch is NIOTooManyBytesError {
@@ -66,6 +70,30 @@ struct TenantAuthMiddleware: RouterMiddleware {
         }
         let schema = try tenant.schema()
         let budget = services.config.statementBudgets.of(request, endpoint: context.endpointPath)
+        // Substring searches cost far more than reads: a tenant runs only a few at once, and
+        // waits for them before it takes a connection.
+        if Self.isSearch(request, endpoint: context.endpointPath) {
+            return try await services.searches.withPermit(tenant.schemaName, timeout: services.config.database.acquireTimeout) {
+                try await authenticateAndRun(request, context: context, tenant: tenant, schema: schema, budget: budget, next: next)
+            }
+        }
+        return try await authenticateAndRun(request, context: context, tenant: tenant, schema: schema, budget: budget, next: next)
+    }
+
+    /// A list with `q` or a `contains` / `starts_with` filter.
+    static func isSearch(_ request: Request, endpoint: String?) -> Bool {
+        guard request.method == .get, let endpoint, endpoint.hasPrefix("/api/v1/records/") || endpoint.hasPrefix("/api/v1/recycle-bin/"),
+              endpoint.hasSuffix("{object}") else { return false }
+        for (key, _) in request.uri.queryParameters {
+            let k = String(key).removingPercentEncoding ?? String(key)
+            if k == "q" || k.hasSuffix("[contains]") || k.hasSuffix("[starts_with]") { return true }
+        }
+        return false
+    }
+
+    func authenticateAndRun(_ request: Request, context: Context, tenant: Tenant, schema: TenantSchema, budget: Duration?,
+                            next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let token = BearerToken.from(request) else { throw CRMError.unauthorized }
         guard holdTransaction else {
             let (principal, permissions) = try await services.db.transaction(for: schema, statementTimeout: budget) { tx in
                 let principal = try await services.identity.authenticate(bearer: token, in: tx)

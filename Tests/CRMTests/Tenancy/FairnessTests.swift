@@ -103,6 +103,23 @@ struct FairnessTests {
         }
     }
 
+    @Test("a tenant's substring searches past its search share wait, then get 429; its other requests go on")
+    func searchShare() async throws {
+        try await TestEnvironment.withOwnPool(["CRM_TENANT_MAX_SEARCHES": "1", "CRM_DB_ACQUIRE_TIMEOUT_MS": "300"]) { services in
+            try await TestAPI(services: services).run { client in
+                let f = try await RecordsFixture.make(services, client)
+                _ = try await f.create("customer", ["name": "Searchable Ltd"])
+                try await services.searches.withPermit(f.t.tenant.schemaName, timeout: .seconds(1)) {
+                    let search = try await f.call(.get, "/api/v1/records/customer?q=Searchable")
+                    #expect(search.status == 429 && search.header("Retry-After") == "1")
+                    #expect(try await f.call(.get, "/api/v1/records/customer?name[starts_with]=Search").status == 429)
+                    #expect(try await f.call(.get, "/api/v1/records/customer").data.count == 1)
+                }
+                #expect(try await f.call(.get, "/api/v1/records/customer?q=Searchable").data.count == 1)
+            }
+        }
+    }
+
     @Test("a list statement past the list budget is cancelled: 503, and the connection is free again")
     func listStatementTimeout() async throws {
         try await TestEnvironment.withOwnPool(["CRM_LIST_TIMEOUT_MS": "300"]) { services in
@@ -122,6 +139,27 @@ struct FairnessTests {
                 #expect(r.problemType == "database-unavailable")
                 try await locker.value
                 #expect(try await f.call(.get, "/api/v1/records/customer").data.count == 1)
+            }
+        }
+    }
+
+    @Test("a read by id has the shorter read budget: 503 while its table is locked past it")
+    func readStatementTimeout() async throws {
+        try await TestEnvironment.withOwnPool(["CRM_READ_TIMEOUT_MS": "300", "CRM_ONE_TRIP_READS": "false"]) { services in
+            try await TestAPI(services: services).run { client in
+                let f = try await RecordsFixture.make(services, client)
+                let id = try #require(try await f.create("customer", ["name": "Locked Ltd"])["id"] as? String)
+                let locker = Task {
+                    try await services.db.transaction(for: try f.t.tenant.schema()) { tx in
+                        try await tx.execute("LOCK TABLE customers IN ACCESS EXCLUSIVE MODE")
+                        try await tx.execute("SELECT pg_sleep(1.5)")
+                    }
+                }
+                try await Self.waitUntilHeld(services, f.t.tenant, 1)
+                try await Task.sleep(for: .milliseconds(100))
+                #expect(try await f.call(.get, "/api/v1/records/customer/\(id)").status == 503)
+                try await locker.value
+                #expect(try await f.call(.get, "/api/v1/records/customer/\(id)").status == 200)
             }
         }
     }
