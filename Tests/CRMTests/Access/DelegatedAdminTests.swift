@@ -27,7 +27,7 @@ struct DelegatedAdminTests {
 
     static func customerRead(_ scope: String) -> [[String: Any]] { [["object": "customer", "actions": ["read"], "scope": scope]] }
 
-    static let hideCredit: [[String: Any]] = [["object": "customer", "field": "credit_limit", "access": "hidden"]]
+    static var hideCredit: [[String: Any]] { [["object": "customer", "field": "credit_limit", "access": "hidden"]] }
 
     @Test("a user whose role hides credit_limit cannot make, take or widen a role that shows it, and never reads it")
     func hiddenFieldStaysHidden() async throws {
@@ -119,8 +119,8 @@ struct DelegatedAdminTests {
             let westCustomer = try #require(try await f.create("customer", ["name": "West Buyer", "owner_id": westRep.id])["id"] as? String)
 
             #expect(try await f.call(.patch, "/api/v1/admin/users/\(eastRep.id)", as: hr.token, json: ["password": "East-Rep-Password-1"]).status == 200)
-            let west = try await f.call(.patch, "/api/v1/admin/users/\(westRep.id)", as: hr.token, json: ["password": "West-Rep-Password-1"])
-            #expect(west.status == 403, "\(west.text)")
+            let westReset = try await f.call(.patch, "/api/v1/admin/users/\(westRep.id)", as: hr.token, json: ["password": "West-Rep-Password-1"])
+            #expect(westReset.status == 403, "\(westReset.text)")
 
             // Moving themselves into West would bring West's records into their reach.
             let move = try await f.call(.patch, "/api/v1/admin/users/\(hr.id)", as: hr.token, json: ["department_id": west])
