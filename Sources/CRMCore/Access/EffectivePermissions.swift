@@ -34,6 +34,10 @@ public struct EffectivePermissions: Sendable {
 
     public func has(_ capability: Capability) -> Bool { capabilities.contains(capability) }
 
+    /// Every action on every object at scope all, as tenant admins have: no org change can
+    /// bring anything into anyone's reach that this user does not reach.
+    public var reachesEverything: Bool { Action.allCases.allSatisfy { permissions[AccessObjects.wildcard]?[$0] == .all } }
+
     /// The records `action` reaches on `object`.
     public func filter(_ action: Action, on object: String) -> RecordFilter {
         switch scope(action, on: object) {
@@ -60,39 +64,66 @@ public struct EffectivePermissions: Sendable {
         return fields[object]?[field] ?? defaultFieldAccess
     }
 
-    /// Everything this user holds, as grants.
+    /// Everything this user holds, as grants: fields this user's roles name, and every other
+    /// field of an object they have an action on editable, as in a role.
     public var grants: RoleGrants {
-        RoleGrants(permissions: permissions, fields: [:], capabilities: capabilities)
+        RoleGrants(permissions: permissions, fields: fields, capabilities: capabilities)
     }
 
-    /// Whether `grants` gives nothing this user lacks: its capabilities are this user's, and
-    /// every action it grants this user has with at least the same scope. Admin calls may only
-    /// hand out, take away or manage power the caller holds.
-    public func covers(_ grants: RoleGrants) -> Bool {
-        guard grants.capabilities.isSubset(of: capabilities) else { return false }
-        for (object, actions) in grants.permissions {
-            for (action, scope) in actions {
+    /// Whether `grants` gives nothing this user lacks: see `uncovered`. Admin calls may only hand
+    /// out, take away or manage power the caller holds.
+    public func covers(_ grants: RoleGrants) -> Bool { uncovered(grants) == nil }
+
+    /// The first right in `grants` this user lacks, in words; nil when there is none. A right is
+    /// a capability, an action at a scope, or access to a field: a grant that has any action on
+    /// an object (or on `*`, which touches every object) gives each field of it the access it
+    /// names, or editable when it names none, and that may not exceed this user's
+    /// (hidden < read_only < editable).
+    public func uncovered(_ grants: RoleGrants) -> String? {
+        if let missing = grants.capabilities.subtracting(capabilities).map(\.rawValue).sorted().first {
+            return "the capability \(missing)"
+        }
+        for (object, actions) in grants.permissions.sorted(by: { $0.key < $1.key }) {
+            for (action, scope) in actions.sorted(by: { $0.key < $1.key }) {
                 let mine = object == AccessObjects.wildcard ? permissions[object]?[action] : self.scope(action, on: object)
-                guard let mine, mine >= scope else { return false }
+                guard let mine, mine >= scope else {
+                    return "\(action.rawValue) on \(object == AccessObjects.wildcard ? "every object" : object) at scope \(scope.rawValue)"
+                }
             }
         }
-        return true
+        // Only fields this user's roles name can be below editable; objects this user has no
+        // action on were refused above if the grants touch them.
+        let touchesAll = !(grants.permissions[AccessObjects.wildcard] ?? [:]).isEmpty
+        for (object, named) in fields.sorted(by: { $0.key < $1.key }) where touchesAll || !(grants.permissions[object] ?? [:]).isEmpty {
+            for (field, mine) in named.sorted(by: { $0.key < $1.key }) where mine < .editable {
+                let theirs = grants.fields[object]?[field] ?? .editable
+                if theirs > mine { return "\(theirs.rawValue) access to \(object).\(field) (yours is \(mine.rawValue))" }
+            }
+        }
+        return nil
+    }
+
+    /// The permissions and capabilities of some roles together: the widest scope per object and
+    /// action, every capability.
+    public static func merged(roles roleIds: [UUID], in model: AccessModel) -> RoleGrants {
+        var out = RoleGrants()
+        for g in roleIds.compactMap({ model.roles[$0] }) {
+            out.capabilities.formUnion(g.capabilities)
+            for (object, actions) in g.permissions {
+                for (action, scope) in actions {
+                    out.permissions[object, default: [:]][action] = max(scope, out.permissions[object]?[action] ?? scope)
+                }
+            }
+        }
+        return out
     }
 
     /// Computes a user's permissions from a snapshot of the tenant's org and roles.
     public static func compute(user: UUID, model: AccessModel) -> EffectivePermissions {
         let roleIds = model.userRoles[user] ?? []
         let grants = roleIds.compactMap { model.roles[$0] }
-        var permissions: [String: [Action: RecordScope]] = [:]
-        var capabilities = Set<Capability>()
-        for g in grants {
-            capabilities.formUnion(g.capabilities)
-            for (object, actions) in g.permissions {
-                for (action, scope) in actions {
-                    permissions[object, default: [:]][action] = max(scope, permissions[object]?[action] ?? scope)
-                }
-            }
-        }
+        let union = merged(roles: roleIds, in: model)
+        let permissions = union.permissions, capabilities = union.capabilities
         // Over the roles that grant anything on the object, the most open access wins; such a
         // role that does not name a field leaves it editable. Roles about other objects do not
         // open this object's fields.

@@ -176,13 +176,14 @@ final class Convergence: @unchecked Sendable {
                 guard have.parentId != parentId else { continue }
                 _ = try await at(d.at, "department '\(d.name)'") {
                     try await services.departments.update(have.id, name: nil, parentId: parentId.map { .value($0) } ?? .null, managerId: .absent,
-                                                          actor: actor, meta: meta, in: tx)
+                                                          actor: actor, caller: caller, meta: meta, in: tx)
                 }
                 let from = have.parentId.flatMap { parentName[$0] } ?? "top level"
                 changes.append("~ department '\(d.name)': under '\(from)' → '\(d.parent ?? "top level")'")
             } else {
                 let made = try await at(d.at, "department '\(d.name)'") {
-                    try await services.departments.create(name: d.name, parentId: parentId, managerId: nil, actor: actor, meta: meta, in: tx)
+                    try await services.departments.create(name: d.name, parentId: parentId, managerId: nil, actor: actor, caller: caller,
+                                                          meta: meta, in: tx)
                 }
                 byName[d.name] = made.id
                 changes.append("+ department '\(d.name)'" + (d.parent.map { " under '\($0)'" } ?? ""))
@@ -238,10 +239,9 @@ final class Convergence: @unchecked Sendable {
                 if want.fields != held.fields { what.append("field access") }
                 if want.capabilities != held.capabilities { what.append("capabilities") }
                 guard !what.isEmpty else { continue }
-                let model = try await AccessModel.load(version: 0, in: tx)
                 _ = try await at(r.at, "role '\(r.name)'") {
                     try await services.roles.update(have.id, name: nil, description: r.description, permissions: permissions, fields: fields,
-                                                    capabilities: r.capabilities, caller: caller, model: model, actor: actor, meta: meta, in: tx)
+                                                    capabilities: r.capabilities, caller: caller, actor: actor, meta: meta, in: tx)
                 }
                 changes.append("~ role '\(r.name)': " + what.joined(separator: ", "))
             } else {
@@ -321,7 +321,7 @@ final class Convergence: @unchecked Sendable {
             guard have.managerId != want else { continue }
             _ = try await at(d.at, "department '\(d.name)'") {
                 try await services.departments.update(have.id, name: nil, parentId: .absent, managerId: want.map { .value($0) } ?? .null,
-                                                      actor: actor, meta: meta, in: tx)
+                                                      actor: actor, caller: caller, meta: meta, in: tx)
             }
             changes.append("~ department '\(d.name)': manager \(d.manager ?? "none")")
         }

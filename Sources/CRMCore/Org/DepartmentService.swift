@@ -2,7 +2,9 @@ import Foundation
 import PostgresNIO
 
 /// The department tree: create, rename, move (never into its own subtree), set a manager,
-/// delete only when empty. Every change bumps the access version and is audited.
+/// delete only when empty. Every change bumps the access version and is audited. A change that
+/// would let anyone reach records neither they nor the caller reached is refused
+/// (`OrgChangeGuard`): managing a department, or moving one, brings its members into reach.
 public struct DepartmentService: Sendable {
     let clock: any WallClock
     let audit = AuditLog()
@@ -28,8 +30,11 @@ public struct DepartmentService: Sendable {
         return nil
     }
 
-    public func create(name: String, parentId: UUID?, managerId: UUID?, actor: Principal, meta: RequestMeta,
-                       in tx: Transaction) async throws -> Department {
+    /// `caller`: the actor's permissions as the request has them; nil to read them from the
+    /// tenant's model under the lock.
+    public func create(name: String, parentId: UUID?, managerId: UUID?, actor: Principal, caller: EffectivePermissions? = nil,
+                       meta: RequestMeta, in tx: Transaction) async throws -> Department {
+        let change = try await OrgChangeGuard.begin(caller: caller, actor: actor.user.id, in: tx)
         try await lockTree(in: tx)
         var errors = FieldErrors()
         let name = TextRules.check(name, field: "name", max: 100, into: &errors)
@@ -46,12 +51,14 @@ public struct DepartmentService: Sendable {
             INSERT INTO departments (id, name, parent_id, manager_id, created_at, updated_at)
             VALUES (\(dept.id), \(dept.name), \(dept.parentId), \(dept.managerId), \(now), \(now))
             """)
+        try await change.requireNoWidening(in: tx)
         try await changed("department.create", dept, actor: actor, meta: meta, in: tx)
         return dept
     }
 
     public func update(_ id: UUID, name: String?, parentId: Patch<UUID>, managerId: Patch<UUID>, actor: Principal,
-                       meta: RequestMeta, in tx: Transaction) async throws -> Department {
+                       caller: EffectivePermissions? = nil, meta: RequestMeta, in tx: Transaction) async throws -> Department {
+        let change = try await OrgChangeGuard.begin(caller: caller, actor: actor.user.id, in: tx)
         try await lockTree(in: tx)
         guard var dept = try await lock(id, in: tx) else { throw CRMError.notFound("No such department.") }
         var errors = FieldErrors()
@@ -81,11 +88,15 @@ public struct DepartmentService: Sendable {
             UPDATE departments SET name = \(dept.name), parent_id = \(dept.parentId), manager_id = \(dept.managerId),
                 updated_at = \(clock.now()) WHERE id = \(id)
             """)
+        if parentId.isPresent || managerId.isPresent {
+            try await change.requireNoWidening(in: tx)
+        }
         try await changed(parentId.isPresent ? "department.move" : "department.update", dept, actor: actor, meta: meta, in: tx)
         return dept
     }
 
-    /// Deletes an empty department; otherwise 409 saying what is left in it.
+    /// Deletes an empty department; otherwise 409 saying what is left in it. Only an empty leaf
+    /// goes, so no record owner leaves or enters anyone's reach: nothing to guard.
     public func delete(_ id: UUID, actor: Principal, meta: RequestMeta, in tx: Transaction) async throws {
         try await lockTree(in: tx)
         guard let dept = try await lock(id, in: tx) else { throw CRMError.notFound("No such department.") }

@@ -16,7 +16,10 @@ public struct OwnershipService: Sendable {
 
     /// Transfers `recordIds` (or, with none given, every record of `fromUser`) of `object` to
     /// `toUser`. Only records the caller may `assign` are touched; a named record out of reach is
-    /// 404. Returns how many moved.
+    /// 404; a new owner out of the caller's `assign` reach is 403, as for PATCH of `owner_id`.
+    /// Holders of `transfer_ownership` move any record to any active user: the capability is the
+    /// tenant-wide power over ownership (deactivation hands records over with it). Returns how
+    /// many moved.
     public func transfer(object: String, recordIds: [UUID]?, fromUser: UUID?, toUser: UUID, actor: Principal,
                          permissions: EffectivePermissions, meta: RequestMeta, in tx: Transaction) async throws -> Int {
         try await transfer(object: object, recordIds: recordIds, fromUser: fromUser, toUser: toUser, actor: actor, permissions: permissions,
@@ -53,6 +56,11 @@ public struct OwnershipService: Sendable {
         guard let table else { return 0 }
         let scope = permissions.has(.transferOwnership) ? RecordFilter.all : permissions.filter(.assign, on: object)
         if scope == .nothing { throw CRMError.forbidden("You may not reassign \(object) records.") }
+        // Giving records to someone makes them that user's: only to users within the caller's reach.
+        if !permissions.has(.transferOwnership), !permissions.reaches(.assign, on: object, ownedBy: toUser) {
+            throw CRMError(.forbidden, "You may not give \(object) records to that user.", fieldErrors: [
+                FieldError(field: "to_user_id", code: "read_only_field", message: "This user is outside your assign reach.")])
+        }
         // The version moves too, so a client holding the old ETag gets 412 instead of overwriting.
         var q = QueryBuilder("UPDATE \(table.quoted) SET version = version + 1, updated_at = now(), owner_id = ")
         q.append(try q.bind(toUser))

@@ -81,10 +81,14 @@ public struct RoleService: Sendable {
         return try await find(id, in: tx)!
     }
 
-    /// Replaces what is given (name, description, permissions, fields, capabilities).
+    /// Replaces what is given (name, description, permissions, fields, capabilities). The caller
+    /// must cover the role as it was and as it is
+    /// after the change, the parts not sent included, and the change may let none of its holders
+    /// reach records neither they nor the caller reached (`OrgChangeGuard`).
     public func update(_ id: UUID, name: String?, description: String?, permissions: [Role.Permission]?, fields: [Role.Field]?,
-                       capabilities: [String]?, caller: EffectivePermissions, model: AccessModel, actor: Principal, meta: RequestMeta,
+                       capabilities: [String]?, caller: EffectivePermissions, actor: Principal, meta: RequestMeta,
                        in tx: Transaction) async throws -> Role {
+        let change = try await OrgChangeGuard.begin(caller: caller, in: tx)
         guard let current = try await lockRole(id, in: tx) else { throw CRMError.notFound("No such role.") }
         if current.builtin != nil { throw CRMError.conflict("Built-in roles cannot be changed; copy one and change the copy.") }
         var errors = FieldErrors()
@@ -92,7 +96,7 @@ public struct RoleService: Sendable {
         let newDescription = description.map { TextRules.check($0, field: "description", max: 500, required: false, into: &errors) }
         let grants = Role.grants(permissions: permissions ?? [], fields: fields ?? [], capabilities: capabilities ?? [], into: &errors)
         try errors.throwIfAny()
-        try requireCovered(model.roles[id] ?? RoleGrants(), by: caller)
+        try requireCovered(change.before.roles[id] ?? RoleGrants(), by: caller)
         try requireCovered(grants, by: caller)
         do {
             try await tx.execute("""
@@ -112,6 +116,10 @@ public struct RoleService: Sendable {
         if permissions == nil { partial.permissions = [:] }
         if fields == nil { partial.fields = [:] }
         try await write(partial, role: id, in: tx)
+        // E.g. new fields alone: the permissions kept may open a field the new list no longer names.
+        let after = try await change.after(in: tx)
+        try requireCovered(after.roles[id] ?? RoleGrants(), by: caller)
+        try await change.requireNoWidening(after: after, in: tx)
         try await changed("role.update", id: id, name: newName, actor: actor, meta: meta, in: tx)
         return try await find(id, in: tx)!
     }
@@ -135,8 +143,8 @@ public struct RoleService: Sendable {
 
     /// No one makes, changes or removes a role carrying rights they do not have themselves.
     func requireCovered(_ grants: RoleGrants, by caller: EffectivePermissions) throws {
-        guard caller.covers(grants) else {
-            throw CRMError.forbidden("The role carries rights you do not have yourself.")
+        if let missing = caller.uncovered(grants) {
+            throw CRMError.forbidden("The role carries rights you do not have yourself: \(missing).")
         }
     }
 

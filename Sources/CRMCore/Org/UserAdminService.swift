@@ -60,7 +60,11 @@ public struct UserAdminService: Sendable {
         return try await identity.hasher.hash(password)
     }
 
-    /// The caller may manage only what they could do themselves: see `EffectivePermissions.covers`.
+    /// The caller may manage only what they could do themselves: give or take roles they
+    /// cover (`EffectivePermissions.covers`: capabilities, actions at their scopes, field
+    /// access), and manage users whose rights they cover and whose reach is within theirs: a
+    /// password reset, a reactivation or any other change of a user who sees more would let the
+    /// caller act as that user.
     public struct Authority: Sendable {
         public let caller: EffectivePermissions
         public let model: AccessModel
@@ -72,15 +76,19 @@ public struct UserAdminService: Sendable {
         func requireRoles(_ ids: some Sequence<UUID>) throws {
             for id in ids {
                 guard let grants = model.roles[id] else { continue }
-                guard caller.covers(grants) else {
-                    throw CRMError.forbidden("A role given or taken away carries rights you do not have.")
+                if let missing = caller.uncovered(grants) {
+                    throw CRMError.forbidden("A role given or taken away carries rights you do not have: \(missing).")
                 }
             }
         }
 
         func requireUser(_ id: UUID) throws {
-            guard caller.covers(EffectivePermissions.compute(user: id, model: model).grants) else {
-                throw CRMError.forbidden("This user has rights you do not have; only someone who has them may manage the user.")
+            if let missing = caller.uncovered(EffectivePermissions.compute(user: id, model: model).grants) {
+                throw CRMError.forbidden("This user has rights you do not have: \(missing). Only someone who has them may manage the user.")
+            }
+            if let beyond = ReachGuard.exceeding(target: id, caller: caller, in: model) {
+                let what = beyond.object == AccessObjects.wildcard ? "records of every object" : "\(beyond.object) records"
+                throw CRMError.forbidden("This user can \(beyond.action.rawValue) \(what) you cannot reach. Only someone who reaches them may manage the user.")
             }
         }
     }
@@ -103,8 +111,12 @@ public struct UserAdminService: Sendable {
         try errors.throwIfAny()
     }
 
+    /// Creates a user. `authority.model` is read again under the org change lock
+    /// (`OrgChangeGuard`); the new user may reach nothing the caller does not.
     public func create(email: String, name: String, passwordHash: String?, departmentId: UUID?, roleIds: [UUID],
                        authority: Authority, actor: Principal, meta: RequestMeta, in tx: Transaction) async throws -> AdminUser {
+        let change = try await OrgChangeGuard.begin(caller: authority.caller, in: tx)
+        let authority = change.authority
         try await checkNew(email: email, name: name, password: nil, departmentId: departmentId, roleIds: roleIds, in: tx)
         let email = email.trimmingCharacters(in: .whitespaces)
         let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -115,15 +127,19 @@ public struct UserAdminService: Sendable {
                         departmentId: departmentId, createdAt: now)
         try await users.insert(user, passwordHash: hash, in: tx)
         try await setRoles(user.id, roleIds, in: tx)
+        try await change.requireNoWidening(created: [user.id], in: tx)
         try await changed("user.create", user.id, details: ["email": email], actor: actor, meta: meta, in: tx)
         return try await find(user.id, in: tx)!
     }
 
     /// Changes what is given. Deactivating with `transferTo` moves all the user's records to that
-    /// user first. `passwordHash` comes from `preparePassword`.
+    /// user first. `passwordHash` comes from `preparePassword`. `authority.model` is read again under
+    /// the org change lock; a new department or roles may widen no one's reach (`OrgChangeGuard`).
     public func update(_ id: UUID, name: String?, departmentId: Patch<UUID>, roleIds: [UUID]?, isActive: Bool?, passwordHash: String?,
                        transferTo: UUID? = nil, authority: Authority,
                        actor: Principal, meta: RequestMeta, in tx: Transaction) async throws -> AdminUser {
+        let change = try await OrgChangeGuard.begin(caller: authority.caller, in: tx)
+        let authority = change.authority
         // Serialises every change that could leave the tenant without an admin.
         try await tx.execute("SELECT 1 FROM roles WHERE builtin = 'tenant_admin' FOR UPDATE")
         guard let current = try await find(id, in: tx) else { throw CRMError.notFound("No such user.") }
@@ -155,6 +171,9 @@ public struct UserAdminService: Sendable {
             try await tx.execute("UPDATE users SET department_id = \(dept), updated_at = \(now) WHERE id = \(id)")
         }
         if let roleIds { try await setRoles(id, roleIds, in: tx) }
+        if departmentId.isPresent || roleIds != nil {
+            try await change.requireNoWidening(in: tx)
+        }
         if let passwordHash {
             try await users.setPasswordHash(userId: id, hash: passwordHash, changedAt: now, in: tx)
             _ = try await users.revokeAllTokens(userId: id, at: now, in: tx)

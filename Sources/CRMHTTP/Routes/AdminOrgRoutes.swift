@@ -73,22 +73,23 @@ enum AdminOrgRoutes {
             return try JSONOut.response(Page(data: try await services.departments.list(in: tx), nextCursor: nil))
         }
         admin.post("departments") { request, context -> Response in
-            _ = try context.require(.manageDepartments)
+            let caller = try context.require(.manageDepartments)
             let (principal, tx) = try context.session()
             let body = try await JSONBody.decode(DepartmentBody.self, from: request, limit: limit)
             guard let name = body.name else { throw CRMError.invalid("name", "required", "This field is required.") }
             let dept = try await services.departments.create(
                 name: name, parentId: body.parentId.newValue ?? nil, managerId: body.managerId.newValue ?? nil,
-                actor: principal, meta: context.meta, in: tx)
+                actor: principal, caller: caller, meta: context.meta, in: tx)
             return try JSONOut.response(dept, status: .created)
         }
         admin.patch("departments/:id") { request, context -> Response in
-            _ = try context.require(.manageDepartments)
+            let caller = try context.require(.manageDepartments)
             let (principal, tx) = try context.session()
             let id = try uuid(context, "id", "department")
             let body = try await JSONBody.decode(DepartmentBody.self, from: request, limit: limit)
             return try JSONOut.response(try await services.departments.update(
-                id, name: body.name, parentId: body.parentId, managerId: body.managerId, actor: principal, meta: context.meta, in: tx))
+                id, name: body.name, parentId: body.parentId, managerId: body.managerId, actor: principal, caller: caller,
+                meta: context.meta, in: tx))
         }
         admin.delete("departments/:id") { _, context -> Response in
             _ = try context.require(.manageDepartments)
@@ -178,10 +179,9 @@ enum AdminOrgRoutes {
             let (principal, tx) = try context.session()
             let id = try uuid(context, "id", "role")
             let body = try await JSONBody.decode(RoleBody.self, from: request, limit: limit)
-            let model = try await services.access.model(for: principal, in: try context.requireTenant(), tx: tx)
             return try JSONOut.response(try await services.roles.update(
                 id, name: body.name, description: body.description, permissions: body.permissions, fields: body.fields,
-                capabilities: body.capabilities, caller: caller, model: model, actor: principal, meta: context.meta, in: tx))
+                capabilities: body.capabilities, caller: caller, actor: principal, meta: context.meta, in: tx))
         }
         admin.delete("roles/:id") { _, context -> Response in
             let caller = try context.require(.manageRoles)

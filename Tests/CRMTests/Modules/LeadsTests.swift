@@ -397,4 +397,141 @@ struct LeadsTests {
             #expect(try await f.call(.post, "/api/v1/pool/\(ids[6])/claim", as: outsider.token).status == 200)
         }
     }
+
+    @Test("registrations are listed to deciders within their approve reach, like deciding them")
+    func registrationListScope() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let f = try await RecordsFixture.make(services, client)
+            try await Self.leadsOn(f)
+            let repRole = try await f.builtinRole("sales_rep"), managerRole = try await f.builtinRole("manager")
+            let east = try #require(try await f.call(.post, "/api/v1/admin/departments", json: ["name": "East"]).object["id"] as? String)
+            let west = try #require(try await f.call(.post, "/api/v1/admin/departments", json: ["name": "West"]).object["id"] as? String)
+            let eastRep = try await f.user("east-rep", roles: [repRole], department: east)
+            let westRep = try await f.user("west-rep", roles: [repRole], department: west)
+            let eastBoss = try await f.user("east-boss", roles: [managerRole], department: east)
+            let westBoss = try await f.user("west-boss", roles: [managerRole], department: west)
+            let eastReg = try #require(try await f.call(.post, "/api/v1/registrations", as: eastRep.token,
+                                                        json: ["company": "Eastern Prospect 东方"]).object["id"] as? String)
+            let westReg = try #require(try await f.call(.post, "/api/v1/registrations", as: westRep.token,
+                                                        json: ["company": "Western Prospect 西方"]).object["id"] as? String)
+            let own = try #require(try await f.call(.post, "/api/v1/registrations", as: westBoss.token,
+                                                    json: ["company": "Boss's Own Prospect"]).object["id"] as? String)
+            func listed(_ token: String) async throws -> Set<String> {
+                Set(f.ids(try await f.call(.get, "/api/v1/registrations", as: token)))
+            }
+            #expect(try await listed(eastBoss.token) == [eastReg])
+            #expect(try await listed(westBoss.token) == [westReg, own])
+            #expect(try await listed(eastRep.token) == [eastReg])
+            #expect(try await listed(f.admin) == [eastReg, westReg, own])
+            // What a decider lists is what they may decide.
+            #expect(try await f.call(.post, "/api/v1/registrations/\(westReg)/approve", as: eastBoss.token).status == 404)
+        }
+    }
+
+    @Test("rules compare what is stored, not what was sent: ' converted' is the convert call's, a tab or newline around an email still matches")
+    func parsedValues() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let f = try await RecordsFixture.make(services, client)
+            try await Self.leadsOn(f)
+            let rep = try await f.user("rep", roles: [try await f.builtinRole("sales_rep")])
+            let id = try #require(try await f.create("lead", ["name": "Gao", "email": "gao@lake.example"], as: rep.token)["id"] as? String)
+            for status in [" converted", "converted\n", "\tconverted "] {
+                let patched = try await f.call(.patch, "/api/v1/records/lead/\(id)", as: rep.token, json: ["status": status])
+                #expect(patched.status == 400 && patched.fieldNames == ["status"], "\(status.debugDescription): \(patched.text)")
+                let created = try await f.call(.post, "/api/v1/records/lead", as: rep.token, json: ["name": "Born", "status": status])
+                #expect(created.status == 400 && created.fieldNames == ["status"], "\(status.debugDescription): \(created.text)")
+            }
+            #expect(try await f.call(.get, "/api/v1/records/lead/\(id)", as: rep.token).object["status"] as? String == "new")
+            // The email is stored trimmed, so the blocking rule compares the trimmed value.
+            for email in ["\tgao@lake.example", "gao@lake.example\n", "\u{3000}gao@lake.example"] {
+                let created = try await f.call(.post, "/api/v1/records/lead", json: ["name": "Gao 2", "email": email])
+                #expect(created.status == 409 && created.fieldNames == ["email"], "\(email.debugDescription): \(created.text)")
+            }
+            // A registration keeps its prospect by the same trimmed keys.
+            let other = try await f.user("other", roles: [try await f.builtinRole("sales_rep")])
+            let reg = try await f.call(.post, "/api/v1/registrations", as: other.token,
+                                       json: ["company": "Lake Fish", "email": "\tboss@fish.example\n", "phone": " 0571 8888 1234\n"])
+            #expect(reg.status == 201 && reg.object["email"] as? String == "boss@fish.example", "\(reg.text)")
+            let held = try await f.call(.post, "/api/v1/records/lead", as: rep.token, json: ["name": "Boss", "email": "boss@fish.example"])
+            #expect(held.status == 409 && held.fieldNames == ["email"], "\(held.text)")
+        }
+    }
+
+    @Test("pool-rules levels are capped in number and size, with a 400 naming the field")
+    func poolRuleLevelsCapped() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let f = try await RecordsFixture.make(services, client)
+            try await Self.leadsOn(f)
+            var many: [String: Any] = [:]
+            for i in 0..<5_000 { many["level-\(i)"] = ["days_without_interaction": 30] }
+            let tooMany = try await f.call(.put, "/api/v1/admin/settings/pool-rules", json: ["levels": many])
+            #expect(tooMany.status == 400 && tooMany.fieldNames == ["levels"], "\(tooMany.text.prefix(300))")
+            let long = String(repeating: "v", count: 1_000)
+            let tooLong = try await f.call(.put, "/api/v1/admin/settings/pool-rules", json: ["levels": [long: ["days_without_interaction": 30]]])
+            #expect(tooLong.status == 400 && tooLong.fieldNames.count == 1 && tooLong.fieldNames.first?.hasPrefix("levels.") == true,
+                    "\(tooLong.text.prefix(300))")
+            let spaced = try await f.call(.put, "/api/v1/admin/settings/pool-rules", json: ["levels": [" vip": ["days_without_interaction": 30]]])
+            #expect(spaced.status == 400 && spaced.fieldNames == ["levels. vip"], "\(spaced.text)")
+            let fine = try await f.call(.put, "/api/v1/admin/settings/pool-rules", json: ["levels": ["vip": ["days_without_interaction": 90]]])
+            #expect(fine.status == 200, "\(fine.text)")
+            #expect(try await f.call(.get, "/api/v1/admin/settings/pool-rules").object["levels"] as? [String: Any] != nil)
+        }
+    }
+
+    @Test("prospect locks are the tenant's own: another tenant checking the same phone is not blocked, the same tenant is (leads migration 6)")
+    func prospectLocksPerTenant() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let a = try await RecordsFixture.make(services, client), b = try await RecordsFixture.make(services, client)
+            try await Self.leadsOn(a)
+            try await Self.leadsOn(b)
+            let phone = "+86 21 5555 \(Int.random(in: 1000...9999))"
+            /// Whether `f`'s lead check took the prospect's locks within a second (lock_timeout only bounds the wait).
+            func checks(_ f: RecordsFixture) async throws -> Bool {
+                do {
+                    try await services.db.transaction(for: try f.t.tenant.schema()) { tx in
+                        try await tx.execute("SET LOCAL lock_timeout = '1s'")
+                        try await tx.execute("""
+                            SELECT count(*) FROM crm_lead_check(\(phone), NULL::text, NULL::text, NULL::uuid, \(UUID()), now(), true, '[]'::jsonb, 0.6::real)
+                            """)
+                    }
+                    return true
+                } catch where error.sqlState == "55P03" {
+                    return false
+                }
+            }
+            // Tenant A holds the prospect's locks, as a registration does while it saves.
+            let (sameTenant, otherTenant) = try await services.db.transaction(for: try a.t.tenant.schema()) { tx in
+                try await DuplicateCheck().lockKeys(phone: phone, email: nil, company: nil, in: tx)
+                return (try await checks(a), try await checks(b))
+            }
+            #expect(!sameTenant)
+            #expect(otherTenant)
+            // The unused crm_duplicates is gone.
+            let left = try await services.db.transaction(for: try a.t.tenant.schema()) { tx in
+                var n = 0
+                for try await c in try await tx.query("SELECT count(*)::int4 FROM pg_proc WHERE proname = 'crm_duplicates' AND pronamespace = current_schema()::regnamespace").decode(Int32.self) { n = Int(c) }
+                return n
+            }
+            #expect(left == 0)
+        }
+    }
+
+    @Test("leads migration 6 is migration 4's crm_lead_check, tenant-keyed lock aside, and drops crm_duplicates")
+    func migrationSixText() throws {
+        let sql = Dictionary(uniqueKeysWithValues: LeadsModule.migrations.migrations.map { ($0.version, $0.sql) })
+        func function(_ text: String?, from start: String) throws -> String {
+            let text = try #require(text)
+            let from = try #require(text.range(of: start)), to = try #require(text.range(of: "END $fn$;", range: from.upperBound..<text.endIndex))
+            return String(text[from.upperBound..<to.upperBound])
+        }
+        let four = try function(sql[4], from: "CREATE FUNCTION crm_lead_check(")
+        let six = try function(sql[6], from: "CREATE OR REPLACE FUNCTION crm_lead_check(")
+        #expect(six == four.replacingOccurrences(of: "hashtext('crm.prospect')", with: "hashtext('crm.prospect.' || current_schema())"))
+        #expect(six != four)
+        #expect(sql[6]?.contains("DROP FUNCTION crm_duplicates(text, text, text, uuid, real);") == true)
+    }
 }

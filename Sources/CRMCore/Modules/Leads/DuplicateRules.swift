@@ -74,10 +74,12 @@ public struct DuplicateCheck: Sendable {
     }
 
     /// Serializes saves of the same prospect: one advisory lock per normalized key, taken in
-    /// order, so two simultaneous creates or registrations cannot both pass a check.
+    /// order, so two simultaneous creates or registrations cannot both pass a check. Keyed by the
+    /// tenant's schema too (the same locks as `crm_lead_check` since leads migration 6): advisory
+    /// locks are database-wide, and tenants must not wait on each other's prospects.
     public func lockKeys(phone: String?, email: String?, company: String?, in tx: Transaction) async throws {
         let sql = """
-            SELECT count(pg_advisory_xact_lock(hashtext('crm.prospect'), hashtext(k))) FROM (
+            SELECT count(pg_advisory_xact_lock(hashtext('crm.prospect.' || current_schema()), hashtext(k))) FROM (
                 SELECT k FROM unnest(ARRAY[\(LeadsModule.phoneKey("$1::text")), \(LeadsModule.emailKey("$2::text")),
                                           \(LeadsModule.companyKey("$3::text"))]) AS k WHERE k IS NOT NULL ORDER BY k) keys
             """

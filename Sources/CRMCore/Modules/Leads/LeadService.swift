@@ -29,9 +29,12 @@ public struct LeadService: Sendable {
     /// Creates a lead after the duplicate check. A blocking match refuses the save (409 listing
     /// the matches) unless `override` is asked by a caller with `override_duplicates`.
     public func create(body: [String: JSONValue], override: Bool, caller: RecordCaller, in tx: Transaction) async throws -> Saved {
-        _ = try records.creatable("lead", caller: caller)
-        try Self.refuseConversion(body)
-        func text(_ key: String) -> String? { if case .string(let s)? = body[key] { return s } else { return nil } }
+        let object = try records.creatable("lead", caller: caller)
+        // The rules judge the values as they will be stored (trimmed, checked): the whole body is
+        // checked first, so a bad value is its 400 before any lock or search.
+        let values = try records.checkWrite(object, body: body, creating: true, caller: caller)
+        func text(_ key: String) -> String? { if case .text(let s)? = values[key]?.1 { return s } else { return nil } }
+        try Self.refuseConversion(text("status"))
         let outcome = try await duplicates.check(phone: text("phone"), email: text("email"), company: text("company"), excluding: nil,
                                                  reserve: true, caller: caller, now: clock.now(), in: tx)
         let warnings = try admit(outcome, override: override, caller: caller)
@@ -44,7 +47,8 @@ public struct LeadService: Sendable {
     /// converted lead keeps it.
     public func update(_ id: UUID, body: [String: JSONValue], ifMatch: Int64?, override: Bool, caller: RecordCaller,
                        in tx: Transaction) async throws -> Saved {
-        try Self.refuseConversion(body)
+        let object = try caller.readable("lead")
+        try Self.refuseConversion(Self.stored("status", in: body, object: object))
         var before: [String: String?] = [:]
         var status: String?
         for try await (phone, email, company, current) in try await tx.query(
@@ -55,14 +59,13 @@ public struct LeadService: Sendable {
         }
         // The records engine answers first for a lead the caller may not see or change (404, 403, 412, 400).
         let record = try await records.update("lead", id: id, body: body, ifMatch: ifMatch, caller: caller, in: tx)
-        if status == "converted", let wanted = body["status"], wanted != .string("converted") {
+        if status == "converted", body["status"] != nil, Self.stored("status", in: body, object: object) != "converted" {
             throw CRMError(.conflict, "A converted lead keeps its status.", fieldErrors: [
                 FieldError(field: "status", code: "converted", message: "This lead was converted; its status no longer changes.")])
         }
         var changed: [String: String] = [:]
         for key in Self.checkedFields {
-            guard case .string(let raw)? = body[key] else { continue }
-            let value = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let value = Self.stored(key, in: body, object: object) else { continue }
             if !value.isEmpty, value != (before[key] ?? nil) { changed[key] = value }
         }
         guard !changed.isEmpty else { return Saved(record: record, warnings: []) }
@@ -71,9 +74,18 @@ public struct LeadService: Sendable {
         return Saved(record: record, warnings: try admit(outcome, override: override, caller: caller))
     }
 
-    /// Only the convert call sets `converted` (it links the customer and contact it made).
-    static func refuseConversion(_ body: [String: JSONValue]) throws {
-        if body["status"] == .string("converted") {
+    /// `body[key]` as the records engine stores it (the parsed value: trimmed, checked); nil when
+    /// absent, null or invalid (the engine answers those).
+    static func stored(_ key: String, in body: [String: JSONValue], object: ObjectDefinition) -> String? {
+        guard let value = body[key], let field = object.field(key),
+              case .success(.text(let text)) = FieldValueParser.parse(value, for: field) else { return nil }
+        return text
+    }
+
+    /// Only the convert call sets `converted` (it links the customer and contact it made); the
+    /// parsed status is compared, so " converted" is refused too.
+    static func refuseConversion(_ status: String?) throws {
+        if status == "converted" {
             throw CRMError.invalid("status", "invalid_value", "Leads are converted with POST /api/v1/leads/{id}/convert, not by setting the status.")
         }
     }

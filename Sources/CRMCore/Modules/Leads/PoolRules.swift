@@ -60,8 +60,16 @@ public struct PoolRules: Codable, Sendable, Equatable {
         reclaimWaitDays = try c.decodeIfPresent(Int.self, forKey: .reclaimWaitDays) ?? 7
     }
 
-    /// Every problem at once, named by JSON path.
+    /// At most this many level overrides (each costs the daily reclaim two statements), each
+    /// named by a level value of at most `maxLevelLength` characters.
+    public static let maxLevels = 50
+    public static let maxLevelLength = 100
+
+    /// Every problem at once, named by JSON path; the number of levels first, before any work per level.
     public func validate() throws {
+        guard levels.count <= Self.maxLevels else {
+            throw CRMError.invalid("levels", "too_many", "At most \(Self.maxLevels) levels.")
+        }
         var errors = FieldErrors()
         func check(_ r: Reclaim, _ path: String) {
             for (name, value) in [("days_without_interaction", r.daysWithoutInteraction), ("days_without_won_deal", r.daysWithoutWonDeal),
@@ -71,7 +79,17 @@ public struct PoolRules: Codable, Sendable, Equatable {
             }
         }
         check(reclaim, "reclaim")
-        for (level, r) in levels { check(r, "levels.\(level)") }
+        for (level, r) in levels.sorted(by: { $0.key < $1.key }) {
+            let path = "levels.\(level.prefix(Self.maxLevelLength))"
+            if level.isEmpty || level.count > Self.maxLevelLength {
+                errors.add(path, "invalid_value", "A level is 1 to \(Self.maxLevelLength) characters.")
+            } else if level != level.trimmingCharacters(in: .whitespacesAndNewlines)
+                        || level.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                // Compared with the stored (trimmed) level as it is: such a key would never match.
+                errors.add(path, "invalid_value", "A level value without surrounding spaces or control characters.")
+            }
+            check(r, path)
+        }
         if let m = maxPerRep, m < 0 { errors.add("max_per_rep", "out_of_range", "Zero or more.") }
         if let m = maxPerDepartment, m < 0 { errors.add("max_per_department", "out_of_range", "Zero or more.") }
         if !(0...3650).contains(reclaimWaitDays) { errors.add("reclaim_wait_days", "out_of_range", "Between 0 and 3650 days.") }

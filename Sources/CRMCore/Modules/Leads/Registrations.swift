@@ -82,10 +82,19 @@ public struct Registrations: Sendable {
         let company = input.company.trimmingCharacters(in: .whitespacesAndNewlines)
         if company.isEmpty { errors.add("company", "required", "Name the company.") }
         if company.count > 200 { errors.add("company", "too_long", "At most 200 characters.") }
-        for (name, value, max) in [("contact_name", input.contactName, 200), ("phone", input.phone, 50), ("email", input.email, 254),
-                                   ("note", input.note, 2000)] {
-            if let value, value.count > max { errors.add(name, "too_long", "At most \(max) characters.") }
+        var input = input
+        // Stored as a lead's values are (trimmed, as the records engine parses them), so the keys
+        // computed from both meet: a tab before an email must not dodge the reservation.
+        for (name, path, max) in [("contact_name", \Input.contactName, 200), ("phone", \Input.phone, 50), ("email", \Input.email, 254)] {
+            guard let raw = input[keyPath: path] else { continue }
+            if raw.count > max { errors.add(name, "too_long", "At most \(max) characters."); continue }
+            let value = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                errors.add(name, "invalid_value", "Control characters are not allowed.")
+            }
+            input[keyPath: path] = value.isEmpty ? nil : value
         }
+        if let note = input.note, note.count > 2000 { errors.add("note", "too_long", "At most 2000 characters.") }
         try errors.throwIfAny()
         let now = clock.now()
         try await DuplicateCheck().lockKeys(phone: input.phone, email: input.email, company: company, in: tx)
@@ -134,16 +143,19 @@ public struct Registrations: Sendable {
         throw CRMError.notFound("No such registration.")
     }
 
-    /// The caller's registrations, or everyone's for those who decide them.
+    /// The caller's registrations, and those a decider may decide: requested by users within
+    /// their `approve` scope on leads, as `decide` requires.
     public func list(status: String?, caller: RecordCaller, in tx: Transaction) async throws -> [View] {
         if let status, !["pending", "approved", "rejected"].contains(status) {
             throw CRMError.invalid("status", "not_in_picklist", "status is pending, approved or rejected.")
         }
-        let everyone = caller.permissions.may(.approve, on: "lead")
-        return try await decode(try await tx.query("""
-            SELECT \(unescaped: Self.columns) FROM registrations
-            WHERE (\(everyone) OR requested_by = \(caller.userId)) AND (\(status)::text IS NULL OR status = \(status))
-            ORDER BY created_at DESC LIMIT 200
-            """))
+        var q = QueryBuilder("SELECT \(Self.columns) FROM registrations WHERE (requested_by = ")
+        q.append(try q.bind(caller.userId))
+        q.append(" OR ")
+        try q.appendCondition(caller.permissions.filter(.approve, on: "lead"), ownerColumn: try SQLIdentifier("requested_by"))
+        q.append(")")
+        if let status { q.append(" AND status = \(try q.bind(status))") }
+        q.append(" ORDER BY created_at DESC LIMIT 200")
+        return try await decode(try await tx.query(q.query))
     }
 }
