@@ -78,12 +78,13 @@ public final class Database: Sendable {
             c = .init(host: config.host, port: config.port, username: config.username, password: config.password,
                       database: config.database, tls: tls)
         }
-        c.options.connectTimeout = .seconds(1)
+        // A refused connection fails at once; a connect that hangs is inconclusive (see DatabaseHealth).
+        c.options.connectTimeout = .seconds(5)
         c.options.additionalStartupParameters = startupParameters
         return c
     }
 
-    /// Connects, runs `SELECT 1` and closes, within two seconds, or throws.
+    /// Connects, runs `SELECT 1` and closes, within 2.5 s, or throws (`ProbeTimedOut` when slow).
     static func probe(_ configuration: PostgresConnection.Configuration, logger: Logger) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -97,8 +98,8 @@ public final class Database: Sendable {
                 try? await connection.close()
             }
             group.addTask {
-                try await Task.sleep(for: .seconds(2))
-                throw CRMError(.unavailable, "The database did not answer a probe within 2 s.")
+                try await Task.sleep(for: .milliseconds(2500))
+                throw DatabaseHealth.ProbeTimedOut()
             }
             defer { group.cancelAll() }
             try await group.next()

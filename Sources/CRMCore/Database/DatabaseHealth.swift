@@ -19,6 +19,8 @@ public final class DatabaseHealth: Sendable {
         /// When a probe last succeeded: a busy pool times leases out too, and then one probe a
         /// second is enough to tell busy from gone.
         var lastSuccess: ContinuousClock.Instant?
+        /// Probes in a row that got no answer in time.
+        var timeouts = 0
     }
 
     private let state = NIOLockedValueBox(State())
@@ -62,6 +64,18 @@ public final class DatabaseHealth: Sendable {
             do {
                 try await connect()
                 ok = true
+            } catch is ProbeTimedOut {
+                // Slow is not gone: a busy server answers late, and calling it down would turn
+                // requests it could serve into 503s. A refused or broken connection is down at
+                // once; a silent one (a host cut off) only after three probes in a row time out.
+                let inconclusive = state.withLockedValue { s -> Bool in
+                    s.timeouts += 1
+                    if s.down || s.timeouts >= 3 { return false }
+                    s.probing = false
+                    return true
+                }
+                if inconclusive { return }
+                ok = false
             } catch {
                 ok = false
             }
@@ -71,6 +85,7 @@ public final class DatabaseHealth: Sendable {
                     s.down = false
                     s.downSince = nil
                     s.probing = false
+                    s.timeouts = 0
                     s.lastSuccess = .now
                 } else if !s.down {
                     s.down = true
@@ -85,6 +100,11 @@ public final class DatabaseHealth: Sendable {
             if !wasDown { logger.error("database unreachable; answering 503 until it is back") }
             try? await Task.sleep(for: probeInterval)
         }
+    }
+
+    /// A probe that got no answer in time: inconclusive, unlike a refused connection.
+    public struct ProbeTimedOut: Error {
+        public init() {}
     }
 
     /// Whether `error` says the connection or the server went away (not a problem of one statement).
