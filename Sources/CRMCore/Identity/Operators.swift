@@ -38,6 +38,8 @@ public struct OperatorIdentity: Sendable {
     struct Realm: AccountRealm {
         let identity: OperatorIdentity
         var actorType: String { "operator" }
+        var hashShare: HashShare { .operators }
+        var remembersAddresses: Bool { true }
 
         func transaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
             try await identity.db.platformTransaction(searchPath: OperatorIdentity.platform, body)
@@ -80,7 +82,7 @@ public struct OperatorIdentity: Sendable {
         let name = TextRules.check(name, field: "name", max: 200, into: &errors)
         policy.check(password, into: &errors)
         try errors.throwIfAny()
-        let hash = try await hasher.hash(password)
+        let hash = try await hasher.hash(password, share: .operators)
         let op = Operator(id: UUID.v7(now: clock.now()), email: email, name: name, role: role, isActive: true)
         return try await db.platformTransaction(searchPath: Self.platform) { tx in
             do {
