@@ -1,20 +1,23 @@
 import Foundation
 
-/// Whose turn a password hash is taken from: each tenant has its own share of the hash queue,
-/// the platform operators one together, and work no login waits on (provisioning, admin tools)
-/// one more.
+/// Whose turn a password hash is taken from: each tenant's logins have their own share of the
+/// hash queue, the platform operators' one together, and authenticated work (provisioning, user
+/// administration, the command line) one more, which only the total caps: nobody can flood it
+/// without credentials.
 public struct HashShare: Sendable, Hashable, CustomStringConvertible {
     public let key: String
+    /// Whether the per-share cap applies.
+    public var capped = true
     public static func tenant(_ id: UUID) -> HashShare { HashShare(key: "tenant:" + id.uuidString.lowercased()) }
     public static let operators = HashShare(key: "operators")
-    public static let system = HashShare(key: "system")
+    public static let system = HashShare(key: "system", capped: false)
     public var description: String { key }
 }
 
 /// The hash slots, shared fairly. Each share waits in a queue of its own; a freed slot goes to
 /// the next share in turn (round robin over the shares with someone waiting), so a tenant
 /// flooding logins waits behind itself while another tenant's login waits for at most one hash
-/// per busy share. A share may have `maxWaitingPerShare` waiting, everyone together
+/// per busy share. A (capped) share may have `maxWaitingPerShare` waiting, everyone together
 /// `maxWaiting`; past its own cap a share is refused at once. When everyone's queue is full, a
 /// newcomer whose share has fewer waiting than the longest queue takes the place of that queue's
 /// newest entry (which is refused), so many flooding shares cannot fill the queue against a
@@ -41,7 +44,7 @@ actor HashQueue {
             return true
         }
         let mine = queues[share]?.count ?? 0
-        guard mine < maxWaitingPerShare else { return false }
+        guard mine < (share.capped ? maxWaitingPerShare : maxWaiting) else { return false }
         if waiting >= maxWaiting {
             guard let (longest, count) = queues.max(by: { $0.value.count < $1.value.count }).map({ ($0.key, $0.value.count) }),
                   count > mine + 1

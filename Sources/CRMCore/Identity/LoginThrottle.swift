@@ -275,11 +275,17 @@ public struct LoginThrottle: Sendable {
 
     /// After a correct password: the attempt counted up front is taken back from `takeBack`
     /// (the bucket it was counted under, the address), and the `reset` keys start again from zero.
-    public func succeeded(reset: [ThrottlePolicy.Key], takeBack: [ThrottlePolicy.Key], in tx: Transaction) async throws {
+    public func succeeded(reset: [ThrottlePolicy.Key], takeBack keys: [ThrottlePolicy.Key], in tx: Transaction) async throws {
         if !reset.isEmpty {
             try await tx.execute("DELETE FROM login_throttle WHERE key = ANY(\(reset.map(\.key)))")
         }
-        for key in takeBack {
+        try await takeBack(keys, in: tx)
+    }
+
+    /// Uncounts one attempt from `keys` (its password was never checked, or was right), lifting
+    /// a block that no longer applies.
+    public func takeBack(_ keys: [ThrottlePolicy.Key], in tx: Transaction) async throws {
+        for key in keys {
             var free = Int32.max
             if case .backoff(let f, _) = key.kind { free = Int32(f) }
             try await tx.execute("""

@@ -82,7 +82,7 @@ public struct OperatorIdentity: Sendable {
         let name = TextRules.check(name, field: "name", max: 200, into: &errors)
         policy.check(password, into: &errors)
         try errors.throwIfAny()
-        let hash = try await hasher.hash(password, share: .operators)
+        let hash = try await hasher.hash(password)
         let op = Operator(id: UUID.v7(now: clock.now()), email: email, name: name, role: role, isActive: true)
         return try await db.platformTransaction(searchPath: Self.platform) { tx in
             do {

@@ -107,7 +107,10 @@ public struct PasswordLogin<Realm: AccountRealm>: Sendable {
             switch turn {
             case .go: break
             case .wait(let until): try await clock.sleep(until: until)
-            case .refused(let seconds): try await refuse(seconds: seconds, meta: meta, at: start)
+            case .refused(let seconds):
+                // Its password is not checked, so the account does not count it either: an owner
+                // retrying behind a crowded address must not run into the account's own delays.
+                try await refuse(seconds: seconds, meta: meta, at: start, takeBack: counted)
             }
         }
 
@@ -159,8 +162,9 @@ public struct PasswordLogin<Realm: AccountRealm>: Sendable {
         throw CRMError(.unauthorized, "The email or password is wrong.")
     }
 
-    private func refuse(seconds: Int, meta: RequestMeta, at: Date) async throws -> Never {
+    private func refuse(seconds: Int, meta: RequestMeta, at: Date, takeBack: [ThrottlePolicy.Key] = []) async throws -> Never {
         try await realm.transaction { tx in
+            try await throttle.takeBack(takeBack, in: tx)
             try await audit.record(AuditEntry(actorType: realm.actorType, action: "login.throttled",
                                               details: ["retry_after": String(seconds)]),
                                    meta: meta, at: at, in: tx)

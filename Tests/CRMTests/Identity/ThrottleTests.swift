@@ -203,6 +203,39 @@ struct ThrottleTests {
         }
     }
 
+    @Test("an owner retrying behind an address whose queue is kept full is not held up by those refused attempts afterwards")
+    func refusedAttemptsDoNotCount() async throws {
+        let (services, clock) = try await servicesWithClock()
+        let t = try await Fixtures.tenant(services)
+        let crowded = "192.0.2.150"
+        let throttle = LoginThrottle(policy: services.config.identity.throttle)
+        try await TestAPI(services: services).run { client in
+            func ownerTries() async throws -> Int {
+                try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
+                                      json: ["email": t.adminEmail, "password": t.adminPassword],
+                                      headers: ["X-Forwarded-For": crowded]).status
+            }
+            // A guesser keeps the address's queue 30 s long; the owner retries every second.
+            var statuses: [Int] = []
+            for _ in 0..<20 {
+                for _ in 0..<100 {
+                    let turn = try await services.db.platformTransaction(searchPath: OperatorIdentity.platform) { tx in
+                        try await throttle.admitAddress(throttle.policy.addressKey(crowded), now: clock.now(), in: tx)
+                    }
+                    if case .refused = turn { break }
+                }
+                statuses.append(try await ownerTries())
+                clock.advance(1)
+            }
+            #expect(statuses == Array(repeating: 429, count: 20))
+            // The guesser stops; once the queue is under 30 s the owner waits for a turn and is
+            // let in. (Had the refused attempts counted, the account-and-address key would now
+            // hold the owner for another 11 s, and growing with every retry.)
+            clock.advance(4)
+            #expect(try await ownerTries() == 200)
+        }
+    }
+
     @Test("IPv6 clients share a key per /64: a neighbour in the /64 is throttled with them, one outside is not")
     func ipv6ByPrefix() async throws {
         let (services, _) = try await servicesWithClock()
