@@ -24,7 +24,7 @@ public struct IdempotencyStore: Sendable {
     /// A reservation without an answer this old is presumed left by a crash.
     public static let abandonedAfter: TimeInterval = 120
     /// The tenant core migration that adds the table.
-    public static let coreMigration = 5
+    public static let coreMigration = 6
     /// The longest answer body kept; a longer one is answered but not kept (its key is freed).
     public static let maxStoredBody = 1 << 20
 

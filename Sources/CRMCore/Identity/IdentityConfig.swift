@@ -24,6 +24,9 @@ public struct IdentityConfig: Sendable {
         "CRM_LOGIN_ACCOUNT_FAILURES": "20",
         "CRM_LOGIN_ADDRESS_FAILURES": "50",
         "CRM_LOGIN_MAX_DELAY_SECONDS": "900",
+        "CRM_LOGIN_ADDRESS_SPACING_SECONDS": "4",
+        "CRM_LOGIN_ADDRESS_QUEUE_SECONDS": "30",
+        "CRM_LOGIN_KNOWN_ADDRESS_DAYS": "90",
     ]
 
     public init(argon2: Argon2Parameters = .owasp, hashConcurrency: Int = ProcessInfo.processInfo.activeProcessorCount,
@@ -52,7 +55,10 @@ public struct IdentityConfig: Sendable {
                 freeFailuresPerAccountAndAddress: try reader.int("CRM_LOGIN_FREE_FAILURES", 1...100),
                 freeFailuresPerAccount: try reader.int("CRM_LOGIN_ACCOUNT_FAILURES", 1...100),
                 freeFailuresPerAddress: try reader.int("CRM_LOGIN_ADDRESS_FAILURES", 1...10_000),
-                maxDelay: TimeInterval(try reader.int("CRM_LOGIN_MAX_DELAY_SECONDS", 1...86_400))))
+                maxDelay: TimeInterval(try reader.int("CRM_LOGIN_MAX_DELAY_SECONDS", 1...86_400)),
+                addressMaxSpacing: TimeInterval(try reader.int("CRM_LOGIN_ADDRESS_SPACING_SECONDS", 1...60)),
+                addressMaxQueue: TimeInterval(try reader.int("CRM_LOGIN_ADDRESS_QUEUE_SECONDS", 1...600)),
+                knownAddressRetention: TimeInterval(try reader.int("CRM_LOGIN_KNOWN_ADDRESS_DAYS", 1...3650) * 86_400)))
     }
 }
 

@@ -38,6 +38,8 @@ public struct OperatorIdentity: Sendable {
     struct Realm: AccountRealm {
         let identity: OperatorIdentity
         var actorType: String { "operator" }
+        var hashShare: HashShare { .operators }
+        var remembersAddresses: Bool { true }
 
         func transaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
             try await identity.db.platformTransaction(searchPath: OperatorIdentity.platform, body)

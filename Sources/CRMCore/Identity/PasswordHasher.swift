@@ -4,16 +4,20 @@ import NIOPosix
 
 /// argon2id through libargon2. Hashing blocks a thread for tens of milliseconds, so it runs on
 /// NIO's thread pool, at most `concurrency` at once: a flood of logins queues here instead of
-/// starving the event loops.
+/// starving the event loops. The queue is shared fairly between tenants (`HashQueue`), so one
+/// tenant's flood cannot queue another tenant's logins.
 public final class PasswordHasher: Sendable {
     public let parameters: Argon2Parameters
-    private let gate: AsyncSemaphore
+    let queue: HashQueue
     /// Verified against when the account does not exist, so that both cases cost the same.
     private let dummyHash: String
 
-    public init(parameters: Argon2Parameters, concurrency: Int) {
+    /// At most 16 hashes per core wait for one share, 64 per core in all.
+    public init(parameters: Argon2Parameters, concurrency: Int, waitingPerShare: Int? = nil, waiting: Int? = nil) {
         self.parameters = parameters
-        self.gate = AsyncSemaphore(permits: max(1, concurrency), maxWaiting: 64 * max(1, concurrency))
+        let concurrency = max(1, concurrency)
+        self.queue = HashQueue(permits: concurrency, maxWaitingPerShare: max(1, waitingPerShare ?? 16 * concurrency),
+                               maxWaiting: max(1, waiting ?? 64 * concurrency))
         do {
             self.dummyHash = try Self.hashNow(AccessToken.generate(prefix: "dummy"), parameters)
         } catch {
@@ -23,15 +27,15 @@ public final class PasswordHasher: Sendable {
     }
 
     /// The encoded argon2id string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`).
-    public func hash(_ password: String) async throws -> String {
+    public func hash(_ password: String, share: HashShare = .system) async throws -> String {
         let parameters = self.parameters
-        return try await gated { try Self.hashNow(password, parameters) }
+        return try await gated(share) { try Self.hashNow(password, parameters) }
     }
 
     /// Whether `password` matches `encoded`. A missing hash verifies against a dummy and fails.
-    public func verify(_ password: String, against encoded: String?) async throws -> Bool {
+    public func verify(_ password: String, against encoded: String?, share: HashShare = .system) async throws -> Bool {
         let target = encoded ?? dummyHash
-        let ok = try await gated { Self.verifyNow(password, target) }
+        let ok = try await gated(share) { Self.verifyNow(password, target) }
         return ok && encoded != nil
     }
 
@@ -60,11 +64,11 @@ public final class PasswordHasher: Sendable {
         return Argon2Parameters(memoryKiB: m, iterations: t, parallelism: p)
     }
 
-    private func gated<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        guard await gate.wait() else {
-            throw CRMError(.unavailable, "Too many logins at once; try again in a moment.")
+    private func gated<T: Sendable>(_ share: HashShare, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        guard await queue.enter(share) else {
+            throw CRMError(.unavailable, "Too many logins at once; try again in a moment.", retryAfter: 1)
         }
-        defer { Task { await gate.signal() } }
+        defer { Task { await queue.leave() } }
         return try await NIOThreadPool.singleton.runIfActive(work)
     }
 
@@ -95,35 +99,4 @@ public final class PasswordHasher: Sendable {
 public struct HashingError: Error, CustomStringConvertible {
     public let message: String
     public var description: String { "argon2: \(message)" }
-}
-
-/// A counting semaphore for async code with a bounded queue.
-actor AsyncSemaphore {
-    private var permits: Int
-    private let maxWaiting: Int
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    init(permits: Int, maxWaiting: Int) {
-        self.permits = permits
-        self.maxWaiting = maxWaiting
-    }
-
-    /// False, at once, when the queue is full.
-    func wait() async -> Bool {
-        if permits > 0 {
-            permits -= 1
-            return true
-        }
-        guard waiters.count < maxWaiting else { return false }
-        await withCheckedContinuation { waiters.append($0) }
-        return true
-    }
-
-    func signal() {
-        if waiters.isEmpty {
-            permits += 1
-        } else {
-            waiters.removeFirst().resume()
-        }
-    }
 }

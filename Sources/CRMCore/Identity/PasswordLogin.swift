@@ -5,6 +5,10 @@ public protocol AccountRealm: Sendable {
     associatedtype Account: Sendable
     /// "user" or "operator", for the audit log.
     var actorType: String { get }
+    /// Whose turn the realm's password checks take in the hash queue.
+    var hashShare: HashShare { get }
+    /// Whether the realm's schema has `known_logins` (a tenant may be behind the migration).
+    var remembersAddresses: Bool { get }
     func transaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T
     func find(email: String, in tx: Transaction) async throws -> StoredAccount<Account>?
     /// The account's current hash and state, locked until the transaction ends.
@@ -35,8 +39,9 @@ public struct IssuedToken: Sendable, Codable, Equatable {
     public var expiresAt: Date?
 }
 
-/// The login procedure both realms share: throttle, constant-cost verification, hash upgrade,
-/// session, audit. An unknown email and a wrong password fail the same way at the same cost.
+/// The login procedure both realms share: throttle (`ThrottlePolicy`), constant-cost
+/// verification in the realm's share of the hash queue, hash upgrade, session, the address
+/// remembered, audit. An unknown email and a wrong password fail the same way at the same cost.
 public struct PasswordLogin<Realm: AccountRealm>: Sendable {
     public let realm: Realm
     public let db: Database
@@ -54,7 +59,7 @@ public struct PasswordLogin<Realm: AccountRealm>: Sendable {
     }
 
     enum Admission: Sendable {
-        case admitted(StoredAccount<Realm.Account>?, keys: ThrottlePolicy.AccountKeys)
+        case admitted(StoredAccount<Realm.Account>?, keys: ThrottlePolicy.AccountKeys, counted: [ThrottlePolicy.Key], known: Bool)
         case throttled(seconds: Int)
     }
 
@@ -70,34 +75,53 @@ public struct PasswordLogin<Realm: AccountRealm>: Sendable {
 
         let start = clock.now()
         let policy = throttle.policy
-        let addressKey = policy.addressKey(meta.clientAddress)
-        // The address is counted in the platform schema: one budget across every tenant.
-        let addressWait = try await db.platformTransaction(searchPath: OperatorIdentity.platform) { tx in
-            try await throttle.admit([addressKey], now: start, in: tx)
-        }
-        if let addressWait { try await refuse(seconds: addressWait, meta: meta, at: start) }
-
+        let knownLogins = KnownLogins(retention: policy.knownAddressRetention)
         let admission: Admission = try await realm.transaction { tx in
             let found = try await realm.find(email: email, in: tx)
             let keys = policy.accountKeys(account: found.map { $0.id.uuidString.lowercased() } ?? email.lowercased(),
                                           address: meta.clientAddress)
-            if let wait = try await throttle.admit(keys.all, now: start, in: tx) { return .throttled(seconds: wait) }
-            return .admitted(found, keys: keys)
+            var known = false
+            if let found, realm.remembersAddresses {
+                known = try await knownLogins.contains(account: found.id, address: meta.clientAddress, now: start, in: tx)
+            }
+            switch try await throttle.admit(keys, known: known, now: start, in: tx) {
+            case .throttled(let seconds): return .throttled(seconds: seconds)
+            case .admitted(let counted): return .admitted(found, keys: keys, counted: counted, known: known)
+            }
         }
-        let found: StoredAccount<Realm.Account>?, keys: ThrottlePolicy.AccountKeys
+        let found: StoredAccount<Realm.Account>?, keys: ThrottlePolicy.AccountKeys, counted: [ThrottlePolicy.Key], known: Bool
         switch admission {
         case .throttled(let seconds): try await refuse(seconds: seconds, meta: meta, at: start)
-        case .admitted(let account, let accountKeys): (found, keys) = (account, accountKeys)
+        case .admitted(let account, let accountKeys, let countedKeys, let isKnown):
+            (found, keys, counted, known) = (account, accountKeys, countedKeys, isKnown)
+        }
+
+        // The address is counted in the platform schema, one budget across every tenant; an
+        // address the account has logged in from is not. Past its free failures an address is
+        // slowed down: the attempt waits for its turn here, holding no connection.
+        let addressKey = policy.addressKey(meta.clientAddress)
+        if !known {
+            let turn = try await db.platformTransaction(searchPath: OperatorIdentity.platform) { tx in
+                try await throttle.admitAddress(addressKey, now: start, in: tx)
+            }
+            switch turn {
+            case .go: break
+            case .wait(let until): try await clock.sleep(until: until)
+            case .refused(let seconds):
+                // Its password is not checked, so the account does not count it either: an owner
+                // retrying behind a crowded address must not run into the account's own delays.
+                try await refuse(seconds: seconds, meta: meta, at: start, takeBack: counted)
+            }
         }
 
         let usable = found.flatMap { $0.isActive ? $0 : nil }
-        let ok = try await hasher.verify(password, against: usable?.passwordHash)
+        let ok = try await hasher.verify(password, against: usable?.passwordHash, share: realm.hashShare)
         guard ok, let account = usable else {
             try await fail(found, reason: found == nil ? "unknown_account" : (found!.isActive ? "wrong_password" : "inactive"), meta: meta)
         }
         var upgraded: String?
         if let stored = account.passwordHash, hasher.needsRehash(stored) {
-            upgraded = try await hasher.hash(password)
+            upgraded = try await hasher.hash(password, share: realm.hashShare)
         }
         let now = clock.now()
         let token: IssuedToken? = try await realm.transaction { tx in
@@ -105,7 +129,10 @@ public struct PasswordLogin<Realm: AccountRealm>: Sendable {
             guard let current = try await realm.lockCredentials(accountId: account.id, in: tx),
                   current.isActive, current.hash == account.passwordHash
             else { return nil }
-            try await throttle.succeeded(reset: keys.resetOnSuccess, takeBack: keys.takeBackOnSuccess, in: tx)
+            try await throttle.succeeded(reset: keys.resetOnSuccess, takeBack: keys.takeBackOnSuccess(counted: counted), in: tx)
+            if realm.remembersAddresses {
+                try await knownLogins.remember(account: account.id, address: meta.clientAddress, now: now, in: tx)
+            }
             if let upgraded { try await realm.updatePasswordHash(accountId: account.id, hash: upgraded, in: tx) }
             let token = try await realm.createSession(accountId: account.id, now: now, meta: meta, in: tx)
             try await audit.record(
@@ -115,8 +142,10 @@ public struct PasswordLogin<Realm: AccountRealm>: Sendable {
             return token
         }
         guard let token else { try await fail(found, reason: "changed_during_login", meta: meta) }
-        try await db.platformTransaction(searchPath: OperatorIdentity.platform) { tx in
-            try await throttle.succeeded(reset: [], takeBack: [addressKey], in: tx)
+        if !known {
+            try await db.platformTransaction(searchPath: OperatorIdentity.platform) { tx in
+                try await throttle.succeeded(reset: [], takeBack: [addressKey], in: tx)
+            }
         }
         return (token, account.account)
     }
@@ -133,8 +162,9 @@ public struct PasswordLogin<Realm: AccountRealm>: Sendable {
         throw CRMError(.unauthorized, "The email or password is wrong.")
     }
 
-    private func refuse(seconds: Int, meta: RequestMeta, at: Date) async throws -> Never {
+    private func refuse(seconds: Int, meta: RequestMeta, at: Date, takeBack: [ThrottlePolicy.Key] = []) async throws -> Never {
         try await realm.transaction { tx in
+            try await throttle.takeBack(takeBack, in: tx)
             try await audit.record(AuditEntry(actorType: realm.actorType, action: "login.throttled",
                                               details: ["retry_after": String(seconds)]),
                                    meta: meta, at: at, in: tx)

@@ -21,8 +21,11 @@ public struct TenantIdentity: Sendable {
     /// The users of one tenant as a login realm.
     struct Realm: AccountRealm {
         let identity: TenantIdentity
+        let tenant: Tenant
         let schema: TenantSchema
         var actorType: String { "user" }
+        var hashShare: HashShare { .tenant(tenant.id) }
+        var remembersAddresses: Bool { tenant.hasMigration("core", 5) }
 
         func transaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
             try await identity.db.transaction(for: schema, body)
@@ -42,7 +45,7 @@ public struct TenantIdentity: Sendable {
     }
 
     public func login(tenant: Tenant, email: String, password: String, meta: RequestMeta) async throws -> (IssuedToken, User) {
-        let login = PasswordLogin(realm: Realm(identity: self, schema: try tenant.schema()), db: db, hasher: hasher,
+        let login = PasswordLogin(realm: Realm(identity: self, tenant: tenant, schema: try tenant.schema()), db: db, hasher: hasher,
                                   throttle: LoginThrottle(policy: config.throttle), clock: clock)
         return try await login.login(email: email, password: password, meta: meta)
     }
@@ -100,12 +103,19 @@ public struct TenantIdentity: Sendable {
         let throttle = LoginThrottle(policy: config.throttle)
         let keys = config.throttle.accountKeys(account: principal.user.id.uuidString.lowercased(), address: meta.clientAddress)
         let start = clock.now()
-        let (wait, stored): (Int?, String?) = try await db.transaction(for: schema) { tx in
-            if let wait = try await throttle.admit(keys.all, now: start, in: tx) { return (wait, nil) }
-            return (nil, try await users.find(id: principal.user.id, in: tx)?.1)
+        // Counted like a login from an address the account has not logged in from, so a stolen
+        // session cannot guess the password from many addresses.
+        let (admission, stored): (AccountAdmission, String?) = try await db.transaction(for: schema) { tx in
+            let admission = try await throttle.admit(keys, known: false, now: start, in: tx)
+            guard case .admitted = admission else { return (admission, nil) }
+            return (admission, try await users.find(id: principal.user.id, in: tx)?.1)
         }
-        if let wait { throw CRMError(.throttled, "Too many wrong passwords; try again later.", retryAfter: wait) }
-        guard try await hasher.verify(current, against: stored) else {
+        let counted: [ThrottlePolicy.Key]
+        switch admission {
+        case .throttled(let wait): throw CRMError(.throttled, "Too many wrong passwords; try again later.", retryAfter: wait)
+        case .admitted(let keys): counted = keys
+        }
+        guard try await hasher.verify(current, against: stored, share: .tenant(tenant.id)) else {
             try await db.transaction(for: schema) { tx in
                 try await audit.record(AuditEntry(actorType: "user", actorId: principal.user.id, actorLabel: principal.user.email,
                                                   action: "password.change_failed", targetType: "user",
@@ -115,15 +125,19 @@ public struct TenantIdentity: Sendable {
             throw CRMError(.forbidden, "The current password is wrong.",
                            fieldErrors: [FieldError(field: "current_password", code: "wrong_password", message: "The current password is wrong.")])
         }
-        let hash = try await hasher.hash(new)
+        let hash = try await hasher.hash(new, share: .tenant(tenant.id))
         let now = clock.now()
         return try await db.transaction(for: schema) { tx in
             guard let locked = try await users.lockCredentials(userId: principal.user.id, in: tx), locked.isActive else {
                 throw CRMError.unauthorized
             }
             guard locked.hash == stored else { throw CRMError.conflict("The password was changed meanwhile; try again.") }
-            try await throttle.succeeded(reset: keys.resetOnSuccess, takeBack: keys.takeBackOnSuccess, in: tx)
+            try await throttle.succeeded(reset: keys.resetOnSuccess, takeBack: keys.takeBackOnSuccess(counted: counted), in: tx)
             try await users.setPasswordHash(userId: principal.user.id, hash: hash, changedAt: now, in: tx)
+            if tenant.hasMigration("core", 5) {
+                try await KnownLogins(retention: config.throttle.knownAddressRetention)
+                    .forget(account: principal.user.id, except: meta.clientAddress, in: tx)
+            }
             let revoked = try await users.revokeAllTokens(userId: principal.user.id, at: now, in: tx)
             let session = try await issueSession(userId: principal.user.id, now: now, meta: meta, in: tx)
             try await audit.record(AuditEntry(actorType: "user", actorId: principal.user.id, actorLabel: principal.user.email,

@@ -157,13 +157,26 @@ public enum PlatformMigrations {
 
             GRANT SELECT, INSERT, UPDATE, DELETE ON platform.jobs, platform.job_schedules TO SESSION_USER;
             """),
+        // Login throttling that cannot lock the owner out (Identity/LoginThrottle.swift). Expand
+        // only: servers before it ignore both. next_slot_at spaces out attempts from one address
+        // (its `i:` row); known_logins holds the addresses each operator has logged in from.
+        Migration(4, "login_known_addresses", """
+            ALTER TABLE platform.login_throttle ADD COLUMN next_slot_at timestamptz;
+            CREATE TABLE platform.known_logins (
+                account_id uuid NOT NULL REFERENCES platform.operators(id) ON DELETE CASCADE,
+                address_key text NOT NULL,
+                last_login_at timestamptz NOT NULL,
+                PRIMARY KEY (account_id, address_key)
+            );
+            GRANT SELECT, INSERT, UPDATE, DELETE ON platform.known_logins TO SESSION_USER;
+            """),
         // Nothing calls it: every tenant read goes through `Database.transaction(for:)` or the
         // generated read functions. Dynamic SQL nobody needs is attack surface.
-        Migration(4, "drop_tenant_query", """
+        Migration(5, "drop_tenant_query", """
             DROP FUNCTION IF EXISTS platform.tenant_query(text, text, text, text[]);
             """),
         // Idempotency-Key of operators' POSTs (see Idempotency/IdempotencyStore.swift).
-        Migration(5, "idempotency_keys", """
+        Migration(6, "idempotency_keys", """
             CREATE TABLE platform.idempotency_keys (
                 actor_id uuid NOT NULL,
                 key text NOT NULL,

@@ -158,9 +158,19 @@ public enum TenantMigrations {
                 changed_by uuid
             );
             """),
+        // The addresses each user has logged in from (Identity/KnownLogins.swift): a login from
+        // one of them is not held up by an attacker failing elsewhere. Expand only.
+        Migration(5, "known_logins", """
+            CREATE TABLE known_logins (
+                account_id uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                address_key text NOT NULL,
+                last_login_at timestamptz NOT NULL,
+                PRIMARY KEY (account_id, address_key)
+            );
+            """),
         // Idempotency-Key of POSTs (see Idempotency/IdempotencyStore.swift): the first answer
         // to a key, kept 24 hours, written in the transaction of the work it answers.
-        Migration(5, "idempotency_keys", """
+        Migration(6, "idempotency_keys", """
             CREATE TABLE idempotency_keys (
                 actor_id uuid NOT NULL,
                 key text NOT NULL,

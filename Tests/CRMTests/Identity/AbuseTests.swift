@@ -100,6 +100,27 @@ struct AbuseTests {
         #expect(failures == 5)
     }
 
+    @Test("a password change forgets every other address the user logged in from")
+    func passwordChangeForgetsAddresses() async throws {
+        let services = try await Self.stillServices()
+        let t = try await Fixtures.tenant(services)
+        try await TestAPI(services: services).run { client in
+            _ = try await client.login(t.slug, t.adminEmail, t.adminPassword, address: "192.0.2.31")
+            _ = try await client.login(t.slug, t.adminEmail, t.adminPassword, address: "2001:db8:31::7")
+            let here = try await client.login(t.slug, t.adminEmail, t.adminPassword, address: "192.0.2.32")
+            let changed = try await client.call(.post, "/api/v1/me/password", tenant: t.slug, token: here,
+                                                json: ["current_password": t.adminPassword, "new_password": "Fresh-Start-Password-31"],
+                                                headers: ["X-Forwarded-For": "192.0.2.32"])
+            #expect(changed.status == 200, "\(changed.text)")
+        }
+        let known: [String] = try await services.db.transaction(for: try t.tenant.schema()) { tx in
+            var out: [String] = []
+            for try await a in try await tx.query("SELECT address_key FROM known_logins ORDER BY 1").decode(String.self) { out.append(a) }
+            return out
+        }
+        #expect(known == ["192.0.2.32"])
+    }
+
     @Test("no client input gives a 500: NaN cursors, NUL bytes, absurd dates")
     func hostileInput() async throws {
         let services = try await TestEnvironment.shared.services()

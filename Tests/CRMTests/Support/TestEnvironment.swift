@@ -59,6 +59,8 @@ final class ManualClock: WallClock {
     init(_ start: Date = Date()) { value = NIOLockedValueBox(start) }
     func now() -> Date { value.withLockedValue { $0 } }
     func advance(_ seconds: TimeInterval) { value.withLockedValue { $0 = $0.addingTimeInterval(seconds) } }
+    /// A sleep on this clock moves it on to the deadline at once: tests never sleep for real.
+    func sleep(until deadline: Date) async throws { value.withLockedValue { $0 = max($0, deadline) } }
 }
 
 /// A tenant made for one test, with its first admin's credentials.
