@@ -71,7 +71,18 @@ public struct PoolRules: Codable, Sendable, Equatable {
             }
         }
         check(reclaim, "reclaim")
-        for (level, r) in levels { check(r, "levels.\(level)") }
+        // Levels are a customer picklist's values: at most 500, each at most 100 characters.
+        if levels.count > FieldValueParser.maxPicklistValues {
+            errors.add("levels", "too_many", "At most \(FieldValueParser.maxPicklistValues) levels.")
+        } else {
+            for (level, r) in levels.sorted(by: { $0.key < $1.key }) {
+                if level.isEmpty || level.count > 100 || TextRules.hasControlCharacters(level) {
+                    errors.add("levels", "invalid_value", "A level is 1 to 100 characters without control characters.")
+                    continue
+                }
+                check(r, "levels.\(level)")
+            }
+        }
         if let m = maxPerRep, m < 0 { errors.add("max_per_rep", "out_of_range", "Zero or more.") }
         if let m = maxPerDepartment, m < 0 { errors.add("max_per_department", "out_of_range", "Zero or more.") }
         if !(0...3650).contains(reclaimWaitDays) { errors.add("reclaim_wait_days", "out_of_range", "Between 0 and 3650 days.") }
