@@ -175,7 +175,12 @@ extension FieldPattern {
             scalar = Parser.singleScalar(c)
         }
 
-        var isLineBreak: Bool { [0x0A, 0x0B, 0x0C, 0x0D, 0x85, 0x2028, 0x2029].contains(base.value) }
+        var isLineBreak: Bool {
+            switch base.value {
+            case 0x0A...0x0D, 0x85, 0x2028, 0x2029: return true
+            default: return false
+            }
+        }
     }
 
     /// A class `[…]`, or one of `\d \w \s` and their negations.

@@ -256,7 +256,8 @@ public struct JSONParser {
         guard isDigit(i) else { throw syntax("a number has no digits") }
         // Significant digits: leading zeros do not count; trailing zeros are counted at the end.
         var significant = 0, trailingZeros = 0
-        var small: Int64 = 0
+        // All digits, integer and fraction, while they fit 17 (exact in Int64), and how many.
+        var mantissa: Int64 = 0, mantissaDigits = 0, fractionDigits = 0
         func digit(_ b: UInt8) {
             if b == 0x30 {
                 if significant > 0 { trailingZeros += 1 }
@@ -264,38 +265,46 @@ public struct JSONParser {
                 significant += trailingZeros + 1
                 trailingZeros = 0
             }
+            mantissaDigits += 1
+            if mantissaDigits <= 17 { mantissa = mantissa * 10 + Int64(b - 0x30) }
         }
         if bytes[i] == UInt8(ascii: "0") {
             i += 1
             if isDigit(i) { throw syntax("a number starts with 0") }
         } else {
-            while isDigit(i) {
-                digit(bytes[i])
-                if small < 100_000_000_000_000_000 { small = small * 10 + Int64(bytes[i] - 0x30) }
-                i += 1
-            }
-        }
-        let integerEnd = i
-        var plain = true
-        if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
-            plain = false
-            i += 1
-            guard isDigit(i) else { throw syntax("a number has no digits after '.'") }
             while isDigit(i) { digit(bytes[i]); i += 1 }
         }
-        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
-            plain = false
+        if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
             i += 1
-            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+            guard isDigit(i) else { throw syntax("a number has no digits after '.'") }
+            while isDigit(i) { digit(bytes[i]); fractionDigits += 1; i += 1 }
+        }
+        var exponent = 0, exponentDigits = 0
+        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            i += 1
+            var sign = 1
+            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") {
+                if bytes[i] == UInt8(ascii: "-") { sign = -1 }
+                i += 1
+            }
             guard isDigit(i) else { throw syntax("a number has no digits in its exponent") }
-            while isDigit(i) { i += 1 }
+            while isDigit(i) {
+                exponentDigits += 1
+                if exponentDigits <= 4 { exponent = exponent * 10 + Int(bytes[i] - 0x30) }
+                i += 1
+            }
+            exponent *= sign
         }
         if significant > Self.maxDigits || i - start > 200 {
             throw CRMError.invalid(pathText, "out_of_range", "A number has at most \(Self.maxDigits) significant digits.")
         }
-        // Whole numbers of up to 17 digits are exact in Int64; the rest go through Decimal's parser.
-        let digits = integerEnd - start - (negative ? 1 : 0)
-        if plain && digits <= 17 { return Decimal(negative ? -small : small) }
+        // Up to 17 digits and a modest exponent: exact from the Int64 mantissa, without the
+        // cost of Decimal's string parser (a body of 190,000 decimals took 0.4 s through it).
+        let scale = exponent - fractionDigits
+        if mantissaDigits <= 17, exponentDigits <= 3, (-100...100).contains(scale) {
+            if scale == 0 { return Decimal(negative ? -mantissa : mantissa) }
+            return Decimal(sign: negative ? .minus : .plus, exponent: scale, significand: Decimal(mantissa))
+        }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
         guard let d = Decimal(string: text, locale: Self.posix), !d.isNaN else {
             throw CRMError.invalid(pathText, "out_of_range", "A number outside the range this API takes.")

@@ -68,13 +68,14 @@ struct HostileInputTests {
     @Test("the body parser keeps values exact: numbers, escapes, surrogate pairs, CJK")
     func parser() throws {
         let text = #"{"a": 1.50, "b": -0.0001, "c": 1e2, "d": 12345678901234567, "e": 123456789012345678901234567890, "#
-            + #""f": "\u4e0a\u6d77 上海", "g": "\ud83d\ude00", "h": "tab\tq\"\\\/", "i": [true, false, null, {}], "j": 0, "k": -0}"#
+            + #""f": "\u4e0a\u6d77 上海", "g": "\ud83d\ude00", "h": "tab\tq\"\\\/", "i": [true, false, null, {}], "j": 0, "k": -0, "l": -0.0, "m": 1.5e-3}"#
         let v = try JSONParser.parseObject(Array(text.utf8))
         #expect(v["a"] == .number(Decimal(string: "1.5")!) && v["b"] == .number(Decimal(string: "-0.0001")!) && v["c"] == .number(100))
         #expect(v["d"] == .number(Decimal(string: "12345678901234567")!))
         #expect(v["e"] == .number(Decimal(string: "123456789012345678901234567890")!))
         #expect(v["f"] == .string("上海 上海") && v["g"] == .string("😀") && v["h"] == .string("tab\tq\"\\/"))
         #expect(v["i"] == .array([.bool(true), .bool(false), .null, .object([:])]) && v["j"] == .number(0) && v["k"] == .number(0))
+        #expect(v["l"] == .number(0) && v["m"] == .number(Decimal(string: "0.0015")!))
         for bad in [#"{"a": 01}"#, #"{"a": 1.}"#, #"{"a": .5}"#, #"{"a": +1}"#, "{\"a\": \"x\ty\"}", #"{"a": tru}"#, #"{"a": 1,}"#,
                     #"{"a" 1}"#, #"{a: 1}"#, #"{"a": "\x"}"#, #"{"a": 1} x"#, #"{"a": NaN}"#, #"{"a": "\udc00"}"#, #"{"a": 1e400}"#] {
             #expect(throws: CRMError.self, "\(bad)") { try JSONParser.parseObject(Array(bad.utf8)) }
