@@ -33,7 +33,7 @@ public struct RecordListQuery: Sendable {
         var cursorText: String?
         func known(_ name: String) -> FieldDefinition? { object.field(name).flatMap { visible($0) ? $0 : nil } }
         // Counted before any is parsed: a query string of thousands of filters is refused whole.
-        if params.count > maxFilters + reserved.count {
+        if params.lazy.filter({ !reserved.contains($0.0) }).count > maxFilters {
             throw CRMError.invalid("filter", "too_many", "At most \(maxFilters) filters.")
         }
         for (key, value) in params {
