@@ -16,6 +16,20 @@ public struct SQLIdentifier: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The identifier in double quotes, ready for SQL text.
-    public var quoted: String { "\"\(name)\"" }
+    public var quoted: String { Self.quote(name) }
+    /// The identifier as a string constant, where SQL takes a name as text (`set_config`'s role).
+    public var literal: String { Self.literal(name) }
     public var description: String { name }
+
+    /// The one way a name enters SQL text as an identifier: double-quoted, any `"` doubled. Names
+    /// that are not `SQLIdentifier`s (index names derived from them) go through here too.
+    public static func quote(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// The one way a name enters SQL text as a string constant (jsonb keys, roles in generated
+    /// functions): single-quoted, any `'` doubled (standard_conforming_strings is on).
+    public static func literal(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+    }
 }

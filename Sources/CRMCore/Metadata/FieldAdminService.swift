@@ -65,14 +65,28 @@ public struct FieldAdminService: Sendable {
 
     static func checkApiName(_ name: String?, into errors: inout FieldErrors) -> String? {
         guard let name, !name.isEmpty else { errors.add("api_name", "required", "This field is required."); return nil }
-        let ok = name.utf8.count <= 40 && name.range(of: "^[a-z][a-z0-9_]*$", options: .regularExpression) != nil
-            && !name.contains("__") && !name.hasSuffix("_")
-        guard ok else {
+        guard isApiName(name) else {
             errors.add("api_name", "invalid_api_name", "snake_case: a lower-case letter, then letters, digits and single underscores; at most 40.")
             return nil
         }
         if reserved.contains(name) { errors.add("api_name", "reserved", "'\(name)' is reserved."); return nil }
         return name
+    }
+
+    /// snake_case of at most 40 bytes: a lower-case ASCII letter, then lower-case letters, digits
+    /// and single underscores, not ending in one. Checked byte by byte: a regular expression's `$`
+    /// also matched before a trailing newline, which let `"abc\n"` through.
+    static func isApiName(_ name: String) -> Bool {
+        guard name.utf8.count <= 40 else { return false }
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, (0x61...0x7A).contains(first), bytes.last != 0x5F else { return false }
+        var previous: UInt8 = 0
+        for b in bytes {
+            guard (0x61...0x7A).contains(b) || (0x30...0x39).contains(b) || b == 0x5F else { return false }
+            if b == 0x5F && previous == 0x5F { return false }
+            previous = b
+        }
+        return true
     }
 
     public func add(_ objectName: String, input: Input, tenant: TenantSchema, metadata: TenantMetadata, actor: Principal,
@@ -137,7 +151,7 @@ public struct FieldAdminService: Sendable {
     /// unique, trigram for substring search when searchable.
     static func indexes(_ field: FieldDefinition, table: SQLIdentifier) -> [String] {
         let c = field.column.quoted
-        func name(_ suffix: String) -> String { "\"\(RecordTable.indexName(table: table, column: field.column, suffix))\"" }
+        func name(_ suffix: String) -> String { SQLIdentifier.quote(RecordTable.indexName(table: table, column: field.column, suffix)) }
         var out: [String] = []
         if field.unique {
             out.append("CREATE UNIQUE INDEX \(name("key")) ON \(table.quoted) (\(c)) WHERE deleted_at IS NULL")
@@ -183,17 +197,21 @@ public struct FieldAdminService: Sendable {
             if !(0...min(p, 12)).contains(s) { errors.add("options.scale", "out_of_range", "From 0 to the precision (at most 12).") }
             if field.type == .currency {
                 let code = o.currencyCode ?? "CNY"
-                if code.range(of: "^[A-Z]{3}$", options: .regularExpression) == nil {
+                if code.utf8.count != 3 || !code.utf8.allSatisfy({ (0x41...0x5A).contains($0) }) {
                     errors.add("options.currency_code", "invalid_value", "An ISO 4217 code such as CNY or USD.")
                 }
                 o.currencyCode = code
             }
         case .picklist, .multiPicklist:
             let values = o.values ?? []
-            if values.isEmpty || values.count > 500 { errors.add("options.values", "out_of_range", "From 1 to 500 values.") }
+            if values.isEmpty || values.count > FieldValueParser.maxPicklistValues {
+                errors.add("options.values", "out_of_range", "From 1 to \(FieldValueParser.maxPicklistValues) values.")
+            }
             var seen = Set<String>()
-            for (i, v) in values.enumerated() {
-                if v.value.isEmpty || v.value.count > 100 || v.label.count > 100 || v.value.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+            // Each value is checked only when the count is right, so a flood of values gives one error.
+            for (i, v) in values.enumerated() where values.count <= FieldValueParser.maxPicklistValues {
+                if v.value.isEmpty || v.value.count > 100 || v.label.count > 100 || v.value.unicodeScalars.contains(where: { $0.value < 0x20 })
+                    || TextRules.hasControlCharacters(v.label) {
                     errors.add("options.values.\(i)", "invalid_value", "A value and label of 1 to 100 characters.")
                 }
                 if !seen.insert(v.value).inserted { errors.add("options.values.\(i)", "duplicate", "'\(v.value.prefix(40))' twice.") }
@@ -207,11 +225,10 @@ public struct FieldAdminService: Sendable {
         if let pattern = o.pattern {
             if !field.type.isText || field.type == .picklist || field.type == .longText {
                 errors.add("options.pattern", "invalid_value", "Only short text fields take a pattern.")
-            } else if pattern.count > 200 || (try? NSRegularExpression(pattern: pattern)) == nil {
-                errors.add("options.pattern", "invalid_value", "Not a regular expression (at most 200 characters).")
-            } else if !isSafePattern(pattern) {
-                errors.add("options.pattern", "invalid_value",
-                           "Nested repetition, alternation under repetition and back-references are not allowed (they can take exponential time).")
+            } else if pattern.count > 200 {
+                errors.add("options.pattern", "too_long", "At most 200 characters.")
+            } else if case .failure(let why) = FieldPattern.compiled(pattern) {
+                errors.add("options.pattern", "invalid_value", why.reason)
             }
         }
         if let min = o.min, let max = o.max, min > max { errors.add("options.min", "out_of_range", "min is above max.") }
@@ -222,37 +239,6 @@ public struct FieldAdminService: Sendable {
             if case .failure(let problem) = FieldValueParser.parse(d, for: probe) { errors.add("default", problem.code, problem.message) }
             if field.type == .lookup || field.type == .user { errors.add("default", "invalid_value", "Reference fields take no default.") }
         }
-    }
-
-    /// Whether a pattern avoids the constructs that make backtracking explode on one server
-    /// shared by every tenant: a repeated group that itself repeats or alternates, and
-    /// back-references. Coarse on purpose: field patterns are short formats (codes, ids).
-    static func isSafePattern(_ pattern: String) -> Bool {
-        if pattern.range(of: #"\\[1-9k]"#, options: .regularExpression) != nil { return false }
-        var stack: [(repeats: Bool, alternates: Bool)] = []
-        let chars = Array(pattern)
-        var i = 0
-        var lastGroup: (repeats: Bool, alternates: Bool)?
-        while i < chars.count {
-            let c = chars[i]
-            switch c {
-            case "\\": i += 1; lastGroup = nil
-            case "[":
-                while i < chars.count && chars[i] != "]" { if chars[i] == "\\" { i += 1 }; i += 1 }
-                lastGroup = nil
-            case "(": stack.append((false, false)); lastGroup = nil
-            case ")": lastGroup = stack.popLast()
-            case "|": if !stack.isEmpty { stack[stack.count - 1].alternates = true }
-            case "*", "+", "{", "?":
-                if c != "?", let g = lastGroup, g.repeats || g.alternates { return false }
-                if c != "?", !stack.isEmpty { stack[stack.count - 1].repeats = true }
-                if c == "{" { while i < chars.count && chars[i] != "}" { i += 1 } }
-                lastGroup = nil
-            default: lastGroup = nil
-            }
-            i += 1
-        }
-        return true
     }
 
     /// Changes label, required, default and options; a type only where no value can be lost
@@ -316,7 +302,7 @@ public struct FieldAdminService: Sendable {
             var ddl = ["ALTER TABLE \(object.table.quoted) ALTER COLUMN \(field.column.quoted) TYPE \(RecordSQL.columnType(field))"]
             if retype == .longText {
                 // Long values do not fit a b-tree entry; the trigram index (if any) stays.
-                ddl.append("DROP INDEX IF EXISTS \"\(RecordTable.indexName(table: object.table, column: field.column, "idx"))\"")
+                ddl.append("DROP INDEX IF EXISTS \(SQLIdentifier.quote(RecordTable.indexName(table: object.table, column: field.column, "idx")))")
             }
             try await asOwner(tenant, in: tx) {
                 for sql in ddl { try await tx.execute(PostgresQuery(unsafeSQL: sql)) }

@@ -85,8 +85,13 @@ public struct LayoutService: Sendable {
         let object = try metadata.object(objectName)
         var errors = FieldErrors()
         if sections.isEmpty || sections.count > 50 { errors.add("sections", "out_of_range", "From 1 to 50 sections.") }
+        // Counted before any item is looked at: a field appears once, so more items than the object
+        // has fields are refused as a whole.
+        let items = sections.prefix(51).reduce(0) { $0 + $1.fields.count }
+        if items > object.fields.count { errors.add("sections", "too_many", "At most \(object.fields.count) fields on a form.") }
+        let counted = sections.count <= 50 && items <= object.fields.count
         var seen = Set<String>()
-        for (i, section) in sections.enumerated() {
+        for (i, section) in sections.enumerated() where counted {
             TextRules.check(section.label, field: "sections.\(i).label", max: 100, into: &errors)
             for (j, item) in section.fields.enumerated() {
                 if object.field(item.field) == nil {

@@ -28,6 +28,10 @@ public struct OwnershipService: Sendable {
 
     func transfer(object: String, recordIds: [UUID]?, fromUser: UUID?, toUser: UUID, actor: Principal,
                   permissions: EffectivePermissions, meta: RequestMeta, skipUninstalled: Bool, in tx: Transaction) async throws -> Int {
+        // Counted as sent, before any per-id work.
+        if let recordIds, recordIds.count > 10_000 {
+            throw CRMError.invalid("record_ids", "out_of_range", "Between 1 and 10,000 records.")
+        }
         let recordIds = recordIds.map { Array(Set($0)) }
         var errors = FieldErrors()
         var table = tables[object]

@@ -20,10 +20,26 @@ public struct Role: Sendable, Codable, Equatable {
     public var fields: [Field]
     public var capabilities: [String]
 
+    /// Most entries a role's lists may have; every list is counted before any entry is looked at.
+    public static let maxPermissions = 200, maxActions = 20, maxFieldGrants = 5_000, maxCapabilities = 50
+
+    /// False (with the list named) when a list is longer than any role needs.
+    static func withinLimits(permissions: [Permission], fields: [Field], capabilities: [String], into errors: inout FieldErrors) -> Bool {
+        let before = errors.errors.count
+        if permissions.count > maxPermissions { errors.add("permissions", "too_many", "At most \(maxPermissions) permissions.") }
+        if let i = permissions.firstIndex(where: { $0.actions.count > maxActions }) {
+            errors.add("permissions[\(i)].actions", "too_many", "At most \(maxActions) actions.")
+        }
+        if fields.count > maxFieldGrants { errors.add("fields", "too_many", "At most \(maxFieldGrants) field entries.") }
+        if capabilities.count > maxCapabilities { errors.add("capabilities", "too_many", "At most \(maxCapabilities) capabilities.") }
+        return errors.errors.count == before
+    }
+
     /// Validated grants from the client's words; every unknown word is a 400 naming where it is.
     static func grants(permissions: [Permission], fields: [Field], capabilities: [String],
                        into errors: inout FieldErrors) -> RoleGrants {
         var grants = RoleGrants()
+        guard withinLimits(permissions: permissions, fields: fields, capabilities: capabilities, into: &errors) else { return grants }
         for (i, p) in permissions.enumerated() {
             if !AccessObjects.isKnown(p.object) {
                 errors.add("permissions[\(i)].object", "unknown_object", "Unknown object '\(p.object.prefix(40))'.")

@@ -214,7 +214,15 @@ public struct UserAdminService: Sendable {
             """)
     }
 
+    /// Most roles one user may hold.
+    public static let maxRoles = 50
+
     func checkReferences(departmentId: UUID?, roleIds: [UUID], into errors: inout FieldErrors, in tx: Transaction) async throws {
+        // Counted before the roles are looked up, so a flood of ids costs no query and no error per id.
+        if roleIds.count > Self.maxRoles {
+            errors.add("role_ids", "too_many", "At most \(Self.maxRoles) roles.")
+            return
+        }
         if let departmentId {
             var found = false
             for try await _ in try await tx.query("SELECT 1 FROM departments WHERE id = \(departmentId)") { found = true }

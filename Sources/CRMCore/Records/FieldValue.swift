@@ -25,6 +25,8 @@ public enum FieldValueParser {
     /// Tags: at most this many per record, each at most `max_length` (default 50) characters.
     public static let maxTags = 50
     public static let defaultTagLength = 50
+    /// Most values a picklist has, and so most a multi-picklist value may list.
+    public static let maxPicklistValues = 500
 
     /// The bound value of `value` for `field`; references (lookups, users) are checked for
     /// existence by the caller, which has the transaction.
@@ -50,9 +52,7 @@ public enum FieldValueParser {
                 }
             default: break
             }
-            if let pattern = o.pattern, text.range(of: "^(?:\(pattern))$", options: .regularExpression) == nil {
-                return .failure(Problem("invalid_format", "Does not match the field's pattern."))
-            }
+            if let pattern = o.pattern, let problem = checkPattern(text, pattern) { return .failure(problem) }
             if field.required && text.isEmpty { return .failure(Problem("required", "This field is required.")) }
             return .success(.text(text))
         case .integer, .decimal, .currency, .percent:
@@ -60,8 +60,11 @@ public enum FieldValueParser {
             switch value {
             case .number(let n): number = n
             case .string(let s):
-                guard let n = Decimal(string: s.trimmingCharacters(in: .whitespaces), locale: Locale(identifier: "en_US_POSIX")),
-                      s.trimmingCharacters(in: .whitespaces).range(of: #"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"#, options: .regularExpression) != nil
+                // 100 characters hold any number a column takes (38 digits, an exponent, a sign).
+                guard s.utf8.count <= 100 else { return .failure(Problem("not_a_number", "Expected a number.")) }
+                let trimmed = s.trimmingCharacters(in: .whitespaces)
+                guard isNumberSyntax(trimmed),
+                      let n = Decimal(string: trimmed, locale: Locale(identifier: "en_US_POSIX"))
                 else { return .failure(Problem("not_a_number", "Expected a number.")) }
                 number = n
             default: return .failure(Problem("not_a_number", "Expected a number."))
@@ -96,20 +99,27 @@ public enum FieldValueParser {
             return .success(.text(formatTimestamp(date)))
         case .multiPicklist:
             guard case .array(let items) = value else { return .failure(Problem("invalid_type", "Expected a list of values.")) }
-            var out: [String] = []
+            // The count first: no list longer than a picklist can be (500 values) is looked at.
+            guard items.count <= maxPicklistValues else {
+                return .failure(Problem("too_many", "At most \(maxPicklistValues) values."))
+            }
+            let active = Set((o.values ?? []).lazy.filter(\.active).map(\.value))
+            var out: [String] = [], seen = Set<String>()
             for item in items {
                 guard case .string(let s) = item else { return .failure(Problem("invalid_type", "Expected a list of strings.")) }
-                guard (o.values ?? []).contains(where: { $0.value == s && $0.active }) else {
+                guard active.contains(s) else {
                     return .failure(Problem("not_in_picklist", "'\(s.prefix(40))' is not one of the picklist's values."))
                 }
-                if !out.contains(s) { out.append(s) }
+                if seen.insert(s).inserted { out.append(s) }
             }
             if field.required && out.isEmpty { return .failure(Problem("required", "This field is required.")) }
             return .success(.list(out))
         case .tags:
             guard case .array(let items) = value else { return .failure(Problem("invalid_type", "Expected a list of tags.")) }
             let limit = o.maxLength ?? defaultTagLength
-            var out: [String] = []
+            // The count first: a flood of tags is refused before any tag is looked at.
+            guard items.count <= maxTags else { return .failure(Problem("out_of_range", "At most \(maxTags) tags.")) }
+            var out: [String] = [], seen = Set<String>()
             for item in items {
                 guard case .string(let raw) = item else { return .failure(Problem("invalid_type", "Expected a list of strings.")) }
                 let tag = raw.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -117,9 +127,8 @@ public enum FieldValueParser {
                     return .failure(Problem("invalid_value", "A tag is 1 to \(limit) characters, without control characters."))
                 }
                 if tag.count > limit { return .failure(Problem("too_long", "At most \(limit) characters a tag.")) }
-                if !out.contains(tag) { out.append(tag) }
+                if seen.insert(tag).inserted { out.append(tag) }
             }
-            if out.count > maxTags { return .failure(Problem("out_of_range", "At most \(maxTags) tags.")) }
             if out.isEmpty {
                 // No tags is stored as null, so that is_null finds every untagged record.
                 return field.required ? .failure(Problem("required", "This field is required.")) : .success(.null)
@@ -130,6 +139,23 @@ public enum FieldValueParser {
                 return .failure(Problem(field.type == .user ? "user_not_found" : "lookup_not_found", "Expected the id of a record."))
             }
             return .success(.text(id.uuidString.lowercased()))
+        }
+    }
+
+    /// Checks `text` against a field's pattern with the linear-time matcher (`FieldPattern`).
+    /// A stored pattern the matcher cannot compile (saved before its grammar existed) refuses
+    /// every value with `pattern_unsupported`, so the admin learns to fix it; it is never run
+    /// with a backtracking engine.
+    static func checkPattern(_ text: String, _ pattern: String) -> Problem? {
+        switch FieldPattern.compiled(pattern) {
+        case .failure(let why):
+            return Problem("pattern_unsupported", "The field's pattern is no longer supported: \(why.reason) An admin must change it.")
+        case .success(let compiled):
+            switch compiled.matches(text) {
+            case true?: return nil
+            case false?: return Problem("invalid_format", "Does not match the field's pattern.")
+            case nil: return Problem("invalid_format", "Too long to check against the field's pattern.")
+            }
         }
     }
 
@@ -146,6 +172,29 @@ public enum FieldValueParser {
         var s = n.description
         if s.contains("e") || s.contains("E") { s = NSDecimalNumber(decimal: n).stringValue }
         return s
+    }
+
+    /// `-?digits(.digits)?([eE][-+]?digits)?`, checked byte by byte (a regular expression's `$`
+    /// also matched before a trailing newline).
+    static func isNumberSyntax(_ s: String) -> Bool {
+        var bytes = Substring(s).utf8[...]
+        func digits() -> Bool {
+            let before = bytes.count
+            while let b = bytes.first, (0x30...0x39).contains(b) { bytes.removeFirst() }
+            return bytes.count < before
+        }
+        if bytes.first == UInt8(ascii: "-") { bytes.removeFirst() }
+        guard digits() else { return false }
+        if bytes.first == UInt8(ascii: ".") {
+            bytes.removeFirst()
+            guard digits() else { return false }
+        }
+        if let e = bytes.first, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+            bytes.removeFirst()
+            if let sign = bytes.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { bytes.removeFirst() }
+            guard digits() else { return false }
+        }
+        return bytes.isEmpty
     }
 
     static func isEmail(_ s: String) -> Bool {

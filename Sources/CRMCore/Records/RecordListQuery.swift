@@ -19,6 +19,10 @@ public struct RecordListQuery: Sendable {
     public var filters: [Filter] = []
 
     static let reserved: Set<String> = ["limit", "cursor", "sort", "q"]
+    /// Most filters one list takes: each is a condition of the statement.
+    public static let maxFilters = 50
+    /// Most values of one `in` filter.
+    public static let maxInValues = 100
 
     /// Substring searches (`q`, `contains` on text) need at least this many characters.
     public static let minSearchLength = 2
@@ -46,6 +50,10 @@ public struct RecordListQuery: Sendable {
         var sortKey = "id"
         var cursorText: String?
         func known(_ name: String) -> FieldDefinition? { object.field(name).flatMap { visible($0) ? $0 : nil } }
+        // Counted before any is parsed: a query string of thousands of filters is refused whole.
+        if params.lazy.filter({ !reserved.contains($0.0) }).count > maxFilters {
+            throw CRMError.invalid("filter", "too_many", "At most \(maxFilters) filters.")
+        }
         for (key, value) in params {
             switch key {
             case "limit":
@@ -146,9 +154,13 @@ public struct RecordListQuery: Sendable {
             guard text == "true" || text == "false" else { return .failure(.init("invalid_value", "is_null takes true or false.")) }
             return .success([.text(text)])
         case .in, .between:
+            // Values are counted before the text is split.
+            if op == .in && text.utf8.lazy.filter({ $0 == UInt8(ascii: ",") }).count >= maxInValues {
+                return .failure(.init("too_many", "in takes 1 to \(maxInValues) values."))
+            }
             let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }
             if op == .between && parts.count != 2 { return .failure(.init("invalid_value", "between takes two values: low,high.")) }
-            if op == .in && !(1...100).contains(parts.count) { return .failure(.init("invalid_value", "in takes 1 to 100 values.")) }
+            if op == .in && !(1...maxInValues).contains(parts.count) { return .failure(.init("invalid_value", "in takes 1 to \(maxInValues) values.")) }
             var out: [BoundValue] = []
             for p in parts {
                 switch one(p) {

@@ -27,14 +27,14 @@ public struct RecordReadFunction: Sendable {
     static func ddl(_ object: ObjectDefinition, tenant: TenantSchema, version: Int64) throws -> String {
         let s = tenant.schema.quoted
         let fn = try name(for: object.apiName).quoted
-        // The role is derived from the tenant's UUID and validated; it is a literal here because
-        // the function's whole point is static SQL.
+        // Every name below is quoted by SQLIdentifier (identifiers) or is a literal made by it (the
+        // role: derived from the tenant's UUID, a constant here because the point is static SQL).
         return """
             CREATE OR REPLACE FUNCTION \(s).\(fn)(p_token bytea, p_user uuid, p_id uuid, p_all boolean, p_owners uuid[], p_hidden text[])
             RETURNS TABLE(o_last_used timestamptz, o_expires timestamptz, o_av int8, o_mv int8, o_gen int8, o_body text, o_version int8)
             LANGUAGE plpgsql SECURITY INVOKER AS $fn$
             BEGIN
-                PERFORM set_config('role', '\(tenant.role.name)', true);
+                PERFORM set_config('role', \(tenant.role.literal), true);
                 RETURN QUERY SELECT tok.last_used_at, tok.expires_at,
                     coalesce((SELECT (st.value #>> '{}')::int8 FROM \(s).settings st WHERE st.key = 'access_version'), 0),
                     coalesce((SELECT (st.value #>> '{}')::int8 FROM \(s).settings st WHERE st.key = 'metadata_version'), 0),

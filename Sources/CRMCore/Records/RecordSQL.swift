@@ -1,11 +1,12 @@
 /// SQL fragments of the records engine, built only from metadata identifiers (validated and
-/// quoted) and JSON keys that are validated api names. Values never appear here.
+/// quoted) and JSON keys that are validated api names (as constants made by
+/// `SQLIdentifier.literal`). Values never appear here.
 public enum RecordSQL {
     /// A `jsonb` expression of `fields` of the row aliased `t`, keyed by api name. Chunks of 50
     /// pairs, joined with `||`, stay under PostgreSQL's limit of 100 function arguments.
     public static func json(_ fields: [FieldDefinition], extra: [(String, String)] = []) -> String {
-        var pairs = fields.map { "'\($0.apiName)', t.\($0.column.quoted)" }
-        pairs += extra.map { "'\($0.0)', \($0.1)" }
+        var pairs = fields.map { "\(SQLIdentifier.literal($0.apiName)), t.\($0.column.quoted)" }
+        pairs += extra.map { "\(SQLIdentifier.literal($0.0)), \($0.1)" }
         if pairs.isEmpty { return "'{}'::jsonb" }
         var chunks: [String] = []
         var start = 0

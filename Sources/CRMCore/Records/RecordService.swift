@@ -388,10 +388,15 @@ public struct RecordService: Sendable {
                     caller: RecordCaller) throws -> [String: (FieldDefinition, BoundValue)] {
         var errors = FieldErrors(), denied = FieldErrors()
         var out: [String: (FieldDefinition, BoundValue)] = [:]
+        // A body of thousands of unknown keys gets the first few named, not an answer as large as itself.
+        var unknown = 0
         for key in body.keys.sorted() {
             let value = body[key]!
             guard let field = object.field(key) else {
-                errors.add(String(key.prefix(60)), "unknown_field", "\(object.label) has no field '\(key.prefix(40))'.")
+                unknown += 1
+                if unknown <= Self.maxUnknownNamed {
+                    errors.add(String(key.prefix(60)), "unknown_field", "\(object.label) has no field '\(key.prefix(40))'.")
+                }
                 continue
             }
             guard field.isWritable else {
@@ -426,12 +431,18 @@ public struct RecordService: Sendable {
                 }
             }
         }
+        if unknown > Self.maxUnknownNamed {
+            errors.add("body", "too_many", "\(unknown) unknown fields; the first \(Self.maxUnknownNamed) are named.")
+        }
         if !denied.isEmpty {
             throw CRMError(.forbidden, "You may not write some of these fields.", fieldErrors: denied.errors)
         }
         try errors.throwIfAny()
         return out
     }
+
+    /// Unknown fields named one by one in a 400; more are counted.
+    static let maxUnknownNamed = 20
 
     /// Lookups must name live records the caller can read; user fields active users.
     func checkReferences(_ object: ObjectDefinition, values: [String: (FieldDefinition, BoundValue)], extraUser: UUID?,

@@ -24,7 +24,9 @@ public enum RecordTable {
         return String("\(table.name)_\(column.name)".prefix(63 - suffix.count - tag.count - 2)) + "_\(tag)_\(suffix)"
     }
 
-    static func standardIndexes(_ table: String) -> String {
+    /// Only released migrations use this, with a constant table name (hence `StaticString`):
+    /// their text must never change, so the names stay unquoted as they were written.
+    static func standardIndexes(_ table: StaticString) -> String {
         """
         CREATE INDEX \(table)_owner_idx ON \(table) (owner_id, id) WHERE deleted_at IS NULL;
         CREATE INDEX \(table)_created_idx ON \(table) (created_at, id) WHERE deleted_at IS NULL;

@@ -48,7 +48,7 @@ public struct TenantProvisioner: Sendable {
             for migration in scope.migrations {
                 let body = migration.sql.trimmingCharacters(in: .whitespacesAndNewlines)
                 script += (body.hasSuffix(";") ? body : body + ";") + "\n"
-                recorded.append("('\(scope.id)', \(migration.version), '\(migration.name)')")
+                recorded.append("(\(SQLIdentifier.literal(scope.id)), \(migration.version), \(SQLIdentifier.literal(migration.name)))")
             }
         }
         if !recorded.isEmpty {

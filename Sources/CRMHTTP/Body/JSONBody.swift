@@ -3,8 +3,9 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-/// Reading JSON request bodies: content type (415), size (413), syntax (400) and shape
-/// (400 naming the field) are all checked here, so no handler sees a bad body.
+/// Reading JSON request bodies: content type (415), size (413), syntax, nesting, repeated
+/// keys and numbers out of range (400, `JSONParser`) and shape (400 naming the field) are all
+/// checked here, so no handler sees a bad body.
 enum JSONBody {
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
         try checkMediaType(request)
@@ -38,7 +39,16 @@ enum JSONBody {
         }
     }
 
+    /// Arrays of typed bodies: no call takes more items (ownership transfers take 10,000 ids),
+    /// and a `JSONValue` member (a field's default) decodes item by item through `JSONDecoder`.
+    static let typedLimits = JSONParser.Limits(maxArrayCount: 10_000)
+
     static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
+        // Every body is parsed once by JSONParser, which refuses hostile shapes in linear time;
+        // record bodies are its result, typed bodies are then decoded from the same bytes.
+        let limits = T.self == [String: JSONValue].self ? JSONParser.Limits() : typedLimits
+        let object = try buffer.withUnsafeReadableBytes { try JSONParser.parseObject($0, limits: limits) }
+        if let object = object as? T { return object }
         do {
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .custom { decoder in

@@ -52,6 +52,9 @@ public struct DuplicateCheck: Sendable {
     }
 
     public func setRules(_ rules: [DuplicateRule], in tx: Transaction) async throws {
+        if rules.count > DuplicateRule.Field.allCases.count {
+            throw CRMError.invalid("rules", "too_many", "At most one rule per field (\(DuplicateRule.Field.allCases.count)).")
+        }
         var seen = Set<DuplicateRule.Field>()
         for (i, rule) in rules.enumerated() where !seen.insert(rule.field).inserted {
             throw CRMError.invalid("rules[\(i)].field", "duplicate", "One rule per field; '\(rule.field.rawValue)' appears twice.")

@@ -14,13 +14,16 @@ public enum LeadsModule {
     /// Phone: digits only, the last ten (so '+86 138-0013-8000' and '13800138000' meet), none
     /// under seven digits. Email: trimmed, lower case. Company: lower case without spaces and
     /// punctuation, ASCII and full-width ('ACME Ltd.' and 'acme ltd' meet).
-    public static func phoneKey(_ e: String) -> String {
+    /// `e` is a `StaticString` (a column, parameter or placeholder written in the code): these
+    /// expressions are pasted into released migrations' function text, which must never change,
+    /// so nothing built at run time can reach them.
+    public static func phoneKey(_ e: StaticString) -> String {
         "(CASE WHEN length(regexp_replace(\(e), '[^0-9]', '', 'g')) >= 7 THEN right(regexp_replace(\(e), '[^0-9]', '', 'g'), 10) END)"
     }
     /// The expression is taken `COLLATE "C"` on both sides: a bound value would otherwise use the
     /// database's collation, whose `lower()` and character classes differ from the C columns'.
-    public static func emailKey(_ e: String) -> String { "nullif(lower(btrim((\(e)) COLLATE \"C\")), '')" }
-    public static func companyKey(_ e: String) -> String {
+    public static func emailKey(_ e: StaticString) -> String { "nullif(lower(btrim((\(e)) COLLATE \"C\")), '')" }
+    public static func companyKey(_ e: StaticString) -> String {
         "nullif(regexp_replace(lower((\(e)) COLLATE \"C\"), '[[:space:][:punct:]\u{3000}（）【】，。、·：；“”‘’！？《》]+', '', 'g'), '')"
     }
 
@@ -46,7 +49,7 @@ public enum LeadsModule {
     /// stored names, the index is probed with the distinctive trigrams alone: the trigrams of
     /// 'trading', 'ltd' or '有限公司' are in half the rows, and when they were searched too every
     /// check read those postings and rechecked thousands of rows.
-    public static func companyCore(_ e: String) -> String {
+    public static func companyCore(_ e: StaticString) -> String {
         let english = genericWordsEnglish.joined(separator: "|"), chinese = genericWordsChinese.joined(separator: "|")
         return "nullif(btrim(regexp_replace(regexp_replace(regexp_replace(lower((\(e)) COLLATE \"C\"), '\\m(\(english))\\M', ' ', 'g'), "
             + "'(\(chinese))', ' ', 'g'), '[[:space:][:punct:]\u{3000}（）【】，。、·：；“”‘’！？《》]+', ' ', 'g')), '')"
