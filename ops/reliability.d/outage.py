@@ -11,7 +11,7 @@ ACQUIRE_TIMEOUT = 5.0
 
 
 def run(stack):
-    stack.start_server()
+    stack.start_server(CRM_LOG_LEVEL="info")
     slug, email, password = stack.new_tenant("outage")
     token = stack.login(slug, email, password)
     ids = []
@@ -26,11 +26,14 @@ def run(stack):
         n = 0
         while not stop.is_set():
             started = time.monotonic()
+            rid = "outage-%d-%d" % (i, n)
             try:
-                r = stack.request("GET", "/api/v1/records/customer/" + ids[(i + n) % len(ids)], tenant=slug, token=token, timeout=30)
+                r = stack.request("GET", "/api/v1/records/customer/" + ids[(i + n) % len(ids)], tenant=slug, token=token, timeout=30,
+                                  headers={"X-Request-Id": rid})
                 status, kind = r.status, ((r.json() or {}).get("type") if r.status >= 400 else None)
             except OSError:
                 status, kind = None, None
+                print("no answer to %s" % rid, flush=True)
             with lock:
                 samples.append((started, time.monotonic(), status, kind))
             n += 1

@@ -237,46 +237,64 @@ public final class Database: Sendable {
     }
 
     /// Leases a connection, waiting at most `acquireTimeout`. The pool queues a lease for as long
-    /// as the database is down; a request should get a 503 instead. The lease is taken in a child
-    /// task and handed over, so that the timer can cancel the waiting lease.
+    /// as the database is down; a request should get a 503 instead. The lease is taken in a task
+    /// of its own and handed over: when the timer fires first, the caller leaves at once, even if
+    /// the pool does not let go of the waiting lease (seen while PostgreSQL was stopping: a
+    /// request whose lease waited inside the pool got no answer for 30 s); the task gives the
+    /// connection straight back whenever the pool grants it.
     func withLease<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try health.checkAvailable()
         typealias Handoff = (connection: PostgresConnection, done: CheckedContinuation<Void, Never>)
         let client = self.client
         let health = self.health
         let timeout = config.acquireTimeout
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            let (handoffs, handoff) = AsyncThrowingStream<Handoff, Error>.makeStream()
-            group.addTask {
-                do {
-                    try await client.withConnection { connection in
-                        await withCheckedContinuation { done in
-                            // Too late (the caller gave up): give the connection straight back.
-                            if case .terminated = handoff.yield((connection, done)) { done.resume() }
-                        }
+        let (handoffs, handoff) = AsyncThrowingStream<Handoff, Error>.makeStream()
+        let leasing = Task {
+            do {
+                try await client.withConnection { connection in
+                    await withCheckedContinuation { done in
+                        // Too late (the caller gave up): give the connection straight back.
+                        if case .terminated = handoff.yield((connection, done)) { done.resume() }
                     }
-                } catch {
-                    if DatabaseHealth.isConnectionFailure(error) { health.suspect() }
-                    handoff.finish(throwing: error)
+                }
+            } catch {
+                if DatabaseHealth.isConnectionFailure(error) { health.suspect() }
+                handoff.finish(throwing: error)
+            }
+        }
+        let timer = Task {
+            // Leases already waiting when the database turns out to be down leave at once too.
+            let deadline = ContinuousClock.now.advanced(by: timeout)
+            while ContinuousClock.now < deadline {
+                try? await Task.sleep(for: min(.milliseconds(100), ContinuousClock.now.duration(to: deadline)))
+                if Task.isCancelled { return }
+                if health.isDown {
+                    handoff.finish(throwing: DatabaseHealth.unavailable())
+                    return
                 }
             }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                if !Task.isCancelled {
-                    // Busy, or gone: the probe tells which, and if gone the next requests hear at once.
-                    health.suspect()
-                    handoff.finish(throwing: CRMError(.unavailable, "No database connection within \(timeout).", retryAfter: 1))
-                }
-            }
-            var iterator = handoffs.makeAsyncIterator()
-            guard let lease = try await iterator.next() else {
+            // Busy, or gone: the probe tells which, and if gone the next requests hear at once.
+            health.suspect()
+            handoff.finish(throwing: CRMError(.unavailable, "No database connection within \(timeout).", retryAfter: 1))
+        }
+        defer { timer.cancel() }
+        var iterator = handoffs.makeAsyncIterator()
+        let lease: Handoff
+        do {
+            guard let granted = try await iterator.next() else {
+                // The request itself was cancelled (its client went away).
                 throw CRMError(.unavailable, "No database connection.")
             }
+            lease = granted
+        } catch {
             handoff.finish()
-            group.cancelAll()
-            defer { lease.done.resume() }
-            return try await body(lease.connection)
+            leasing.cancel()
+            throw error
         }
+        handoff.finish()
+        defer { lease.done.resume() }
+        try Transaction.checkOpen(lease.connection, health: health)
+        return try await body(lease.connection)
     }
 }
 
@@ -295,13 +313,25 @@ public struct Transaction: Sendable {
     public let connection: PostgresConnection
     public let logger: Logger
 
+    /// PostgresNIO writes a query to its channel without a write promise: on a channel that has
+    /// just closed (PostgreSQL shut down, the pool had not noticed yet) the write is dropped and
+    /// the query never answers. Seen under `ops/reliability outage`: requests with no answer at
+    /// all. So every statement first checks that its connection is still open.
+    static func checkOpen(_ connection: PostgresConnection, health: DatabaseHealth? = nil) throws {
+        guard connection.isClosed else { return }
+        health?.suspect()
+        throw CRMError(.unavailable, "The database connection was lost; try again.", retryAfter: 1)
+    }
+
     @discardableResult
     public func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
-        try await connection.query(query, logger: logger, file: file, line: line)
+        try Self.checkOpen(connection)
+        return try await connection.query(query, logger: logger, file: file, line: line)
     }
 
     /// Runs a statement and drains its rows.
     public func execute(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws {
+        try Self.checkOpen(connection)
         let rows = try await connection.query(query, logger: logger, file: file, line: line)
         for try await _ in rows {}
     }
@@ -309,6 +339,7 @@ public struct Transaction: Sendable {
     /// Runs a statement and returns how many rows it touched.
     @discardableResult
     public func update(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) async throws -> Int {
+        try Self.checkOpen(connection)
         let future: EventLoopFuture<PostgresQueryResult> = connection.query(query, logger: logger, file: file, line: line)
         return try await future.get().metadata.rows ?? 0
     }

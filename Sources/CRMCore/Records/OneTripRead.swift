@@ -63,6 +63,7 @@ public struct OneTripRead: Sendable {
         let row: (Date, Date?, Int64, Int64, Int64, String?, Int64?)?
         do {
             row = try await db.withTenantLease(schema) { connection in
+                try Transaction.checkOpen(connection)
                 for try await row in try await connection.query(query, logger: db.logger)
                     .decode((Date, Date?, Int64, Int64, Int64, String?, Int64?).self) { return row }
                 return nil
