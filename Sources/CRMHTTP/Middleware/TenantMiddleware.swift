@@ -62,10 +62,16 @@ struct TenantAuthMiddleware: RouterMiddleware {
             if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > services.config.maxBodyBytes {
                 throw JSONBody.tooLarge(services.config.maxBodyBytes)
             }
+            let body: ByteBuffer
             do {
-                _ = try await request.collectBody(upTo: services.config.maxBodyBytes)
+                body = try await request.collectBody(upTo: services.config.maxBodyBytes)
             } catch is NIOTooManyBytesError {
                 throw JSONBody.tooLarge(services.config.maxBodyBytes)
+            }
+            // A JSON body is checked (syntax, nesting, keys, numbers: `JSONParser`, linear) before
+            // a connection is taken, so a bad body never holds one; the handler reads it again.
+            if body.readableBytes > 0, (try? JSONBody.checkMediaType(request)) != nil {
+                _ = try body.withUnsafeReadableBytes { try JSONParser.parseObject($0) }
             }
         }
         let schema = try tenant.schema()

@@ -45,6 +45,13 @@ struct FairnessTests {
                 #expect(busy.status == 429)
                 #expect(busy.problemType == "throttled")
                 #expect(busy.header("Retry-After") == "1")
+                // A bad body is refused before a connection is wanted: 400, not 429.
+                let bad = try await client.call(.post, "/api/v1/records/customer", tenant: a.slug, token: tokenA,
+                                                raw: "{\"name\": \"x\", \"name\": \"y\"}")
+                #expect(bad.status == 400)
+                let deep = try await client.call(.post, "/api/v1/records/customer", tenant: a.slug, token: tokenA,
+                                                 raw: String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000))
+                #expect(deep.status == 400)
                 // Four connections are still free in the pool: tenant B does not wait behind A.
                 let other = try await client.call(.get, "/api/v1/records/customer", tenant: b.slug, token: tokenB)
                 #expect(other.status == 200)
