@@ -54,7 +54,7 @@ def run(stack):
         admin("POST", "/api/v1/admin/objects/customer/fields", {"api_name": "code", "label": "Code", "type": "text"})
 
     results = []
-    failures, slowest = [], 0.0
+    failures, slowest, slowest_name = [], 0.0, ""
     for name, raw, field in bodies():
         for method, path in (("POST", "/api/v1/records/customer"),):
             try:
@@ -63,7 +63,8 @@ def run(stack):
                 failures.append("%s: no answer within 10 s (%s)" % (name, e.__class__.__name__))
                 slowest = max(slowest, 10.0)
                 continue
-            slowest = max(slowest, r.elapsed)
+            if r.elapsed > slowest:
+                slowest, slowest_name = r.elapsed, name
             problem = r.json() or {}
             fields = [e.get("field") for e in problem.get("errors", [])] if isinstance(problem, dict) else []
             ok = 400 <= r.status < 500 and r.elapsed <= LIMIT and (r.header("Content-Type") or "").startswith("application/problem+json")
@@ -91,5 +92,5 @@ def run(stack):
     n = len(bodies()) + 3
     results.append(Result("hostile bodies", "%d bodies, one at a time" % n,
                           "each a 4xx problem answer naming the field within %.0f s; nothing written; server alive" % LIMIT,
-                          not failures, "slowest %s%s" % (ms(slowest), "; " + "; ".join(failures) if failures else "")))
+                          not failures, "slowest %s (%s)%s" % (ms(slowest), slowest_name, "; " + "; ".join(failures) if failures else "")))
     return results

@@ -386,9 +386,13 @@ public struct RecordService: Sendable {
     /// missing or invalid values. Returns the checked values by api name.
     func checkWrite(_ object: ObjectDefinition, body: [String: JSONValue], creating: Bool,
                     caller: RecordCaller) throws -> [String: (FieldDefinition, BoundValue)] {
+        // More keys than the object has fields cannot all be fields: refused before any per-key work.
+        guard body.count <= object.fields.count else {
+            throw CRMError.invalid("body", "too_many", "\(body.count) keys, and \(object.label.lowercased()) has \(object.fields.count) fields.")
+        }
         var errors = FieldErrors(), denied = FieldErrors()
         var out: [String: (FieldDefinition, BoundValue)] = [:]
-        // A body of thousands of unknown keys gets the first few named, not an answer as large as itself.
+        // A body of many unknown keys gets the first few named, not an answer as large as itself.
         var unknown = 0
         for key in body.keys.sorted() {
             let value = body[key]!

@@ -18,6 +18,8 @@ public struct AppRequestContext: RequestContext {
     /// The tenant transaction opened by the auth middleware for this request.
     public var tx: Transaction?
     public var operatorPrincipal: OperatorPrincipal?
+    /// The JSON object body, parsed once before the tenant transaction began (`TenantAuthMiddleware`).
+    public var jsonObject: [String: JSONValue]?
     /// Filled in by inner middleware for the outer request log line (the context is a value).
     public let logInfo = RequestLogInfo()
 

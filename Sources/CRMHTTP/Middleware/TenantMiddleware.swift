@@ -57,6 +57,7 @@ struct TenantAuthMiddleware: RouterMiddleware {
         let tenant = try context.requireTenant()
         guard BearerToken.from(request) != nil else { throw CRMError.unauthorized }
         var request = request
+        var context = context
         if ![.get, .head, .options].contains(request.method) {
             // A declared length over the limit is refused before a byte of it is read.
             if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > services.config.maxBodyBytes {
@@ -71,7 +72,7 @@ struct TenantAuthMiddleware: RouterMiddleware {
             // A JSON body is checked (syntax, nesting, keys, numbers: `JSONParser`, linear) before
             // a connection is taken, so a bad body never holds one; the handler reads it again.
             if body.readableBytes > 0, (try? JSONBody.checkMediaType(request)) != nil {
-                _ = try body.withUnsafeReadableBytes { try JSONParser.parseObject($0) }
+                context.jsonObject = try body.withUnsafeReadableBytes { try JSONParser.parseObject($0) }
             }
         }
         let schema = try tenant.schema()

@@ -20,7 +20,7 @@ enum RecordRoutes {
         }
         records.post(":object") { request, context -> Response in
             let (caller, tx) = try await context.recordCaller(services)
-            let body = try await JSONBody.decode([String: JSONValue].self, from: request, limit: limit)
+            let body = try await context.recordBody(request, limit: limit)
             let object = try context.parameters.require("object")
             if object == "lead" {
                 _ = try caller.metadata.object(object)
@@ -39,7 +39,7 @@ enum RecordRoutes {
             let (caller, tx) = try await context.recordCaller(services)
             let object = try context.parameters.require("object")
             let id = try recordId(context, object)
-            let body = try await JSONBody.decode([String: JSONValue].self, from: request, limit: limit)
+            let body = try await context.recordBody(request, limit: limit)
             if object == "lead" {
                 _ = try caller.metadata.object(object)
                 return try await LeadRoutes.updateLead(request, id: id, caller: caller, body: body, services: services, tx: tx)
@@ -106,6 +106,12 @@ enum RecordRoutes {
 }
 
 extension AppRequestContext {
+    /// The flat JSON object of a record write: parsed once, before the transaction.
+    func recordBody(_ request: Request, limit: Int) async throws -> [String: JSONValue] {
+        if let jsonObject { return jsonObject }
+        return try await JSONBody.decode([String: JSONValue].self, from: request, limit: limit)
+    }
+
     /// The caller as the records engine sees them, and the request's transaction.
     func recordCaller(_ services: AppServices) async throws -> (RecordCaller, Transaction) {
         let (principal, tx) = try session()
