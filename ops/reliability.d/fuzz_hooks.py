@@ -7,18 +7,30 @@ that a positive request the server refuses is a real finding:
   caller may reach: the ids are in the file FUZZ_CONTEXT names, per API path;
 - an event ends no earlier than it starts (a rule across two fields, and for a change, across the
   stored record), so a change of one of them sends both;
-- cursors are opaque: a positive request keeps only a cursor the server gave out.
-Negative (schema-violating) requests are left as generated.
+- cursors are opaque: a positive request keeps only a cursor the server gave out;
+- a new tenant's admin password is not one of the 10,000 most common (the document says so in
+  words; the list is the server's, Sources/CRMCore/Identity/Resources/common-passwords.txt).
+A request schemathesis labels positive has its query values checked against their schemas, and
+the invalid ones left out (so the request becomes what its label says): schemathesis 4.32's
+coverage phase took a value it generated as invalid (201 characters, maxLength 200) for the
+template of its "default positive test case" of optional query parameters.
+Negative (schema-violating) requests are left as generated. In every request, the fixtures
+(the records references point at) are not changed, deleted or restored: schemathesis reuses
+ids it has seen in answers, and a fixture gone would make the next reference to it refused.
 """
 import base64
 import datetime
 import json
 import os
+import uuid
 import zlib
 
 import schemathesis
 
 _CONTEXT = None
+_VALIDATORS = {}
+_COMMON = None
+_FIXTURE_METHODS = ("PATCH", "DELETE", "POST")
 
 
 def _context():
@@ -67,11 +79,45 @@ def _is_tenant_cursor(text):
         return False
 
 
+def _common():
+    global _COMMON
+    if _COMMON is None:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Sources", "CRMCore", "Identity", "Resources",
+                            "common-passwords.txt")
+        with open(path) as f:
+            _COMMON = {line.strip().lower() for line in f if line.strip() and not line.startswith("#")}
+    return _COMMON
+
+
+def _valid(schema, value):
+    key = json.dumps(schema, sort_keys=True)
+    if key not in _VALIDATORS:
+        import jsonschema_rs
+        _VALIDATORS[key] = jsonschema_rs.validator_for(schema, validate_formats=True)
+    return _VALIDATORS[key].is_valid(value)
+
+
+def _drop_invalid_query(case):
+    if not isinstance(case.query, dict):
+        return
+    for param in case.operation.query:
+        schema = param.definition.get("schema")
+        if param.name in case.query and isinstance(schema, dict) and not _valid(schema, case.query[param.name]):
+            del case.query[param.name]
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
+    params = case.path_parameters if isinstance(case.path_parameters, dict) else {}
+    if case.method.upper() in _FIXTURE_METHODS and params.get("id") in _context().get("fixtures", []):
+        params["id"] = str(uuid.uuid4())
     if not _positive(case):
         return
+    _drop_invalid_query(case)
     path = case.operation.path
+    admin = case.body.get("admin") if isinstance(case.body, dict) and path == "/ops/v1/tenants" else None
+    if isinstance(admin, dict) and isinstance(admin.get("password"), str) and admin["password"].lower() in _common():
+        admin["password"] = admin["password"] + "-9"
     query = case.query if isinstance(case.query, dict) else None
     if query and "cursor" in query:
         good = _is_tenant_cursor if path.startswith("/ops/") else _is_record_cursor

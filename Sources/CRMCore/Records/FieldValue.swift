@@ -81,7 +81,10 @@ public enum FieldValueParser {
                 let (precision, scale) = numericShape(field)
                 var limit = Decimal(1)
                 for _ in 0..<(precision - scale) { limit *= 10 }
-                guard abs(number) < limit else { return .failure(Problem("out_of_range", "At most \(precision - scale) digits before the point.")) }
+                // PostgreSQL rounds to the column's scale first: 9999.995 does not fit numeric(6,2).
+                var rounded = Decimal(), copy = number
+                NSDecimalRound(&rounded, &copy, scale, .plain)
+                guard abs(rounded) < limit else { return .failure(Problem("out_of_range", "At most \(precision - scale) digits before the point.")) }
             }
             if let min = o.min, number < min { return .failure(Problem("out_of_range", "At least \(min).")) }
             if let max = o.max, number > max { return .failure(Problem("out_of_range", "At most \(max).")) }

@@ -16,11 +16,14 @@ enum NumberPattern {
 
     /// Decimal numbers between `low` and `high` (each inclusive or not). Bounds with a fraction
     /// are rounded inwards to whole numbers, so the pattern may refuse a little the parser takes.
-    static func decimal(low: Decimal, lowExclusive: Bool, high: Decimal, highExclusive: Bool) -> String {
+    /// With `roundingScale`, an exclusive bound is a column's limit: a value that rounds to it at
+    /// that many decimals (9999.995 for numeric(6,2)) does not fit either.
+    static func decimal(low: Decimal, lowExclusive: Bool, high: Decimal, highExclusive: Bool, roundingScale: Int? = nil) -> String {
         var low = low, high = high, lowExclusive = lowExclusive, highExclusive = highExclusive
         if !isWhole(low) { low = rounded(low, .up); lowExclusive = false }
         if !isWhole(high) { high = rounded(high, .down); highExclusive = false }
-        return anchored(alternatives(low: low, lowExclusive: lowExclusive, high: high, highExclusive: highExclusive, fraction: true))
+        return anchored(alternatives(low: low, lowExclusive: lowExclusive, high: high, highExclusive: highExclusive, fraction: true,
+                                     roundingScale: roundingScale))
     }
 
     static func anchored(_ alternatives: [String]) -> String {
@@ -29,19 +32,20 @@ enum NumberPattern {
     }
 
     /// The forms of every accepted number: non-negative ones, negative ones, and `-0`.
-    static func alternatives(low: Decimal, lowExclusive: Bool, high: Decimal, highExclusive: Bool, fraction: Bool) -> [String] {
+    static func alternatives(low: Decimal, lowExclusive: Bool, high: Decimal, highExclusive: Bool, fraction: Bool,
+                             roundingScale: Int? = nil) -> [String] {
         var out: [String] = []
         let zeroFraction = #"(?:\.0+)?"#
         // x >= 0 with low <= x <= high.
         if high >= 0 {
             out += nonNegative(low: max(low, 0), lowExclusive: low >= 0 && lowExclusive, high: high, highExclusive: highExclusive,
-                               fraction: fraction)
+                               fraction: fraction, roundingScale: highExclusive ? roundingScale : nil)
         }
         // x = -y < 0 with -high <= y <= -low: the same bounds mirrored.
         if low < 0 {
             let yLow = max(-high, 0), yLowExclusive = high <= 0 ? highExclusive : false
             out += nonNegative(low: yLow, lowExclusive: yLowExclusive, high: -low, highExclusive: lowExclusive, fraction: fraction,
-                               positiveOnly: true).map { "-" + $0 }
+                               positiveOnly: true, roundingScale: lowExclusive ? roundingScale : nil).map { "-" + $0 }
         }
         // `-0` is zero.
         let zeroIn = (low < 0 || (low == 0 && !lowExclusive)) && (high > 0 || (high == 0 && !highExclusive))
@@ -51,7 +55,7 @@ enum NumberPattern {
 
     /// Non-negative numbers (whole bounds) in the range; `positiveOnly` leaves zero out.
     static func nonNegative(low: Decimal, lowExclusive: Bool, high: Decimal, highExclusive: Bool, fraction: Bool,
-                            positiveOnly: Bool = false) -> [String] {
+                            positiveOnly: Bool = false, roundingScale: Int? = nil) -> [String] {
         guard isWhole(low), isWhole(high), let lowInt = UInt64(low.description), let highInt = UInt64(high.description) else {
             return []
         }
@@ -63,9 +67,28 @@ enum NumberPattern {
         if let b, a <= b { out.append("0*(?:" + wholeRange(a, b) + #")(?:\.0+)?"#) }
         // A non-zero fraction: low <= i + f and i + f <= high hold for whole parts low...high-1.
         if fraction, highInt > 0, lowInt <= highInt - 1 {
-            out.append("0*(?:" + wholeRange(lowInt, highInt - 1) + #")\.[0-9]*[1-9][0-9]*"#)
+            if let scale = roundingScale {
+                // Below the top whole part any fraction; at it, one that does not round up to the bound.
+                if lowInt <= highInt - 2 { out.append("0*(?:" + wholeRange(lowInt, highInt - 2) + #")\.[0-9]*[1-9][0-9]*"#) }
+                out.append("0*" + String(highInt - 1) + #"\.(?:"# + fractionBelow(String(repeating: "9", count: scale) + "5") + ")")
+            } else {
+                out.append("0*(?:" + wholeRange(lowInt, highInt - 1) + #")\.[0-9]*[1-9][0-9]*"#)
+            }
         }
         return out
+    }
+
+    /// Fraction digits whose value is below `0.d…` (e.g. `995`: 99, 994…, 98…, 0…), zeros included.
+    static func fractionBelow(_ digits: String) -> String {
+        let d = Array(digits)
+        var out: [String] = []
+        for i in d.indices {
+            let prefix = String(d[..<i])
+            let digit = d[i].wholeNumberValue!
+            if digit > 0 { out.append(prefix + (digit == 1 ? "0" : "[0-\(digit - 1)]") + "[0-9]*") }
+            if i > 0 { out.append(prefix) }
+        }
+        return out.joined(separator: "|")
     }
 
     /// Whole numbers `a...b` without leading zeros, as alternatives of digit classes.

@@ -15,6 +15,9 @@ enum OpsOpenAPI {
     static let emailPattern = "^[\(NumberPattern.spaces)]*" + #"[\x21-\x3f\x41-\x7e]{1,64}@[\x21-\x2d\x2f-\x3f\x41-\x7e]+(?:\.[\x21-\x2d\x2f-\x3f\x41-\x7e]+)+"#
         + "[\(NumberPattern.spaces)]*$"
     static let slugPattern = "^[a-z][a-z0-9-]{2,39}$"
+    /// `PasswordLogin.login`: trimmed of spaces and tabs, not empty, no control characters (Cc).
+    static let loginEmailPattern = "^[\(NumberPattern.spaces)]*" + #"[^\t \xa0\u1680\u2000-\u200a\u202f\u205f\u3000\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\t \xa0\u1680\u2000-\u200a\u202f\u205f\u3000\x00-\x1f\x7f-\x9f])?"#
+        + "[\(NumberPattern.spaces)]*$"
 
     static func document(plans: [Plan], passwordMinLength: Int) -> OpenAPI.Document {
         var schemas = OpenAPIResponses.schemas
@@ -34,7 +37,8 @@ enum OpsOpenAPI {
         paths[OpenAPI.Path(rawValue: "/ops/v1/auth/login")] = .b(OpenAPI.PathItem(post: OpenAPI.Operation(
             tags: ["auth"], summary: "Log an operator in", operationId: "login",
             requestBody: OpenAPI.Request(content: OpenAPIResponses.json(.object(properties: [
-                "email": .string, "password": .string(description: "At most 1024 bytes in UTF-8", maxLength: PasswordPolicy.maxBytes),
+                "email": .string(description: "Trimmed of spaces; without control characters", pattern: loginEmailPattern),
+                "password": .string(description: "At most 1024 bytes in UTF-8", minLength: 1, maxLength: PasswordPolicy.maxBytes),
             ])), required: true),
             responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("A session", loginSchema))],
                                             errors: [400, 401, 413, 415, 429, 503]),

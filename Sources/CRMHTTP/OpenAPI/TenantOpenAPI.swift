@@ -11,6 +11,8 @@ enum TenantOpenAPI {
     /// Picklist values the records API refuses to set, because another call sets them
     /// (`LeadService.refuseConversion`: only `POST /leads/{id}/convert` converts a lead).
     static let setElsewhere: [String: [String: Set<String>]] = ["lead": ["status": ["converted"]]]
+    /// Shorter limits an object's own rules set (`DuplicateCheck.checkLengths` on leads).
+    static let lengthCaps: [String: [String: Int]] = ["lead": DuplicateCheck.maxLengths]
 
     static func document(tenant: Tenant, caller: RecordCaller) -> OpenAPI.Document {
         var schemas = OpenAPIResponses.schemas
@@ -123,7 +125,7 @@ enum TenantOpenAPI {
                             exclude: [String: Set<String>]) -> JSONSchema {
         var properties: OrderedDictionary<String, JSONSchema> = [:]
         for field in fields {
-            var schema = ValueSchemas.input(field, exclude: exclude[field.apiName] ?? [])
+            var schema = ValueSchemas.input(field, exclude: exclude[field.apiName] ?? [], cap: lengthCaps[object.apiName]?[field.apiName])
             if field.apiName == "owner_id" {
                 schema = .string(format: .uuid, description: "The owner: the caller, or a user the caller may assign records to")
             }

@@ -41,11 +41,12 @@ enum ValueSchemas {
 
     /// The schema of a field's value in a create or change; `exclude` lists picklist values
     /// only another call may set (a lead's `converted`).
-    static func input(_ field: FieldDefinition, exclude: Set<String> = []) -> JSONSchema {
+    /// `cap`: a shorter limit another rule of the object sets (a lead's phone for its duplicate check).
+    static func input(_ field: FieldDefinition, exclude: Set<String> = [], cap: Int? = nil) -> JSONSchema {
         let nullable = !field.required && field.apiName != "owner_id"
         let o = field.options
         let description = field.label
-        let limit = o.maxLength ?? (field.type == .longText ? FieldValueParser.maxLongText : FieldValueParser.maxText)
+        let limit = min(o.maxLength ?? (field.type == .longText ? FieldValueParser.maxLongText : FieldValueParser.maxText), cap ?? .max)
         switch field.type {
         case .text:
             return .string(nullable: nullable, description: description, maxLength: limit,
@@ -110,8 +111,10 @@ enum ValueSchemas {
             ]
         } else {
             branches = [
-                .number(maximum: (b.high.doubleValue, exclusive: b.highExclusive), minimum: (b.low.doubleValue, exclusive: b.lowExclusive)),
-                .string(pattern: NumberPattern.decimal(low: b.low, lowExclusive: b.lowExclusive, high: b.high, highExclusive: b.highExclusive)),
+                .number(maximum: (jsonBound(b.high, exclusive: b.highExclusive, scale: b.roundingScale), exclusive: b.highExclusive),
+                        minimum: (jsonBound(b.low, exclusive: b.lowExclusive, scale: b.roundingScale), exclusive: b.lowExclusive)),
+                .string(pattern: NumberPattern.decimal(low: b.low, lowExclusive: b.lowExclusive, high: b.high, highExclusive: b.highExclusive,
+                                                       roundingScale: b.roundingScale)),
             ]
         }
         if nullable { branches.append(.null()) }
@@ -120,6 +123,8 @@ enum ValueSchemas {
 
     struct Bounds {
         var low: Decimal, lowExclusive: Bool, high: Decimal, highExclusive: Bool
+        /// Decimals the column keeps, when an exclusive bound is its limit (a value rounding to it does not fit).
+        var roundingScale: Int? = nil
     }
 
     /// The range a number field takes: its column's, narrowed by its min and max unless `filter`
@@ -134,10 +139,19 @@ enum ValueSchemas {
         let (precision, scale) = FieldValueParser.numericShape(field)
         var limit = Decimal(1)
         for _ in 0..<max(0, precision - scale) { limit *= 10 }
-        var b = Bounds(low: -limit, lowExclusive: true, high: limit, highExclusive: true)
+        var b = Bounds(low: -limit, lowExclusive: true, high: limit, highExclusive: true, roundingScale: scale)
         if !filter, let min = field.options.min, min > b.low { b.low = min; b.lowExclusive = false }
         if !filter, let max = field.options.max, max < b.high { b.high = max; b.highExclusive = false }
         return b
+    }
+
+    /// The JSON number bound of an exclusive column limit: values that round to it at the
+    /// column's scale (half away from zero, as PostgreSQL rounds) do not fit.
+    static func jsonBound(_ bound: Decimal, exclusive: Bool, scale: Int?) -> Double {
+        guard exclusive, let scale else { return bound.doubleValue }
+        var half = Decimal(5)
+        for _ in 0...scale { half /= 10 }
+        return (bound > 0 ? bound - half : bound + half).doubleValue
     }
 
     // MARK: filters
@@ -176,7 +190,8 @@ enum ValueSchemas {
             return .string(pattern: NumberPattern.integer(Int64.min, Int64.max))
         case .decimal, .currency, .percent:
             let b = bounds(field, filter: true)
-            return .string(pattern: NumberPattern.decimal(low: b.low, lowExclusive: b.lowExclusive, high: b.high, highExclusive: b.highExclusive))
+            return .string(pattern: NumberPattern.decimal(low: b.low, lowExclusive: b.lowExclusive, high: b.high, highExclusive: b.highExclusive,
+                                                          roundingScale: b.roundingScale))
         case .date: return .string(format: .date)
         case .datetime: return dateTime()
         case .lookup, .user, .id: return .string(format: .uuid)

@@ -57,4 +57,14 @@ struct NumberPatternTests {
             }
         }
     }
+
+    @Test("A column's limit excludes what rounds up to it: numeric(6,2) takes 9999.994, not 9999.995")
+    func rounding() {
+        let pattern = NumberPattern.decimal(low: -10_000, lowExclusive: true, high: 10_000, highExclusive: true, roundingScale: 2)
+        for (text, want) in [("9999.994", true), ("9999.99", true), ("9999.9949", true), ("9999.9", true), ("9999.995", false),
+                             ("9999.9951", false), ("9999.999", false), ("-9999.995", false), ("-9999.99499", true), ("9998.999", true),
+                             ("10000", false), ("9999", true), ("0.995", true), ("09999.98", true)] {
+            #expect(Self.matches(pattern, text) == want, "\(text)")
+        }
+    }
 }
