@@ -97,12 +97,27 @@ def _valid(schema, value):
     return _VALIDATORS[key].is_valid(value)
 
 
+def _logical(schema, value):
+    """The value a query parameter stands for: its items for a comma-separated array, a number
+    for a number written out (plain `str`: jsonschema_rs refuses its subclasses)."""
+    if isinstance(value, str):
+        value = str(value)
+        if schema.get("type") == "array":
+            return value.split(",")
+        if schema.get("type") == "integer":
+            try:
+                return int(value)
+            except ValueError:
+                return value
+    return value
+
+
 def _drop_invalid_query(case):
     if not isinstance(case.query, dict):
         return
     for param in case.operation.query:
         schema = param.definition.get("schema")
-        if param.name in case.query and isinstance(schema, dict) and not _valid(schema, case.query[param.name]):
+        if param.name in case.query and isinstance(schema, dict) and not _valid(schema, _logical(schema, case.query[param.name])):
             del case.query[param.name]
 
 
