@@ -23,7 +23,8 @@ public struct PasswordPolicy: Sendable {
     public func check(_ password: String, field: String = "password", into errors: inout FieldErrors) {
         if password.utf8.count > Self.maxBytes {
             errors.add(field, "too_long", "The password must be at most \(Self.maxBytes) bytes.")
-        } else if password.count < minLength {
+        } else if password.unicodeScalars.count < minLength {
+            // Code points, as JSON Schema's minLength (the ops OpenAPI document) counts them.
             errors.add(field, "too_short", "The password must be at least \(minLength) characters.")
         } else if common.contains(password.lowercased()) {
             errors.add(field, "too_common", "This password is among the most common ones; choose another.")

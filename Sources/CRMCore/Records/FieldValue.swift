@@ -40,8 +40,11 @@ public enum FieldValueParser {
                 return .failure(Problem("invalid_value", "Control characters are not allowed."))
             }
             let text = field.type == .longText ? raw : raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            let limit = o.maxLength ?? (field.type == .longText ? maxLongText : maxText)
-            if text.count > limit { return .failure(Problem("too_long", "At most \(limit) characters.")) }
+            // Lengths count code points of the value as sent, as JSON Schema (the OpenAPI document)
+            // and PostgreSQL count them; an email address is at most 254 in any case.
+            var limit = o.maxLength ?? (field.type == .longText ? maxLongText : maxText)
+            if field.type == .email { limit = min(limit, 254) }
+            if raw.unicodeScalars.count > limit { return .failure(Problem("too_long", "At most \(limit) characters.")) }
             switch field.type {
             case .email where !isEmail(text): return .failure(Problem("invalid_email", "Not an email address."))
             case .phone where !isPhone(text): return .failure(Problem("invalid_phone", "Not a phone number."))
@@ -81,7 +84,10 @@ public enum FieldValueParser {
                 let (precision, scale) = numericShape(field)
                 var limit = Decimal(1)
                 for _ in 0..<(precision - scale) { limit *= 10 }
-                guard abs(number) < limit else { return .failure(Problem("out_of_range", "At most \(precision - scale) digits before the point.")) }
+                // PostgreSQL rounds to the column's scale first: 9999.995 does not fit numeric(6,2).
+                var rounded = Decimal(), copy = number
+                NSDecimalRound(&rounded, &copy, scale, .plain)
+                guard abs(rounded) < limit else { return .failure(Problem("out_of_range", "At most \(precision - scale) digits before the point.")) }
             }
             if let min = o.min, number < min { return .failure(Problem("out_of_range", "At least \(min).")) }
             if let max = o.max, number > max { return .failure(Problem("out_of_range", "At most \(max).")) }
@@ -126,7 +132,7 @@ public enum FieldValueParser {
                 if tag.isEmpty || tag.unicodeScalars.contains(where: { $0.value < 0x20 }) {
                     return .failure(Problem("invalid_value", "A tag is 1 to \(limit) characters, without control characters."))
                 }
-                if tag.count > limit { return .failure(Problem("too_long", "At most \(limit) characters a tag.")) }
+                if raw.unicodeScalars.count > limit { return .failure(Problem("too_long", "At most \(limit) characters a tag.")) }
                 if seen.insert(tag).inserted { out.append(tag) }
             }
             if out.isEmpty {
@@ -232,11 +238,7 @@ public enum FieldValueParser {
         return d <= days
     }
 
-    static func parseTimestamp(_ s: String) -> Date? {
-        guard s.utf8.count <= 40 else { return nil }
-        if let d = try? Date(s, strategy: .iso8601) { return d }
-        return try? Date(s, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
+    static func parseTimestamp(_ s: String) -> Date? { RFC3339.parse(s) }
 
     static func formatTimestamp(_ d: Date) -> String {
         d.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))

@@ -62,10 +62,11 @@ public struct RecordListQuery: Sendable {
                 }
             case "cursor": cursorText = value
             case "q":
-                let q = value.trimmingCharacters(in: .whitespaces)
-                if q.count > 200 { errors.add("q", "too_long", "At most 200 characters.") }
+                // Lengths in code points of the value as sent, as JSON Schema counts them.
+                let q = value.trimmingCharacters(in: .whitespacesAndNewlines)
+                if value.unicodeScalars.count > 200 { errors.add("q", "too_long", "At most 200 characters.") }
                 else if q.unicodeScalars.contains(where: { $0.value < 0x20 }) { errors.add("q", "invalid_value", "Control characters are not allowed.") }
-                else if !q.isEmpty && q.count < minSearchLength { errors.add("q", "too_short", searchTooShort) }
+                else if !q.isEmpty && q.unicodeScalars.count < minSearchLength { errors.add("q", "too_short", searchTooShort) }
                 else if !q.isEmpty { query.search = q }
             case "sort":
                 let desc = value.hasPrefix("-")
@@ -134,11 +135,13 @@ public struct RecordListQuery: Sendable {
 
     /// The bound values of one filter: one, two for `between`, several for `in`, none for `is_null`.
     static func filterValues(_ text: String, op: FilterOperator, field: FieldDefinition) -> Result<[BoundValue], FieldValueParser.Problem> {
-        // Filters compare; picklist membership, patterns and lengths of stored values do not apply.
+        // Filters compare; picklist membership, patterns, lengths and bounds of stored values do not apply.
         var probe = field
         probe.required = false
         probe.options.pattern = nil
         probe.options.maxLength = 1_000
+        probe.options.min = nil
+        probe.options.max = nil
         if [.picklist, .multiPicklist, .tags, .longText].contains(probe.type) { probe.type = .text }
         if op == .contains || op == .startsWith { probe.type = .text }
         func one(_ s: String) -> Result<BoundValue, FieldValueParser.Problem> {
@@ -171,7 +174,7 @@ public struct RecordListQuery: Sendable {
             return .success(out)
         default:
             if (op == .contains || op == .startsWith) && text.isEmpty { return .failure(.init("invalid_value", "Give some text.")) }
-            if op == .contains && field.type.isText && text.count < minSearchLength { return .failure(.init("too_short", searchTooShort)) }
+            if op == .contains && field.type.isText && text.unicodeScalars.count < minSearchLength { return .failure(.init("too_short", searchTooShort)) }
             return one(text).map { [$0] }
         }
     }

@@ -484,7 +484,8 @@ public struct RecordService: Sendable {
         return false
     }
 
-    /// Unique fields: a clear error before writing; the unique index still decides races.
+    /// Unique fields: a clear 409 before writing (a conflict with the stored data, as when the
+    /// unique index decides a race); the index still decides races.
     func checkUnique(_ object: ObjectDefinition, values: [String: (FieldDefinition, BoundValue)], excluding id: UUID,
                      in tx: Transaction) async throws {
         var errors = FieldErrors()
@@ -496,7 +497,9 @@ public struct RecordService: Sendable {
                 errors.add(name, "unique_violation", "Another \(object.label.lowercased()) has this value.")
             }
         }
-        try errors.throwIfAny()
+        if !errors.isEmpty {
+            throw CRMError(.conflict, "Another \(object.label.lowercased()) has this value.", fieldErrors: errors.errors)
+        }
     }
 
     /// Turns a unique-index violation (a race the pre-check lost) into the field's error.

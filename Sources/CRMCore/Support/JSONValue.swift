@@ -16,6 +16,8 @@ public enum JSONValue: Sendable, Equatable, Codable {
         else if let b = try? c.decode(Bool.self) { self = .bool(b) }
         else if let s = try? c.decode(String.self) { self = .string(s) }
         else if let n = try? c.decode(Decimal.self) { self = .number(n) }
+        // Closer to zero than Decimal reaches (1e-140): zero, as any column stores it.
+        else if let d = try? c.decode(Double.self), d.isFinite, abs(d) < 1e-100 { self = .number(0) }
         else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
         else if let o = try? c.decode([String: JSONValue].self) { self = .object(o) }
         else { throw DecodingError.dataCorruptedError(in: c, debugDescription: "Not a JSON value.") }

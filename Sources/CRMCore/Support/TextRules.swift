@@ -10,7 +10,8 @@ public enum TextRules {
             if required { errors.add(field, "required", "This field is required.") }
         } else if hasControlCharacters(trimmed) {
             errors.add(field, "invalid_characters", "Control characters are not allowed here.")
-        } else if trimmed.count > max {
+        } else if value.unicodeScalars.count > max {
+            // Code points of the value as sent, as JSON Schema (the OpenAPI documents) counts them.
             errors.add(field, "too_long", "At most \(max) characters.")
         }
         return trimmed

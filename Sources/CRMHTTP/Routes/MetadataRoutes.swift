@@ -48,11 +48,7 @@ enum MetadataRoutes {
 
         authed.get("openapi.json") { _, context -> Response in
             let (caller, _) = try await context.recordCaller(services)
-            let document = TenantOpenAPI.document(tenant: try context.requireTenant(), caller: caller)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(data: try encoder.encode(document))))
+            return try OpenAPIResponses.response(TenantOpenAPI.document(tenant: try context.requireTenant(), caller: caller))
         }
 
         let admin = authed.group("admin/objects")

@@ -99,6 +99,13 @@ enum OpsRoutes {
             _ = try context.requireOperator()
             return try JSONOut.response(Page(data: try await services.tenants.plans(), nextCursor: nil))
         }
+        // The document names the plans, so it is for operators, like the API it describes.
+        authed.get("openapi.json") { _, context -> Response in
+            _ = try context.requireOperator()
+            let document = OpsOpenAPI.document(plans: try await services.tenants.plans(),
+                                               passwordMinLength: services.config.identity.passwordMinLength)
+            return try OpenAPIResponses.response(document)
+        }
     }
 
     struct LoginOut: Encodable {

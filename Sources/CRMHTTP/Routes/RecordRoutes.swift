@@ -75,9 +75,19 @@ enum RecordRoutes {
         }
     }
 
-    /// Query parameters in order, keys percent-decoded too (`filter%5Bname%5D`).
+    /// Query parameters in order, keys and values decoded as HTML forms (and most HTTP clients)
+    /// encode them: `+` is a space, then percent escapes (`filter%5Bname%5D`, `q=tea+house`).
     static func queryPairs(_ request: Request) -> [(String, String)] {
-        request.uri.queryParameters.map { (String($0.key).removingPercentEncoding ?? String($0.key), String($0.value)) }
+        guard let query = request.uri.query else { return [] }
+        return query.split(separator: "&").map { part in
+            let pair = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (formDecoded(pair[0]), pair.count > 1 ? formDecoded(pair[1]) : "")
+        }
+    }
+
+    static func formDecoded(_ text: Substring) -> String {
+        let spaced = text.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
     }
 
     static func recordId(_ context: AppRequestContext, _ object: String) throws -> UUID {

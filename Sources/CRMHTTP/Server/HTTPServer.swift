@@ -26,6 +26,8 @@ public enum HTTPServer {
         CustomerRoutes.register(on: authed, services: services)
         ActivityRoutes.register(on: authed, services: services)
         LeadRoutes.register(on: authed, services: services)
+        // Last: router middleware added after the routes wraps only the not-found answer.
+        router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
         return router
     }
 

@@ -66,14 +66,25 @@ public struct DuplicateCheck: Sendable {
             """)
     }
 
+    /// The longest phone, email and company the checks take, in code points (a lead's fields too).
+    public static let maxLengths = ["phone": 50, "email": 254, "company": 200]
+
     /// The live leads and customers that match `phone`, `email` or `company` under `rules`.
     /// Refuses values too long to be a phone, email or company before any search runs on them.
     public static func checkLengths(phone: String?, email: String?, company: String?) throws {
         var errors = FieldErrors()
-        for (name, value, max) in [("phone", phone, 50), ("email", email, 254), ("company", company, 200)] {
-            if let value, value.count > max { errors.add(name, "too_long", "At most \(max) characters.") }
+        for (name, value) in [("phone", phone), ("email", email), ("company", company)] {
+            let max = maxLengths[name]!
+            if let value, value.unicodeScalars.count > max { errors.add(name, "too_long", "At most \(max) characters.") }
         }
         try errors.throwIfAny()
+    }
+
+    /// `checkLengths` on a lead body's values as sent (before trimming), as the OpenAPI document
+    /// states the limits.
+    public static func checkLengths(body: [String: JSONValue]) throws {
+        func sent(_ key: String) -> String? { if case .string(let s)? = body[key] { return s } else { return nil } }
+        try checkLengths(phone: sent("phone"), email: sent("email"), company: sent("company"))
     }
 
     /// Serializes saves of the same prospect: one advisory lock per normalized key, taken in

@@ -33,6 +33,7 @@ public struct LeadService: Sendable {
         // The rules judge the values as they will be stored (trimmed, checked): the whole body is
         // checked first, so a bad value is its 400 before any lock or search.
         let values = try records.checkWrite(object, body: body, creating: true, caller: caller)
+        try DuplicateCheck.checkLengths(body: body)
         func text(_ key: String) -> String? { if case .text(let s)? = values[key]?.1 { return s } else { return nil } }
         try Self.refuseConversion(text("status"))
         let outcome = try await duplicates.check(phone: text("phone"), email: text("email"), company: text("company"), excluding: nil,
@@ -49,6 +50,7 @@ public struct LeadService: Sendable {
                        in tx: Transaction) async throws -> Saved {
         let object = try caller.readable("lead")
         try Self.refuseConversion(Self.stored("status", in: body, object: object))
+        try DuplicateCheck.checkLengths(body: body)
         var before: [String: String?] = [:]
         var status: String?
         for try await (phone, email, company, current) in try await tx.query(
