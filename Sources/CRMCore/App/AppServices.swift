@@ -60,9 +60,10 @@ public struct AppServices: Sendable {
         self.roles = RoleService(clock: clock)
         // Modules register their owned objects' tables here as they arrive.
         let owned = CustomersModule.ownedTables.merging(LeadsModule.ownedTables) { a, _ in a }.merging(ActivitiesModule.ownedTables) { a, _ in a }
-        self.ownership = OwnershipService(tables: owned.compactMapValues { try? SQLIdentifier($0) }, clock: clock)
+        let hooks = RecordHooks([LeadWriteHook(clock: clock), OpenWorkFollowsOwner(clock: clock)])
+        self.ownership = OwnershipService(tables: owned.compactMapValues { try? SQLIdentifier($0) }, clock: clock, hooks: hooks)
         self.metadata = MetadataService()
-        self.records = RecordService(clock: clock)
+        self.records = RecordService(clock: clock, hooks: hooks)
         self.fields = FieldAdminService(ownerRole: db.ownerRole, clock: clock)
         self.oneTrip = OneTripRead(db: db, sessions: sessions, access: access, metadata: metadata, config: config.identity, clock: clock)
         self.modules = ModuleService(ownerRole: db.ownerRole, clock: clock)

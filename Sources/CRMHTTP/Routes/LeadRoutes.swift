@@ -127,33 +127,4 @@ enum LeadRoutes {
             return try JSONOut.response(rules)
         }
     }
-
-    /// `POST /records/lead`: the duplicate check first; warnings ride along in the answer.
-    static func createLead(_ request: Request, caller: RecordCaller, body: [String: JSONValue], services: AppServices,
-                           tx: Transaction) async throws -> Response {
-        let saved = try await services.leads.create(body: body, override: allowDuplicates(request), caller: caller, in: tx)
-        return RecordRoutes.json(try withWarnings(saved), status: .created, version: saved.record.version)
-    }
-
-    /// `PATCH /records/lead/{id}`: changed phones, emails and companies are checked as on create.
-    static func updateLead(_ request: Request, id: UUID, caller: RecordCaller, body: [String: JSONValue], services: AppServices,
-                           tx: Transaction) async throws -> Response {
-        let saved = try await services.leads.update(id, body: body, ifMatch: try RecordRoutes.ifMatch(request),
-                                                    override: allowDuplicates(request), caller: caller, in: tx)
-        return RecordRoutes.json(try withWarnings(saved), version: saved.record.version)
-    }
-
-    static func allowDuplicates(_ request: Request) -> Bool { request.uri.queryParameters.get("allow_duplicates") == "true" }
-
-    /// The record's JSON with `duplicate_warnings` added when there are any.
-    static func withWarnings(_ saved: LeadService.Saved) throws -> String {
-        var text = saved.record.json
-        if !saved.warnings.isEmpty, text.hasSuffix("}") {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .withoutEscapingSlashes
-            let warnings = String(decoding: try encoder.encode(saved.warnings), as: UTF8.self)
-            text = String(text.dropLast()) + ", \"duplicate_warnings\": " + warnings + "}"
-        }
-        return text
-    }
 }

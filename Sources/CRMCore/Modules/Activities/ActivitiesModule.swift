@@ -127,5 +127,11 @@ public enum ActivitiesModule {
                 WHEN (OLD.owner_id IS NOT NULL AND NEW.owner_id IS NOT NULL AND OLD.owner_id <> NEW.owner_id)
                 EXECUTE FUNCTION customers_move_open_activities();
             """),
+        // The move is the module's after-save hook on customers now (OpenWorkFollowsOwner), so
+        // each activity it moves gets its history and change event like any other write.
+        Migration(3, "open_work_follows_by_hook", """
+            DROP TRIGGER customers_owner_moves_activities ON customers;
+            DROP FUNCTION customers_move_open_activities();
+            """),
     ])
 }

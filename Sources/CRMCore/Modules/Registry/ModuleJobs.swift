@@ -60,7 +60,7 @@ public struct OutboxNotifier: Sendable {
         var sent = 0
         for try await (kind, payload) in try await tx.query("""
             UPDATE outbox SET delivered_at = \(now), attempts = attempts + 1
-            WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND deliver_after <= \(now)
+            WHERE id IN (SELECT id FROM outbox WHERE stream = 'notice' AND delivered_at IS NULL AND deliver_after <= \(now)
                          ORDER BY deliver_after LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
             RETURNING kind, payload::text
             """).decode((String, String).self) {
