@@ -15,9 +15,13 @@ public struct RecordService: Sendable {
     /// The statement timeout of such a search.
     public static let scanTimeout = "2s"
 
-    public init(clock: any WallClock, hooks: RecordHooks = .none) {
+    /// CHECK constraints of module tables → the field error a client sees.
+    let constraints: [String: ConstraintError]
+
+    public init(clock: any WallClock, hooks: RecordHooks = .none, constraints: [String: ConstraintError] = [:]) {
         self.clock = clock
         self.hooks = hooks
+        self.constraints = constraints
     }
 
     /// A record as JSON text rendered by PostgreSQL, and its version for the ETag.
@@ -571,10 +575,14 @@ public struct RecordService: Sendable {
         }
     }
 
-    /// Turns a unique-index violation (a race the pre-check lost) into the field's error.
+    /// Turns a unique-index violation (a race the pre-check lost) into the field's error, and a
+    /// module's CHECK constraint into the field error it declared.
     func mapUnique<T>(_ object: ObjectDefinition, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
+        } catch let error as PSQLError where error.sqlState == "23514" {
+            guard let known = constraints[error.serverInfo?[.constraintName] ?? ""] else { throw error }
+            throw CRMError.invalid(known.field, known.code, known.message)
         } catch let error as PSQLError where error.sqlState == "23505" {
             let constraint = error.serverInfo?[.constraintName] ?? ""
             let field = object.fields.first { constraint == RecordTable.indexName(table: object.table, column: $0.column, "key") }

@@ -1,10 +1,10 @@
 /// The activities module: tasks, calendar events with attendees, and visit (check-in) records,
 /// each tied to a customer; reminders go out through the outbox.
-public enum ActivitiesModule {
+public struct ActivitiesModule: CRMModule {
+    public init() {}
+
     public static let id = "activities"
 
-    public static let module = CRMModule(id: id, name: "Activities", requires: [CustomersModule.id], migrations: migrations,
-                                         objects: ["task", "event", "visit"])
 
     public static let ownedTables: [String: String] = ["task": "tasks", "event": "events", "visit": "visits"]
 

@@ -22,7 +22,7 @@ public struct PublicPool: Sendable {
     /// concurrency because a claim first takes its rep's and department's advisory locks.
     public func claim(_ id: UUID, caller: RecordCaller, in tx: Transaction) async throws {
         guard caller.permissions.may(.update, on: "customer") else { throw CRMError.forbidden("You may not take customers.") }
-        let rules = try await PoolRules.load(in: tx)
+        let rules = try await LeadsModule.poolRules.load(in: tx)
         let user = caller.userId, now = clock.now()
         let department = caller.permissions.departmentId
         try await tx.execute("SELECT pg_advisory_xact_lock(hashtext('crm.pool.rep'), hashtext(\(user.uuidString)))")
@@ -122,7 +122,7 @@ public struct PublicPool: Sendable {
     /// Moves every stale customer to the pool and warns owners of those about to go, in the
     /// tenant of `tx`. Idempotent: a second run at the same time moves and warns nothing.
     public func reclaim(now: Date, in tx: Transaction) async throws -> ReclaimReport {
-        let rules = try await PoolRules.load(in: tx)
+        let rules = try await LeadsModule.poolRules.load(in: tx)
         var report = ReclaimReport(reclaimed: 0, warned: 0)
         var groups: [(level: String?, others: [String], rule: PoolRules.Reclaim)] = [(nil, Array(rules.levels.keys), rules.reclaim)]
         for (level, rule) in rules.levels { groups.append((level, [], rule)) }
