@@ -87,11 +87,15 @@ public struct Blueprint: Sendable {
         public var at: Position = .none
     }
 
-    /// The leads module's settings.
-    public struct LeadSettings: Sendable {
-        public var duplicateRules: [DuplicateRule]?
-        public var poolRules: PoolRules?
-        public var registrationDays: Int?
+    /// One module's settings (`settings.<module>`): each a module setting's value as JSON.
+    public struct SettingsSection: Sendable {
+        public struct Value: Sendable {
+            public var name: String
+            public var value: JSONValue
+            public var at: Position = .none
+        }
+        public var module: String
+        public var values: [Value]
         public var at: Position = .none
     }
 
@@ -121,12 +125,12 @@ public struct Blueprint: Sendable {
     public var roles: [Role]
     public var users: [User]
     public var objects: [ObjectConfig]
-    public var leads: LeadSettings?
+    public var settings: [SettingsSection]
     public var sampleRecords: [SampleRecord]
 
     public init(slug: String? = nil, name: String, plan: String, timeZone: String?, locale: String?, modules: [String] = [],
                 laterModules: [String] = [], departments: [Department] = [], roles: [Role] = [], users: [User] = [],
-                objects: [ObjectConfig] = [], leads: LeadSettings? = nil, sampleRecords: [SampleRecord] = []) {
+                objects: [ObjectConfig] = [], settings: [SettingsSection] = [], sampleRecords: [SampleRecord] = []) {
         self.slug = slug
         self.name = name
         self.plan = plan
@@ -138,7 +142,7 @@ public struct Blueprint: Sendable {
         self.roles = roles
         self.users = users
         self.objects = objects
-        self.leads = leads
+        self.settings = settings
         self.sampleRecords = sampleRecords
     }
 

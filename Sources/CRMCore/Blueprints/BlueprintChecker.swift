@@ -75,16 +75,16 @@ public enum BlueprintChecker {
                 if !layoutRoles.insert(l.role ?? "").inserted { fail(l.at, "Two layouts of '\(o.name)' for the same role.") }
             }
         }
-        if bp.leads != nil && !enabled.contains(LeadsModule.id), let at = bp.leads?.at {
-            fail(at, "settings.leads needs the leads module in modules.")
-        }
-        if let pool = bp.leads?.poolRules {
-            do { try pool.validate() } catch let e as CRMError {
-                for fe in e.fieldErrors { fail(bp.leads!.at, "pool_rules.\(fe.field): \(fe.message)") }
+        for section in bp.settings {
+            guard let module = registry.module(section.module) else { continue }
+            if !enabled.contains(module.id) { fail(section.at, "settings.\(module.id) needs the \(module.id) module in modules.") }
+            for value in section.values {
+                guard let setting = module.settings.first(where: { $0.name == value.name }) else { continue }
+                do { try setting.check(value.value) } catch let e as CRMError {
+                    if e.fieldErrors.isEmpty { fail(value.at, "\(value.name): \(e.detail)") }
+                    for fe in e.fieldErrors { fail(value.at, "\(value.name).\(fe.field): \(fe.message)") }
+                }
             }
-        }
-        if let days = bp.leads?.registrationDays, !(1...3650).contains(days), let at = bp.leads?.at {
-            fail(at, "registration_days is between 1 and 3650.")
         }
 
         // Sample records: known objects, refs defined before use, owners among users.

@@ -93,10 +93,10 @@ public struct BlueprintExporter: Sendable {
             }
             bp.objects.append(config)
         }
-        if metadata.enabledModules.contains(LeadsModule.id) {
-            bp.leads = Blueprint.LeadSettings(duplicateRules: try await LeadsModule.duplicateRules.load(in: tx),
-                                              poolRules: try await LeadsModule.poolRules.load(in: tx),
-                                              registrationDays: try await LeadsModule.registrationDays.load(in: tx))
+        for module in services.registry.modules where metadata.enabledModules.contains(module.id) && !module.settings.isEmpty {
+            var section = Blueprint.SettingsSection(module: module.id, values: [])
+            for setting in module.settings { section.values.append(.init(name: setting.name, value: try await setting.loadJSON(in: tx))) }
+            bp.settings.append(section)
         }
         return bp
     }

@@ -44,8 +44,18 @@ public enum BlueprintParser {
         if let objects = top["objects"], let m = r.mapping(objects, "objects", allowed: Array(AccessObjects.standard).sorted()) {
             for name in m.order { if let o = object(name, m[name]!, r) { bp.objects.append(o) } }
         }
-        if let settings = top["settings"], let s = r.mapping(settings, "settings", allowed: ["leads"]), let leads = s["leads"] {
-            bp.leads = leadSettings(leads, r)
+        let withSettings = ModuleRegistry.standard.modules.filter { !$0.settings.isEmpty }
+        if let settings = top["settings"], let s = r.mapping(settings, "settings", allowed: withSettings.map(\.id)) {
+            for module in withSettings {
+                guard let node = s[module.id],
+                      let m = r.mapping(node, "settings.\(module.id)", allowed: module.settings.map(\.name)) else { continue }
+                var section = Blueprint.SettingsSection(module: module.id, values: [], at: r.position(node))
+                for name in m.order {
+                    guard let valueNode = m[name], let value = r.jsonTree(valueNode, name) else { continue }
+                    section.values.append(.init(name: name, value: value, at: r.position(valueNode)))
+                }
+                bp.settings.append(section)
+            }
         }
         if let samples = top["sample_records"],
            let m = r.mapping(samples, "sample_records", allowed: Array(AccessObjects.standard).sorted())
@@ -166,56 +176,6 @@ public enum BlueprintParser {
             }
         }
         return f
-    }
-
-    static func leadSettings(_ node: Node, _ r: YAMLReader) -> Blueprint.LeadSettings? {
-        guard let m = r.mapping(node, "settings.leads", allowed: ["duplicate_rules", "pool_rules", "registration_days"]) else { return nil }
-        var s = Blueprint.LeadSettings(at: r.position(node))
-        if let rules = m["duplicate_rules"] {
-            s.duplicateRules = (r.sequence(rules, "duplicate_rules") ?? []).compactMap { n in
-                guard let rm = r.mapping(n, "a duplicate rule", allowed: ["field", "action"], required: ["field", "action"]) else { return nil }
-                let field = r.string(rm["field"], "field").flatMap { raw in
-                    DuplicateRule.Field(rawValue: raw) ?? { r.fail(rm["field"], "field is one of phone, email, company."); return nil }()
-                }
-                let action = r.string(rm["action"], "action").flatMap { raw in
-                    DuplicateRule.Action(rawValue: raw) ?? { r.fail(rm["action"], "action is block or warn."); return nil }()
-                }
-                guard let field, let action else { return nil }
-                return DuplicateRule(field: field, action: action)
-            }
-        }
-        if let pool = m["pool_rules"], let pm = r.mapping(pool, "pool_rules", allowed: [
-            "reclaim", "levels", "max_per_rep", "max_per_department", "reclaim_wait_days",
-        ]) {
-            var rules = PoolRules()
-            if let rc = pm["reclaim"], let v = reclaim(rc, "pool_rules.reclaim", r) { rules.reclaim = v }
-            if let levels = pm["levels"], let lm = r.mapping(levels, "pool_rules.levels", allowed: levelKeys(levels)) {
-                for level in lm.order { if let v = reclaim(lm[level]!, "pool_rules.levels.\(level)", r) { rules.levels[level] = v } }
-            }
-            if let v = r.optionalInt(pm["max_per_rep"], "max_per_rep") { rules.maxPerRep = v }
-            if let v = r.optionalInt(pm["max_per_department"], "max_per_department") { rules.maxPerDepartment = v }
-            if let v = r.int(pm["reclaim_wait_days"], "reclaim_wait_days") { rules.reclaimWaitDays = v }
-            s.poolRules = rules
-        }
-        s.registrationDays = r.int(m["registration_days"], "registration_days")
-        return s
-    }
-
-    /// Any level name is a key of `levels`.
-    static func levelKeys(_ node: Node) -> [String] {
-        guard case .mapping(let m) = node else { return [] }
-        return m.compactMap { $0.key.scalar?.string }
-    }
-
-    static func reclaim(_ node: Node, _ what: String, _ r: YAMLReader) -> PoolRules.Reclaim? {
-        guard let m = r.mapping(node, what, allowed: ["days_without_interaction", "days_without_won_deal", "warn_days_before"]) else {
-            return nil
-        }
-        var v = PoolRules.Reclaim(daysWithoutInteraction: nil, daysWithoutWonDeal: nil, warnDaysBefore: nil)
-        if let d = r.optionalInt(m["days_without_interaction"], "days_without_interaction") { v.daysWithoutInteraction = d }
-        if let d = r.optionalInt(m["days_without_won_deal"], "days_without_won_deal") { v.daysWithoutWonDeal = d }
-        if let d = r.optionalInt(m["warn_days_before"], "warn_days_before") { v.warnDaysBefore = d }
-        return v
     }
 
     static func sampleRecord(_ object: String, _ node: Node, _ r: YAMLReader) -> Blueprint.SampleRecord? {

@@ -49,17 +49,10 @@ public enum BlueprintWriter {
             objects.append((text(o.name), Node(pairs)))
         }
         top.append(("objects", Node(objects)))
-        if let leads = bp.leads {
-            var pairs: [(Node, Node)] = []
-            if let rules = leads.duplicateRules {
-                pairs.append(("duplicate_rules", Node(rules.map {
-                    Node([("field", text($0.field.rawValue)), ("action", text($0.action.rawValue))], .implicit, .flow)
-                })))
-            }
-            if let pool = leads.poolRules { pairs.append(("pool_rules", poolRules(pool))) }
-            if let days = leads.registrationDays { pairs.append(("registration_days", Node(String(days)))) }
-            let settings: [(Node, Node)] = [("leads", Node(pairs))]
-            top.append(("settings", Node(settings)))
+        if !bp.settings.isEmpty {
+            top.append(("settings", Node(bp.settings.map { section in
+                (text(section.module), Node(section.values.map { (text($0.name), tree($0.value)) }))
+            })))
         }
         let body = try Yams.serialize(node: Node(top), indent: 2, width: -1, allowUnicode: true)
         return header + body + (body.hasSuffix("\n") ? "" : "\n")
@@ -135,17 +128,15 @@ public enum BlueprintWriter {
         return Node(pairs)
     }
 
-    static func poolRules(_ p: PoolRules) -> Node {
-        func reclaim(_ r: PoolRules.Reclaim) -> Node {
-            func n(_ v: Int?) -> Node { v.map { Node(String($0)) } ?? Node("null") }
-            return Node([("days_without_interaction", n(r.daysWithoutInteraction)), ("days_without_won_deal", n(r.daysWithoutWonDeal)),
-                         ("warn_days_before", n(r.warnDaysBefore))], .implicit, .flow)
+    /// A setting's value: mappings in key order, flow style when they hold only plain values.
+    static func tree(_ v: JSONValue) -> Node {
+        switch v {
+        case .object(let members):
+            let pairs = members.sorted { $0.key < $1.key }.map { (text($0.key), tree($0.value)) }
+            let flat = members.values.allSatisfy { if case .object = $0 { return false }; if case .array = $0 { return false }; return true }
+            return flat ? Node(pairs, .implicit, .flow) : Node(pairs)
+        case .array(let items): return Node(items.map(tree))
+        default: return value(v)
         }
-        var pairs: [(Node, Node)] = [("reclaim", reclaim(p.reclaim))]
-        if !p.levels.isEmpty { pairs.append(("levels", Node(p.levels.sorted { $0.key < $1.key }.map { (text($0.key), reclaim($0.value)) }))) }
-        pairs.append(("max_per_rep", p.maxPerRep.map { Node(String($0)) } ?? Node("null")))
-        pairs.append(("max_per_department", p.maxPerDepartment.map { Node(String($0)) } ?? Node("null")))
-        pairs.append(("reclaim_wait_days", Node(String(p.reclaimWaitDays))))
-        return Node(pairs)
     }
 }

@@ -49,7 +49,7 @@ final class Convergence: @unchecked Sendable {
         try await pruneDepartments()
         try await objects(roles: roles)
         try await checkFieldGrants()
-        try await leadSettings()
+        try await moduleSettings()
         enabledAfter = ModuleRegistry.standard.modules.map(\.id).filter(try await enabledModules().contains)
         if created { try await sampleRecords() }
     }
@@ -500,19 +500,15 @@ final class Convergence: @unchecked Sendable {
 
     // MARK: settings and samples
 
-    func leadSettings() async throws {
-        guard let s = bp.leads else { return }
-                if let rules = s.duplicateRules, try await LeadsModule.duplicateRules.load(in: tx) != rules {
-            try await at(s.at, "duplicate_rules") { try await LeadsModule.duplicateRules.save(rules, in: tx) }
-            changes.append("~ setting leads.duplicate_rules")
-        }
-        if let pool = s.poolRules, try await LeadsModule.poolRules.load(in: tx) != pool {
-            try await at(s.at, "pool_rules") { try await LeadsModule.poolRules.save(pool, in: tx) }
-            changes.append("~ setting leads.pool_rules")
-        }
-        if let days = s.registrationDays, try await LeadsModule.registrationDays.load(in: tx) != days {
-            try await at(s.at, "registration_days") { try await LeadsModule.registrationDays.save(days, in: tx) }
-            changes.append("~ setting leads.registration_days \(days)")
+    /// Each module setting the blueprint names is stored when it differs.
+    func moduleSettings() async throws {
+        for section in bp.settings {
+            guard let module = services.registry.module(section.module) else { continue }
+            for value in section.values {
+                guard let setting = module.settings.first(where: { $0.name == value.name }) else { continue }
+                let changed = try await at(value.at, value.name) { try await setting.storeJSON(value.value, in: tx) }
+                if changed { changes.append("~ setting \(setting.key)") }
+            }
         }
     }
 

@@ -187,4 +187,29 @@ final class YAMLReader {
             return nil
         }
     }
+
+    /// Any value as JSON, mappings too (a module setting's value); keys are text.
+    func jsonTree(_ node: Node, _ what: String) -> JSONValue? {
+        switch node {
+        case .mapping(let m):
+            guard visit(node) else { return nil }
+            var out: [String: JSONValue] = [:]
+            for (k, v) in m {
+                guard let key = k.scalar?.string else { fail(k, "Keys of \(what) are text."); return nil }
+                guard let value = jsonTree(v, "\(what).\(key)") else { return nil }
+                out[key] = value
+            }
+            return .object(out)
+        case .sequence(let items):
+            guard visit(node) else { return nil }
+            var out: [JSONValue] = []
+            for item in items {
+                guard let value = jsonTree(item, what) else { return nil }
+                out.append(value)
+            }
+            return .array(out)
+        default:
+            return jsonValue(node, what)
+        }
+    }
 }

@@ -10,6 +10,8 @@ public protocol ModuleSetting: Sendable {
     var key: String { get }
     /// The stored value as JSON; the default when none is stored.
     func loadJSON(in tx: Transaction) async throws -> JSONValue
+    /// Checks a JSON value without storing it (400 naming the fields that do not fit).
+    func check(_ value: JSONValue) throws
     /// Checks and stores a JSON value (400 naming the fields that do not fit); true when it changed.
     func storeJSON(_ value: JSONValue, in tx: Transaction) async throws -> Bool
 }
@@ -51,10 +53,19 @@ public struct Setting<Value: Codable & Sendable & Equatable>: ModuleSetting {
         try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(try await load(in: tx)))
     }
 
-    public func storeJSON(_ json: JSONValue, in tx: Transaction) async throws -> Bool {
+    /// The value a JSON value stands for, checked.
+    func decode(_ json: JSONValue) throws -> Value {
         let data = try JSONEncoder().encode(json)
         let value: Value
         do { value = try JSONDecoder().decode(Value.self, from: data) } catch let error as DecodingError { throw BodyDecoder.problem(error) }
+        try validate(value)
+        return value
+    }
+
+    public func check(_ json: JSONValue) throws { _ = try decode(json) }
+
+    public func storeJSON(_ json: JSONValue, in tx: Transaction) async throws -> Bool {
+        let value = try decode(json)
         guard try await load(in: tx) != value else { return false }
         try await save(value, in: tx)
         return true
