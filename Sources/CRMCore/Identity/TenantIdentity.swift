@@ -25,7 +25,7 @@ public struct TenantIdentity: Sendable {
         let schema: TenantSchema
         var actorType: String { "user" }
         var hashShare: HashShare { .tenant(tenant.id) }
-        var remembersAddresses: Bool { tenant.hasMigration("core", 5) }
+        var remembersAddresses: Bool { tenant.has(.knownLogins) }
 
         func transaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
             try await identity.db.transaction(for: schema, body)
@@ -134,7 +134,7 @@ public struct TenantIdentity: Sendable {
             guard locked.hash == stored else { throw CRMError.conflict("The password was changed meanwhile; try again.") }
             try await throttle.succeeded(reset: keys.resetOnSuccess, takeBack: keys.takeBackOnSuccess(counted: counted), in: tx)
             try await users.setPasswordHash(userId: principal.user.id, hash: hash, changedAt: now, in: tx)
-            if tenant.hasMigration("core", 5) {
+            if tenant.has(.knownLogins) {
                 try await KnownLogins(retention: config.throttle.knownAddressRetention)
                     .forget(account: principal.user.id, except: meta.clientAddress, in: tx)
             }

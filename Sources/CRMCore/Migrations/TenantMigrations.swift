@@ -6,4 +6,20 @@ public enum TenantMigrations {
 
     /// Every tenant scope, in the order they are applied (optional modules' only where enabled once).
     public static let all: [MigrationScope] = ModuleRegistry.standard.allScopes
+
+    /// The core features code checks for before using them.
+    public static let features: [SchemaFeature] = [.orgAndRoles, .metadata, .modules, .knownLogins, .idempotencyKeys]
+}
+
+extension SchemaFeature {
+    /// Departments, roles and their permissions (before it, `users.is_admin` alone).
+    public static let orgAndRoles = SchemaFeature(scope: "core", version: 2, migration: "org_and_roles")
+    /// Objects, fields and layouts: the records engine.
+    public static let metadata = SchemaFeature(scope: "core", version: 3, migration: "metadata")
+    /// The modules table: which optional modules are on.
+    public static let modules = SchemaFeature(scope: "core", version: 4, migration: "modules")
+    /// The addresses each user has logged in from.
+    public static let knownLogins = SchemaFeature(scope: "core", version: 5, migration: "known_logins")
+    /// Stored answers to Idempotency-Key requests.
+    public static let idempotencyKeys = SchemaFeature(scope: "core", version: 6, migration: "idempotency_keys")
 }

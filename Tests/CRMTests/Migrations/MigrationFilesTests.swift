@@ -90,3 +90,15 @@ struct MigrationFilesTests {
         }
     }
 }
+
+extension MigrationFilesTests {
+    @Test("each named schema feature is the migration of that name in its scope")
+    func featuresNameTheirMigrations() throws {
+        let scopes = Dictionary(uniqueKeysWithValues: Self.scopes.map { ($0.id, $0) })
+        for feature in TenantMigrations.features {
+            let scope = try #require(scopes[feature.scope])
+            let migration = scope.migrations.first { $0.version == feature.version }
+            #expect(migration?.name == feature.migration, "\(feature.migration) is not \(feature.scope) migration \(feature.version)")
+        }
+    }
+}
