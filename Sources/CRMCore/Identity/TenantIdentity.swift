@@ -67,11 +67,10 @@ public struct TenantIdentity: Sendable {
               let found = try await users.token(hash: AccessToken.hash(token), in: tx)
         else { throw CRMError.unauthorized }
         let now = clock.now()
-        if let expires = found.expires, expires <= now { throw CRMError.unauthorized }
-        if found.principal.tokenKind == "session", now.timeIntervalSince(found.lastUsed) >= config.sessionIdleTimeout {
-            throw CRMError.unauthorized
-        }
-        guard found.principal.user.isActive else { throw CRMError.unauthorized }
+        guard TokenCheck.isLive(kind: found.principal.tokenKind, lastUsed: found.lastUsed, expires: found.expires, now: now,
+                                idleTimeout: config.sessionIdleTimeout),
+              found.principal.user.isActive
+        else { throw CRMError.unauthorized }
         // Written at most once a minute: the idle timeout does not need a write per request.
         if now.timeIntervalSince(found.lastUsed) >= 60 {
             try await users.touchToken(id: found.principal.tokenId, at: now, in: tx)

@@ -79,8 +79,8 @@ public struct OneTripRead: Sendable {
         }
         let now = clock.now()
         guard let (lastUsed, expires, av, mv, generated, body, version) = row,
-              expires.map({ $0 > now }) ?? true,
-              !(entry.principal.tokenKind == "session" && now.timeIntervalSince(lastUsed) >= config.sessionIdleTimeout),
+              TokenCheck.isLive(kind: entry.principal.tokenKind, lastUsed: lastUsed, expires: expires, now: now,
+                                idleTimeout: config.sessionIdleTimeout),
               av == entry.principal.accessVersion, mv == entry.principal.metadataVersion,
               // The idle clock is written at most once a minute, on the ordinary path.
               now.timeIntervalSince(lastUsed) < 60
