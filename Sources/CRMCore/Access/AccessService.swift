@@ -15,7 +15,7 @@ public struct AccessService: Sendable {
     }
 
     public func permissions(for principal: Principal, in tenant: Tenant, tx: Transaction) async throws -> EffectivePermissions {
-        guard tenant.hasMigration("core", 2) else {
+        guard tenant.has(.orgAndRoles) else {
             return EffectivePermissions.legacy(user: principal.user.id, isAdmin: principal.user.isAdmin)
         }
         let version = principal.accessVersion

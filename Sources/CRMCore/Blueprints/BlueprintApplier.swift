@@ -52,13 +52,13 @@ public struct BlueprintApplier: Sendable {
                                         timeZone: bp.timeZone ?? "UTC", locale: bp.locale ?? "en")
                 do {
                     _ = try await services.tenants.create(request, actor: AuditEntry(actorType: "cli", action: ""), meta: Self.meta) { tx, tenant in
-                        let schema = try tenant.schema()
-                        try await tx.execute("SELECT set_config('role', \(schema.role.name), true), set_config('search_path', \(schema.schema.name), true)")
-                        let run = Convergence(services: services, bp: bp, file: file, tenant: tenant, prune: prune, created: true, tx: tx)
-                        run.passwords.append((admin.email, password))
-                        try await run.converge()
-                        await box.set(run)
-                        if dryRun { throw DryRunRollback() }
+                        try await tx.asTenant(try tenant.schema()) {
+                            let run = Convergence(services: services, bp: bp, file: file, tenant: tenant, prune: prune, created: true, tx: tx)
+                            run.passwords.append((admin.email, password))
+                            try await run.converge()
+                            await box.set(run)
+                            if dryRun { throw DryRunRollback() }
+                        }
                     }
                 } catch let error as CRMError where error.code == .invalidInput {
                     // The tenant's own fields (name, plan, time_zone, locale, the admin's email) by their keys.

@@ -99,14 +99,14 @@ final class Convergence: @unchecked Sendable {
             throw problem(bp.at("plan"), "Unknown plan '\(bp.plan)'; one of: \(plans.map(\.id).joined(separator: ", ")).")
         }
         if TimeZone(identifier: timeZone) == nil { throw problem(bp.at("time_zone"), "Unknown time_zone '\(timeZone)'.") }
-        // The catalog row is the platform's: written as the login role, then back into the tenant.
-        try await tx.execute("SET LOCAL ROLE NONE")
-        try await tx.execute("""
-            UPDATE platform.tenants SET name = \(name), plan_id = \(bp.plan), time_zone = \(timeZone), locale = \(locale),
-                updated_at = now()
-            WHERE id = \(tenant.id)
-            """)
-        try await tx.execute("SELECT set_config('role', \(try tenant.schema().role.name), true)")
+        // The catalog row is the platform's: written as the login role.
+        try await tx.asPlatform {
+            try await tx.execute("""
+                UPDATE platform.tenants SET name = \(name), plan_id = \(bp.plan), time_zone = \(timeZone), locale = \(locale),
+                    updated_at = now()
+                WHERE id = \(tenant.id)
+                """)
+        }
         tenant.name = name
         tenant.plan = bp.plan
         tenant.timeZone = timeZone

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 import PostgresNIO
@@ -126,7 +127,7 @@ public final class Database: Sendable {
     public func platformTransaction<T: Sendable>(
         searchPath: SQLIdentifier? = nil, _ body: (Transaction) async throws -> T
     ) async throws -> T {
-        try await inTransaction { tx in
+        try await inTransaction(as: .login) { tx in
             if let searchPath { try await tx.execute("SELECT set_config('search_path', \(searchPath.name), true)") }
             return try await body(tx)
         }
@@ -136,7 +137,7 @@ public final class Database: Sendable {
     public func ownerTransaction<T: Sendable>(
         searchPath: SQLIdentifier? = nil, _ body: (Transaction) async throws -> T
     ) async throws -> T {
-        try await inTransaction { tx in
+        try await inTransaction(as: .owner) { tx in
             try await tx.execute(
                 "SELECT set_config('role', \(ownerRole.name), true), set_config('search_path', \(searchPath?.name ?? "pg_catalog"), true)")
             return try await body(tx)
@@ -179,7 +180,7 @@ public final class Database: Sendable {
 
     func tenantTransaction<T: Sendable>(_ tenant: TenantSchema, statementTimeout: Duration?, on connection: PostgresConnection,
                                         _ body: (Transaction) async throws -> T) async throws -> T {
-        try await transaction(on: connection) { tx in
+        try await transaction(on: connection, as: .tenant(tenant.role)) { tx in
             do {
                 if let statementTimeout {
                     let ms = String(max(1, statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000))
@@ -204,12 +205,14 @@ public final class Database: Sendable {
     }
 
     /// BEGIN, body, COMMIT; ROLLBACK and the body's own error (not a wrapper) when it throws.
-    func inTransaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
-        try await withLease { connection in try await transaction(on: connection, body) }
+    /// `role` is the role the body runs as (the caller switches to it first thing).
+    func inTransaction<T: Sendable>(as role: Transaction.Role, _ body: (Transaction) async throws -> T) async throws -> T {
+        try await withLease { connection in try await transaction(on: connection, as: role, body) }
     }
 
-    func transaction<T: Sendable>(on connection: PostgresConnection, _ body: (Transaction) async throws -> T) async throws -> T {
-        let tx = Transaction(connection: connection, logger: logger)
+    func transaction<T: Sendable>(on connection: PostgresConnection, as role: Transaction.Role,
+                                  _ body: (Transaction) async throws -> T) async throws -> T {
+        let tx = Transaction(connection: connection, logger: logger, ownerRole: ownerRole, role: role)
         do {
             try await tx.execute("BEGIN")
         } catch {
@@ -312,6 +315,87 @@ public struct TenantSchema: Sendable, Hashable {
 public struct Transaction: Sendable {
     public let connection: PostgresConnection
     public let logger: Logger
+    let ownerRole: SQLIdentifier
+    /// The role statements run as now; shared by the copies of this value.
+    private let current: NIOLockedValueBox<Role>
+
+    /// Who a transaction's statements run as.
+    public enum Role: Sendable, Equatable {
+        /// The login role: the platform catalog.
+        case login
+        /// The owner role: DDL.
+        case owner
+        /// A tenant's role: that tenant's data.
+        case tenant(SQLIdentifier)
+    }
+
+    init(connection: PostgresConnection, logger: Logger, ownerRole: SQLIdentifier, role: Role) {
+        self.connection = connection
+        self.logger = logger
+        self.ownerRole = ownerRole
+        self.current = NIOLockedValueBox(role)
+    }
+
+    /// The role statements run as now.
+    public var role: Role { current.withLockedValue { $0 } }
+
+    // The only role switches outside `Database`: each runs `body` in another role and switches
+    // back to the role before, also when `body` throws (a switch back in a transaction that has
+    // failed fails too; the body's error is the one that counts).
+
+    /// Runs `body` as the owner role: DDL, such as read functions or a module's migrations, from
+    /// inside a tenant's transaction.
+    public func asOwner<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await switched(to: .owner, body)
+    }
+
+    /// Runs `body` as the login role: platform tables (jobs, the tenant catalog) from inside a
+    /// tenant's transaction. Costs nothing in a platform transaction.
+    public func asPlatform<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await switched(to: .login, body)
+    }
+
+    /// Runs `body` in `tenant`'s role and schema: a transaction that has just made the tenant
+    /// sets it up as the tenant would. The search_path before is restored after.
+    public func asTenant<T: Sendable>(_ tenant: TenantSchema, _ body: () async throws -> T) async throws -> T {
+        var path = "pg_catalog"
+        for try await p in try await query("SELECT current_setting('search_path')").decode(String.self) { path = p }
+        try await execute("SELECT set_config('search_path', \(tenant.schema.name), true)")
+        do {
+            let value = try await switched(to: .tenant(tenant.role), body)
+            try await execute("SELECT set_config('search_path', \(path), true)")
+            return value
+        } catch {
+            try? await execute("SELECT set_config('search_path', \(path), true)")
+            throw error
+        }
+    }
+
+    private func switched<T: Sendable>(to role: Role, _ body: () async throws -> T) async throws -> T {
+        let before = self.role
+        guard role != before else { return try await body() }
+        try await become(role)
+        let value: T
+        do {
+            value = try await body()
+        } catch {
+            try? await become(before)
+            throw error
+        }
+        try await become(before)
+        return value
+    }
+
+    private func become(_ role: Role) async throws {
+        let name: String
+        switch role {
+        case .login: name = "none"
+        case .owner: name = ownerRole.name
+        case .tenant(let tenantRole): name = tenantRole.name
+        }
+        try await execute("SELECT set_config('role', \(name), true)")
+        current.withLockedValue { $0 = role }
+    }
 
     /// PostgresNIO writes a query to its channel without a write promise: on a channel that has
     /// just closed (PostgreSQL shut down, the pool had not noticed yet) the write is dropped and

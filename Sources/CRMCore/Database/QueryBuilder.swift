@@ -22,13 +22,14 @@ public struct QueryBuilder: Sendable {
 
     public mutating func append(_ fragment: String) { sql += fragment }
 
-    /// Appends a condition limiting rows to a record filter on `ownerColumn`.
+    /// Appends a condition limiting rows to a record filter on `ownerColumn`, rendered by
+    /// `RecordFilter.sql` (as the read functions' scope is).
     public mutating func appendCondition(_ filter: RecordFilter, ownerColumn: SQLIdentifier, alias: String? = nil) throws {
         let column = alias.map { "\($0).\(ownerColumn.quoted)" } ?? ownerColumn.quoted
         switch filter {
         case .nothing: sql += "false"
-        case .all: sql += "true"
-        case .owners(let owners): sql += "\(column) = ANY(\(try bind(owners)))"
+        case .all: sql += RecordFilter.sql(ownerColumn: column, all: "true", owners: "'{}'")
+        case .owners(let owners): sql += RecordFilter.sql(ownerColumn: column, all: "false", owners: try bind(owners))
         }
     }
 

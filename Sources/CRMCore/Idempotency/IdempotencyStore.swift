@@ -23,8 +23,6 @@ public struct IdempotencyStore: Sendable {
     public static let lifetime: TimeInterval = 24 * 3600
     /// A reservation without an answer this old is presumed left by a crash.
     public static let abandonedAfter: TimeInterval = 120
-    /// The tenant core migration that adds the table.
-    public static let coreMigration = 6
     /// The longest answer body kept; a longer one is answered but not kept (its key is freed).
     public static let maxStoredBody = 1 << 20
 

@@ -25,7 +25,7 @@ public struct TenantIdentity: Sendable {
         let schema: TenantSchema
         var actorType: String { "user" }
         var hashShare: HashShare { .tenant(tenant.id) }
-        var remembersAddresses: Bool { tenant.hasMigration("core", 5) }
+        var remembersAddresses: Bool { tenant.has(.knownLogins) }
 
         func transaction<T: Sendable>(_ body: (Transaction) async throws -> T) async throws -> T {
             try await identity.db.transaction(for: schema, body)
@@ -67,11 +67,10 @@ public struct TenantIdentity: Sendable {
               let found = try await users.token(hash: AccessToken.hash(token), in: tx)
         else { throw CRMError.unauthorized }
         let now = clock.now()
-        if let expires = found.expires, expires <= now { throw CRMError.unauthorized }
-        if found.principal.tokenKind == "session", now.timeIntervalSince(found.lastUsed) >= config.sessionIdleTimeout {
-            throw CRMError.unauthorized
-        }
-        guard found.principal.user.isActive else { throw CRMError.unauthorized }
+        guard TokenCheck.isLive(kind: found.principal.tokenKind, lastUsed: found.lastUsed, expires: found.expires, now: now,
+                                idleTimeout: config.sessionIdleTimeout),
+              found.principal.user.isActive
+        else { throw CRMError.unauthorized }
         // Written at most once a minute: the idle timeout does not need a write per request.
         if now.timeIntervalSince(found.lastUsed) >= 60 {
             try await users.touchToken(id: found.principal.tokenId, at: now, in: tx)
@@ -134,7 +133,7 @@ public struct TenantIdentity: Sendable {
             guard locked.hash == stored else { throw CRMError.conflict("The password was changed meanwhile; try again.") }
             try await throttle.succeeded(reset: keys.resetOnSuccess, takeBack: keys.takeBackOnSuccess(counted: counted), in: tx)
             try await users.setPasswordHash(userId: principal.user.id, hash: hash, changedAt: now, in: tx)
-            if tenant.hasMigration("core", 5) {
+            if tenant.has(.knownLogins) {
                 try await KnownLogins(retention: config.throttle.knownAddressRetention)
                     .forget(account: principal.user.id, except: meta.clientAddress, in: tx)
             }

@@ -80,14 +80,16 @@ public struct UserStore: Sendable {
 
     /// The live token with this hash and its user, or nil.
     public func token(hash: ByteBuffer, in tx: Transaction) async throws -> (principal: Principal, lastUsed: Date, expires: Date?)? {
-        let rows = try await tx.query("""
+        var q = QueryBuilder("""
             SELECT t.id, t.kind, t.read_only, t.last_used_at, t.expires_at,
                    u.id, u.email, u.name, u.is_active, u.is_admin, u.department_id, u.created_at,
                    coalesce((SELECT (value #>> '{}')::int8 FROM settings WHERE key = 'access_version'), 0),
                    coalesce((SELECT (value #>> '{}')::int8 FROM settings WHERE key = 'metadata_version'), 0)
             FROM auth_tokens t JOIN users u ON u.id = t.user_id
-            WHERE t.token_hash = \(hash) AND t.revoked_at IS NULL
+            WHERE
             """)
+        q.append(" " + TokenCheck.sql(alias: "t", hash: try q.bind(hash)))
+        let rows = try await tx.query(q.query)
         for try await (tid, kind, ro, last, expires, uid, email, name, active, admin, dept, created, version, metaVersion) in rows.decode(
             (UUID, String, Bool, Date, Date?, UUID, String, String, Bool, Bool, UUID?, Date, Int64, Int64).self)
         {

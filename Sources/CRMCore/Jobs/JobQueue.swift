@@ -37,25 +37,24 @@ public struct JobQueue: Sendable {
     /// Enqueues a job inside the caller's transaction, so that it commits or rolls back with the
     /// caller's other writes.
     ///
-    /// In a tenant transaction (`db.transaction(for:)`), pass that tenant: the tenant role has no
-    /// rights on `platform`, so the insert runs as the login role and the role switches back after.
+    /// The tenant role has no rights on `platform`: in a tenant transaction the insert runs as the
+    /// login role and the transaction is back in the tenant's role after.
     @discardableResult
-    public func enqueue(_ new: NewJob, in tx: Transaction, switchingBackTo tenant: TenantSchema? = nil) async throws -> Job? {
+    public func enqueue(_ new: NewJob, in tx: Transaction) async throws -> Job? {
         guard !new.kind.isEmpty else { throw CRMError.invalid("kind", "required", "A job needs a kind.") }
         guard new.maxAttempts >= 1 else { throw CRMError.invalid("max_attempts", "out_of_range", "max_attempts must be at least 1.") }
         let now = clock.now()
         let id = UUID.v7(now: now)
-        if tenant != nil { try await tx.execute("SELECT set_config('role', 'none', true)") }
-        let rows = try await tx.query("""
-            INSERT INTO platform.jobs (id, tenant_id, kind, payload, status, run_at, max_attempts, dedupe_key, created_at)
-            VALUES (\(id), \(new.tenantId), \(new.kind), \(new.payload.jsonText)::jsonb, 'queued', \(new.runAt ?? now),
-                    \(Int32(clamping: new.maxAttempts)), \(new.dedupeKey), \(now))
-            ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
-            RETURNING \(unescaped: Job.columns)
-            """)
-        let job = try await rows.decodeJobs().first
-        if let tenant { try await tx.execute("SELECT set_config('role', \(tenant.role.name), true)") }
-        return job
+        return try await tx.asPlatform {
+            let rows = try await tx.query("""
+                INSERT INTO platform.jobs (id, tenant_id, kind, payload, status, run_at, max_attempts, dedupe_key, created_at)
+                VALUES (\(id), \(new.tenantId), \(new.kind), \(new.payload.jsonText)::jsonb, 'queued', \(new.runAt ?? now),
+                        \(Int32(clamping: new.maxAttempts)), \(new.dedupeKey), \(now))
+                ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+                RETURNING \(unescaped: Job.columns)
+                """)
+            return try await rows.decodeJobs().first
+        }
     }
 
     // MARK: Claim

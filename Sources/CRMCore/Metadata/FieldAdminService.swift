@@ -130,7 +130,7 @@ public struct FieldAdminService: Sendable {
         }
         var statements = [ddl]
         statements += Self.indexes(field, table: table)
-        try await asOwner(tenant, in: tx) {
+        try await tx.asOwner {
             for sql in statements { try await tx.execute(PostgresQuery(unsafeSQL: sql)) }
         }
         try await tx.execute("""
@@ -304,7 +304,7 @@ public struct FieldAdminService: Sendable {
                 // Long values do not fit a b-tree entry; the trigram index (if any) stays.
                 ddl.append("DROP INDEX IF EXISTS \(SQLIdentifier.quote(RecordTable.indexName(table: object.table, column: field.column, "idx")))")
             }
-            try await asOwner(tenant, in: tx) {
+            try await tx.asOwner {
                 for sql in ddl { try await tx.execute(PostgresQuery(unsafeSQL: sql)) }
             }
         }
@@ -368,7 +368,7 @@ public struct FieldAdminService: Sendable {
             WHERE f.is_custom AND f.deleted_at IS NOT NULL AND f.purge_after <= \(now) FOR UPDATE OF f
             """).decode((String, String, String, String).self) { expired.append(row) }
         guard !expired.isEmpty else { return [] }
-        try await asOwner(tenant, in: tx) {
+        try await tx.asOwner {
             for (_, _, column, table) in expired {
                 let c = try SQLIdentifier(column), t = try SQLIdentifier(table)
                 try await tx.execute(PostgresQuery(unsafeSQL: "ALTER TABLE \(t.quoted) DROP COLUMN IF EXISTS \(c.quoted)"))
@@ -388,13 +388,6 @@ public struct FieldAdminService: Sendable {
     /// now stands in `tx`, so one-trip reads see the change as soon as it commits.
     func bumpVersion(_ tenant: TenantSchema, in tx: Transaction) async throws {
         try await MetadataVersion.bump(in: tx)
-        try await asOwner(tenant, in: tx) { try await RecordReadFunction.install(tenant, in: tx) }
-    }
-
-    /// Runs DDL as the owner inside the tenant transaction, then switches back to the tenant role.
-    func asOwner(_ tenant: TenantSchema, in tx: Transaction, _ body: () async throws -> Void) async throws {
-        try await tx.execute("SELECT set_config('role', \(ownerRole.name), true)")
-        try await body()
-        try await tx.execute("SELECT set_config('role', \(tenant.role.name), true)")
+        try await tx.asOwner { try await RecordReadFunction.install(tenant, in: tx) }
     }
 }

@@ -22,7 +22,7 @@ public struct FieldPurger: Sendable {
             let page = try await tenants.list(limit: 500, after: cursor)
             guard let last = page.last?.0 else { break }
             cursor = (last.createdAt, last.id)
-            for (tenant, _) in page where tenant.status != .spare && tenant.status != .purged && tenant.hasMigration("core", 3) {
+            for (tenant, _) in page where tenant.status != .spare && tenant.status != .purged && tenant.has(.metadata) {
                 do {
                     let schema = try tenant.schema()
                     let dropped = try await db.transaction(for: schema) { tx in try await fields.purgeExpired(tenant: schema, in: tx) }

@@ -8,7 +8,7 @@ public struct MetadataService: Sendable {
     public init() {}
 
     public func metadata(for principal: Principal, in tenant: Tenant, tx: Transaction) async throws -> TenantMetadata {
-        guard tenant.hasMigration("core", 4) else {
+        guard tenant.has(.modules) else {
             return TenantMetadata(version: 0, objects: [:], enabledModules: Set(ModuleRegistry.standard.modules.filter(\.alwaysOn).map(\.id)))
         }
         let version = principal.metadataVersion

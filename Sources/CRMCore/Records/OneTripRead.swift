@@ -39,7 +39,7 @@ public struct OneTripRead: Sendable {
 
     public func get(_ objectName: String, id: UUID, bearer token: String, tenant: Tenant, readOnlyRequest: Bool = true) async throws -> Outcome {
         let hash = AccessToken.hash(token)
-        guard let entry = sessions.get(hash), entry.tenantId == tenant.id, tenant.hasMigration("core", 3),
+        guard let entry = sessions.get(hash), entry.tenantId == tenant.id, tenant.has(.metadata),
               let model = await access.cache.cachedPermissions(tenant: tenant.id, user: entry.principal.user.id,
                                                                version: entry.principal.accessVersion),
               let meta = await metadata.cache.cached(tenant: tenant.id, version: entry.principal.metadataVersion)
@@ -79,8 +79,8 @@ public struct OneTripRead: Sendable {
         }
         let now = clock.now()
         guard let (lastUsed, expires, av, mv, generated, body, version) = row,
-              expires.map({ $0 > now }) ?? true,
-              !(entry.principal.tokenKind == "session" && now.timeIntervalSince(lastUsed) >= config.sessionIdleTimeout),
+              TokenCheck.isLive(kind: entry.principal.tokenKind, lastUsed: lastUsed, expires: expires, now: now,
+                                idleTimeout: config.sessionIdleTimeout),
               av == entry.principal.accessVersion, mv == entry.principal.metadataVersion,
               // The idle clock is written at most once a minute, on the ordinary path.
               now.timeIntervalSince(lastUsed) < 60

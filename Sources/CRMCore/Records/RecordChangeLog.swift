@@ -33,9 +33,6 @@ public enum RecordEvent: String, Sendable, Codable {
 /// old and new value (every set field for a create; none for delete and restore). An update
 /// that changes no tracked field leaves no history and no event.
 public enum RecordChangeLog {
-    /// The core migration that brings the outbox's streams: record writes need it.
-    public static let coreMigration = 7
-
     /// The changed fields of a row of the source as JSON text: `{"field": [old, new], …}`.
     static func changesColumn(_ alias: String) -> String {
         "(SELECT coalesce(jsonb_object_agg(k.key, jsonb_build_array(\(alias).old_values -> k.key, k.value)), '{}'::jsonb) "

@@ -43,9 +43,9 @@ public struct RecordReadFunction: Sendable {
                 LEFT JOIN LATERAL (
                     SELECT ((\(RecordSQL.json(object.fields))) - p_hidden)::text AS body, t.version
                     FROM \(s).\(object.table.quoted) AS t
-                    WHERE t.id = p_id AND t.deleted_at IS NULL AND (p_all OR t.owner_id = ANY(p_owners))
+                    WHERE t.id = p_id AND t.deleted_at IS NULL AND \(RecordFilter.sql(ownerColumn: "t.owner_id", all: "p_all", owners: "p_owners"))
                 ) AS rec ON true
-                WHERE tok.token_hash = p_token AND tok.revoked_at IS NULL AND tok.user_id = p_user;
+                WHERE \(TokenCheck.sql(alias: "tok", hash: "p_token")) AND tok.user_id = p_user;
             END $fn$;
             REVOKE ALL ON FUNCTION \(s).\(fn)(bytea, uuid, uuid, boolean, uuid[], text[]) FROM PUBLIC;
             GRANT EXECUTE ON FUNCTION \(s).\(fn)(bytea, uuid, uuid, boolean, uuid[], text[]) TO SESSION_USER;

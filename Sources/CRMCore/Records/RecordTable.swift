@@ -1,5 +1,7 @@
 /// What every record table has, whatever its object: the columns behind `id`, `version`,
 /// `owner_id`, `created_at` and `updated_at`, the soft-delete columns, and their indexes.
+/// Released migrations (the modules' .sql files) hold copies of this text; a test checks each
+/// standard object's table was made with it.
 public enum RecordTable {
     public static let standardColumns = """
         id uuid PRIMARY KEY,
@@ -24,8 +26,8 @@ public enum RecordTable {
         return String("\(table.name)_\(column.name)".prefix(63 - suffix.count - tag.count - 2)) + "_\(tag)_\(suffix)"
     }
 
-    /// Only released migrations use this, with a constant table name (hence `StaticString`):
-    /// their text must never change, so the names stay unquoted as they were written.
+    /// As the released migrations spell it, with a constant table name (hence `StaticString`),
+    /// so the names stay unquoted as they were written.
     public static func standardIndexes(_ table: StaticString) -> String {
         """
         CREATE INDEX \(table)_owner_idx ON \(table) (owner_id, id) WHERE deleted_at IS NULL;

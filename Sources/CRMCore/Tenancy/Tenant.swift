@@ -21,10 +21,8 @@ public struct Tenant: Sendable, Codable, Equatable {
     public var locale: String
     public var createdAt: Date
     /// Migration versions per scope, from the catalog: code that runs while tenants are on mixed
-    /// versions asks this before using newer tables.
+    /// versions asks `has(_:)` with a named `SchemaFeature` before using newer tables.
     public var schemaVersions: [String: Int] = [:]
-
-    public func hasMigration(_ scope: String, _ version: Int) -> Bool { (schemaVersions[scope] ?? 0) >= version }
 
     /// The schema and role a transaction for this tenant switches into.
     public func schema() throws -> TenantSchema {

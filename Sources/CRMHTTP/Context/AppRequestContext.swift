@@ -46,7 +46,7 @@ public struct AppRequestContext: RequestContext {
     public func require(_ capability: Capability) throws -> EffectivePermissions {
         guard let permissions else { throw CRMError.unauthorized }
         // During a rolling migration a tenant may not have the org tables yet.
-        if let tenant, !tenant.hasMigration("core", 2) {
+        if let tenant, !tenant.has(.orgAndRoles) {
             throw CRMError(CRMError.Code("migration-pending"), "This tenant is being migrated; try again shortly.")
         }
         guard permissions.has(capability) else { throw CRMError.forbidden("This needs the \(capability.rawValue) capability.") }

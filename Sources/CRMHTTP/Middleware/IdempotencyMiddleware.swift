@@ -38,7 +38,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
         let path = request.uri.path
 
         if scope == .tenant, let tx = context.tx {
-            guard try context.requireTenant().hasMigration("core", IdempotencyStore.coreMigration) else {
+            guard try context.requireTenant().has(.idempotencyKeys) else {
                 throw CRMError(CRMError.Code("migration-pending"), "This tenant is being migrated; try again shortly.")
             }
             if Int.random(in: 0..<200) == 0 { try await store.purge(before: now.addingTimeInterval(-IdempotencyStore.lifetime), in: tx) }
@@ -51,7 +51,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
             return response
         }
 
-        if scope == .tenant, try !context.requireTenant().hasMigration("core", IdempotencyStore.coreMigration) {
+        if scope == .tenant, try !context.requireTenant().has(.idempotencyKeys) {
             throw CRMError(CRMError.Code("migration-pending"), "This tenant is being migrated; try again shortly.")
         }
         let begun = try await short(context.tenant) { tx in

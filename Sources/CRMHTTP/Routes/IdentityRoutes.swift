@@ -75,13 +75,13 @@ enum IdentityRoutes {
             let permissions = try context.permissions.unwrap()
             var roles: [MeOut.RoleRef] = []
             var department: Department?
-            if tenant.hasMigration("core", 2) {
+            if tenant.has(.orgAndRoles) {
                 roles = try await services.roles.names(permissions.roleIds, in: tx)
                     .map { MeOut.RoleRef(id: $0.id, name: $0.name, builtin: $0.builtin) }
                 if let id = principal.user.departmentId { department = try await services.departments.find(id, in: tx) }
             }
             var modules = services.registry.modules.filter(\.alwaysOn).map(\.id)
-            if tenant.hasMigration("core", 4) {
+            if tenant.has(.modules) {
                 modules = try await services.metadata.metadata(for: principal, in: tenant, tx: tx).enabledModules.sorted()
             }
             var byObject: [String: [String: String]] = [:]

@@ -134,7 +134,7 @@ extension AppRequestContext {
     func recordCaller(_ services: AppServices) async throws -> (RecordCaller, Transaction) {
         let (principal, tx) = try session()
         let tenant = try requireTenant()
-        guard tenant.hasMigration("core", RecordChangeLog.coreMigration) else {
+        guard tenant.has(.recordChangeEvents) else {
             throw CRMError(CRMError.Code("migration-pending"), "This tenant is being migrated; try again shortly.")
         }
         let metadata = try await services.metadata.metadata(for: principal, in: tenant, tx: tx)

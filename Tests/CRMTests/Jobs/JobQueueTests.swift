@@ -181,7 +181,7 @@ struct JobQueueTests {
 
         let schema = try t.tenant.schema()
         let inTenant = try await services.db.transaction(for: schema) { tx -> Job? in
-            let job = try await queue.enqueue(NewJob(kind: kind, tenantId: t.tenant.id, runAt: clock.now()), in: tx, switchingBackTo: schema)
+            let job = try await queue.enqueue(NewJob(kind: kind, tenantId: t.tenant.id, runAt: clock.now()), in: tx)
             // Back in the tenant's role: its own tables answer, the platform's do not.
             _ = try await tx.query("SELECT count(*) FROM users")
             return job
@@ -190,7 +190,7 @@ struct JobQueueTests {
         struct Rollback: Error {}
         await #expect(throws: Rollback.self) {
             try await services.db.transaction(for: schema) { tx in
-                try await queue.enqueue(NewJob(kind: kind, tenantId: t.tenant.id, dedupeKey: "rolled-back-\(key)"), in: tx, switchingBackTo: schema)
+                try await queue.enqueue(NewJob(kind: kind, tenantId: t.tenant.id, dedupeKey: "rolled-back-\(key)"), in: tx)
                 throw Rollback()
             }
         }

@@ -71,21 +71,22 @@ public struct ModuleService: Sendable {
             throw CRMError.conflict("The \(module.name) module needs \(missing.joined(separator: ", ")) enabled first.")
         }
         let schema = try tenant.schema()
-        try await tx.execute("SELECT set_config('role', \(ownerRole.name), true)")
-        // DDL waiting behind a long reader would hold up every request on those tables: give up
-        // after 5 s instead (55P03, a 503 the admin can retry).
-        try await tx.execute("SELECT set_config('lock_timeout', '5s', true)")
-        // Serialize with `crm migrate` on this tenant.
-        try await tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(\("crm.migrate." + schema.schema.name), 0))")
-        var current: [String: Int] = [:]
-        for try await (scope, version) in try await tx.query("SELECT scope, max(version)::int4 FROM schema_migrations GROUP BY scope")
-            .decode((String, Int32).self) { current[scope] = Int(version) }
-        let applied = try await MigrationRunner.apply(scopes: [module.migrations], current: &current, in: tx)
-        if applied > 0 {
-            let versions = try MigrationRunner.encode(current)
-            try await tx.execute("UPDATE platform.tenants SET schema_versions = \(versions)::jsonb, updated_at = now() WHERE id = \(tenant.id)")
+        let applied = try await tx.asOwner {
+            // DDL waiting behind a long reader would hold up every request on those tables: give up
+            // after 5 s instead (55P03, a 503 the admin can retry).
+            try await tx.execute("SELECT set_config('lock_timeout', '5s', true)")
+            // Serialize with `crm migrate` on this tenant.
+            try await tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(\("crm.migrate." + schema.schema.name), 0))")
+            var current: [String: Int] = [:]
+            for try await (scope, version) in try await tx.query("SELECT scope, max(version)::int4 FROM schema_migrations GROUP BY scope")
+                .decode((String, Int32).self) { current[scope] = Int(version) }
+            let applied = try await MigrationRunner.apply(scopes: [module.migrations], current: &current, in: tx)
+            if applied > 0 {
+                let versions = try MigrationRunner.encode(current)
+                try await tx.execute("UPDATE platform.tenants SET schema_versions = \(versions)::jsonb, updated_at = now() WHERE id = \(tenant.id)")
+            }
+            return applied
         }
-        try await tx.execute("SELECT set_config('role', \(schema.role.name), true)")
         try await setFlag(id, on: true, schema: schema, actor: actor, meta: meta, details: ["migrations_applied": String(applied)], in: tx)
         return list(enabled: enabled.union([id]), plan: plan).first { $0.id == id }!
     }
@@ -114,9 +115,7 @@ public struct ModuleService: Sendable {
             """)
         // Objects come and go with the module: every instance reloads metadata, read functions follow.
         try await MetadataVersion.bump(in: tx)
-        try await tx.execute("SELECT set_config('role', \(ownerRole.name), true)")
-        try await RecordReadFunction.install(schema, in: tx)
-        try await tx.execute("SELECT set_config('role', \(schema.role.name), true)")
+        try await tx.asOwner { try await RecordReadFunction.install(schema, in: tx) }
         try await audit.record(AuditEntry(actorType: "user", actorId: actor.user.id, actorLabel: actor.user.email,
                                           action: on ? "module.enable" : "module.disable", targetType: "module", targetId: id,
                                           details: details), meta: meta, at: now, in: tx)

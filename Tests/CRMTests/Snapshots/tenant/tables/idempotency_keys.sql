@@ -1,0 +1,13 @@
+CREATE TABLE idempotency_keys (
+    actor_id uuid NOT NULL,
+    key text NOT NULL,
+    request_hash bytea NOT NULL,
+    method text NOT NULL,
+    path text NOT NULL,
+    status integer,
+    response_headers jsonb,
+    response_body bytea,
+    created_at timestamp with time zone NOT NULL
+);
+ALTER TABLE idempotency_keys ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (actor_id, key);
+CREATE INDEX idempotency_keys_created_idx ON tenant_schema.idempotency_keys USING btree (created_at);

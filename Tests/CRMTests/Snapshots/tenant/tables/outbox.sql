@@ -1,0 +1,13 @@
+CREATE TABLE outbox (
+    id uuid NOT NULL,
+    kind text NOT NULL,
+    payload jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    deliver_after timestamp with time zone DEFAULT now() NOT NULL,
+    delivered_at timestamp with time zone,
+    attempts integer DEFAULT 0 NOT NULL,
+    last_error text,
+    stream text DEFAULT 'notice'::text NOT NULL
+);
+ALTER TABLE outbox ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
+CREATE INDEX outbox_stream_pending_idx ON tenant_schema.outbox USING btree (stream, deliver_after) WHERE (delivered_at IS NULL);
