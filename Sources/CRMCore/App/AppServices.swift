@@ -29,7 +29,8 @@ public struct AppServices: Sendable {
     public let searches: TenantGate
     public let oneTrip: OneTripRead
     public let modules: ModuleService
-    public let leads: LeadService
+    /// The modules this server runs (`ModuleRegistry.standard`; tests may add their own).
+    public let registry: ModuleRegistry
     /// Background jobs: the queue, the schedules, and the runner `crm serve` runs. Modules register
     /// their handlers on `jobRunner`.
     public let jobs: JobQueue
@@ -37,8 +38,9 @@ public struct AppServices: Sendable {
     public let jobRunner: JobRunner
     public var fieldPurger: FieldPurger { FieldPurger(db: db, tenants: tenants, fields: fields) }
 
-    public init(config: AppConfig, db: Database, clock: any WallClock = SystemWallClock()) {
+    public init(config: AppConfig, db: Database, clock: any WallClock = SystemWallClock(), registry: ModuleRegistry = .standard) {
         self.config = config
+        self.registry = registry
         self.db = db
         self.clock = clock
         let hasher = PasswordHasher(parameters: config.identity.argon2, concurrency: config.identity.hashConcurrency)
@@ -58,20 +60,18 @@ public struct AppServices: Sendable {
         self.access = AccessService()
         self.departments = DepartmentService(clock: clock)
         self.roles = RoleService(clock: clock)
-        // Modules register their owned objects' tables here as they arrive.
-        let owned = CustomersModule.ownedTables.merging(LeadsModule.ownedTables) { a, _ in a }.merging(ActivitiesModule.ownedTables) { a, _ in a }
-        self.ownership = OwnershipService(tables: owned.compactMapValues { try? SQLIdentifier($0) }, clock: clock)
+        let hooks = registry.hooks(ModuleContext(clock: clock))
+        self.ownership = OwnershipService(tables: registry.ownedTables.compactMapValues { try? SQLIdentifier($0) }, clock: clock, hooks: hooks)
         self.metadata = MetadataService()
-        self.records = RecordService(clock: clock)
+        self.records = RecordService(clock: clock, hooks: hooks, constraints: registry.constraintErrors)
         self.fields = FieldAdminService(ownerRole: db.ownerRole, clock: clock)
         self.oneTrip = OneTripRead(db: db, sessions: sessions, access: access, metadata: metadata, config: config.identity, clock: clock)
-        self.modules = ModuleService(ownerRole: db.ownerRole, clock: clock)
-        self.leads = LeadService(records: records, clock: clock)
+        self.modules = ModuleService(registry: registry, ownerRole: db.ownerRole, clock: clock)
         self.userAdmin = UserAdminService(identity: identity, ownership: ownership)
         self.jobs = JobQueue(db: db, clock: clock)
         self.jobSchedules = JobScheduler(db: db, clock: clock)
         self.jobRunner = JobRunner(queue: jobs, scheduler: jobSchedules)
-        ModuleJobs.register(on: jobRunner, pool: leads.pool)
+        ModuleJobs.register(on: jobRunner, services: self)
     }
 
     public func migrator() -> MigrationRunner {

@@ -85,10 +85,10 @@ public struct BlueprintApplier: Sendable {
             do {
                 if let tenant = try await services.db.platformTransaction({ tx in try await TenantStore().find(slug: slug, in: tx) }) {
                     for (module, on) in changedModules where !on {
-                        try await ModuleJobs.sync(module: module, tenant: tenant.id, on: false, scheduler: services.jobSchedules)
+                        try await ModuleJobs.sync(module: module, tenant: tenant.id, on: false, registry: services.registry, scheduler: services.jobSchedules)
                     }
                     for module in enabledAfter {
-                        try await ModuleJobs.sync(module: module, tenant: tenant.id, on: true, scheduler: services.jobSchedules)
+                        try await ModuleJobs.sync(module: module, tenant: tenant.id, on: true, registry: services.registry, scheduler: services.jobSchedules)
                     }
                 }
             } catch {

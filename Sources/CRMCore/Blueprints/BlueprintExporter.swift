@@ -94,9 +94,9 @@ public struct BlueprintExporter: Sendable {
             bp.objects.append(config)
         }
         if metadata.enabledModules.contains(LeadsModule.id) {
-            bp.leads = Blueprint.LeadSettings(duplicateRules: try await services.leads.duplicates.rules(in: tx),
-                                              poolRules: try await PoolRules.load(in: tx),
-                                              registrationDays: try await Convergence.registrationDays(in: tx))
+            bp.leads = Blueprint.LeadSettings(duplicateRules: try await LeadsModule.duplicateRules.load(in: tx),
+                                              poolRules: try await LeadsModule.poolRules.load(in: tx),
+                                              registrationDays: try await LeadsModule.registrationDays.load(in: tx))
         }
         return bp
     }

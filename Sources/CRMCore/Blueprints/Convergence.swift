@@ -500,38 +500,22 @@ final class Convergence: @unchecked Sendable {
 
     // MARK: settings and samples
 
-    static let registrationDaysKey = "leads.registration_days"
-
     func leadSettings() async throws {
         guard let s = bp.leads else { return }
-        let dup = services.leads.duplicates
-        if let rules = s.duplicateRules, try await dup.rules(in: tx) != rules {
-            try await at(s.at, "duplicate_rules") { try await dup.setRules(rules, in: tx) }
+                if let rules = s.duplicateRules, try await LeadsModule.duplicateRules.load(in: tx) != rules {
+            try await at(s.at, "duplicate_rules") { try await LeadsModule.duplicateRules.save(rules, in: tx) }
             changes.append("~ setting leads.duplicate_rules")
         }
-        if let pool = s.poolRules, try await PoolRules.load(in: tx) != pool {
-            try await at(s.at, "pool_rules") {
-                try pool.validate()
-                try await pool.save(in: tx)
-            }
+        if let pool = s.poolRules, try await LeadsModule.poolRules.load(in: tx) != pool {
+            try await at(s.at, "pool_rules") { try await LeadsModule.poolRules.save(pool, in: tx) }
             changes.append("~ setting leads.pool_rules")
         }
-        if let days = s.registrationDays, try await Self.registrationDays(in: tx) != days {
-            try await tx.execute("""
-                INSERT INTO settings (key, value) VALUES (\(Self.registrationDaysKey), to_jsonb(\(days)::int4))
-                ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()
-                """)
+        if let days = s.registrationDays, try await LeadsModule.registrationDays.load(in: tx) != days {
+            try await at(s.at, "registration_days") { try await LeadsModule.registrationDays.save(days, in: tx) }
             changes.append("~ setting leads.registration_days \(days)")
         }
     }
 
-    /// The registration window in days (Registrations reads the same setting).
-    static func registrationDays(in tx: Transaction) async throws -> Int {
-        for try await d in try await tx.query("SELECT (value #>> '{}')::int4 FROM settings WHERE key = \(registrationDaysKey)").decode(Int32?.self) {
-            return Int(d ?? Int32(Registrations.defaultDays))
-        }
-        return Registrations.defaultDays
-    }
 
     func sampleRecords() async throws {
         guard !bp.sampleRecords.isEmpty else { return }

@@ -14,6 +14,12 @@ public struct QueryBuilder: Sendable {
         return "$\(binds.count)"
     }
 
+    /// Adds a bind parameter that may be NULL.
+    public mutating func bind<T: PostgresEncodable & Sendable>(_ value: T?) throws -> String {
+        try binds.append(value)
+        return "$\(binds.count)"
+    }
+
     public mutating func append(_ fragment: String) { sql += fragment }
 
     /// Appends a condition limiting rows to a record filter on `ownerColumn`.

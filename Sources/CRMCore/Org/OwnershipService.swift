@@ -7,11 +7,13 @@ import PostgresNIO
 public struct OwnershipService: Sendable {
     public let tables: [String: SQLIdentifier]
     let clock: any WallClock
+    let hooks: RecordHooks
     let audit = AuditLog()
 
-    public init(tables: [String: SQLIdentifier], clock: any WallClock) {
+    public init(tables: [String: SQLIdentifier], clock: any WallClock, hooks: RecordHooks = .none) {
         self.tables = tables
         self.clock = clock
+        self.hooks = hooks
     }
 
     /// Transfers `recordIds` (or, with none given, every record of `fromUser`) of `object` to
@@ -23,11 +25,12 @@ public struct OwnershipService: Sendable {
     public func transfer(object: String, recordIds: [UUID]?, fromUser: UUID?, toUser: UUID, actor: Principal,
                          permissions: EffectivePermissions, meta: RequestMeta, in tx: Transaction) async throws -> Int {
         try await transfer(object: object, recordIds: recordIds, fromUser: fromUser, toUser: toUser, actor: actor, permissions: permissions,
-                           meta: meta, skipUninstalled: false, in: tx)
+                           meta: meta, skipUninstalled: false, origin: "ownership.transfer", in: tx)
     }
 
     func transfer(object: String, recordIds: [UUID]?, fromUser: UUID?, toUser: UUID, actor: Principal,
-                  permissions: EffectivePermissions, meta: RequestMeta, skipUninstalled: Bool, in tx: Transaction) async throws -> Int {
+                  permissions: EffectivePermissions, meta: RequestMeta, skipUninstalled: Bool, origin: String,
+                  in tx: Transaction) async throws -> Int {
         // Counted as sent, before any per-id work.
         if let recordIds, recordIds.count > 10_000 {
             throw CRMError.invalid("record_ids", "out_of_range", "Between 1 and 10,000 records.")
@@ -65,14 +68,15 @@ public struct OwnershipService: Sendable {
             throw CRMError(.forbidden, "You may not give \(object) records to that user.", fieldErrors: [
                 FieldError(field: "to_user_id", code: "read_only_field", message: "This user is outside your assign reach.")])
         }
-        // The version moves too, so a client holding the old ETag gets 412 instead of overwriting.
-        var q = QueryBuilder("UPDATE \(table.quoted) SET version = version + 1, updated_at = now(), owner_id = ")
-        q.append(try q.bind(toUser))
-        q.append(" WHERE deleted_at IS NULL AND ")
-        try q.appendCondition(scope, ownerColumn: try SQLIdentifier("owner_id"))
-        if let recordIds { q.append(" AND id = ANY(\(try q.bind(recordIds)))") }
-        if let fromUser { q.append(" AND owner_id = \(try q.bind(fromUser))") }
-        let moved = try await tx.update(q.query)
+        // The version moves too, so a client holding the old ETag gets 412 instead of overwriting;
+        // each record moved gets its history and change event.
+        let moved = try await SystemWrite(object: object, table: table, set: [.owner(toUser)], hooks: hooks).run(
+            where: { q in
+                try q.appendCondition(scope, ownerColumn: try SQLIdentifier("owner_id"), alias: "t")
+                if let recordIds { q.append(" AND t.id = ANY(\(try q.bind(recordIds)))") }
+                if let fromUser { q.append(" AND t.owner_id = \(try q.bind(fromUser))") }
+            },
+            actor: RecordActor(userId: actor.user.id, requestId: meta.requestId, origin: origin), at: clock.now(), in: tx).count
         if let recordIds, moved < recordIds.count {
             throw CRMError.notFound("\(recordIds.count - moved) of the records do not exist or are out of your reach.")
         }
@@ -93,7 +97,7 @@ public struct OwnershipService: Sendable {
         var total = 0
         for object in tables.keys.sorted() {
             total += try await transfer(object: object, recordIds: nil, fromUser: fromUser, toUser: toUser, actor: actor,
-                                        permissions: permissions, meta: meta, skipUninstalled: true, in: tx)
+                                        permissions: permissions, meta: meta, skipUninstalled: true, origin: "user.deactivate", in: tx)
         }
         return total
     }

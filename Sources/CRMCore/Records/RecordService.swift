@@ -7,18 +7,35 @@ import PostgresNIO
 /// (hidden fields never leave; writing a read-only or hidden field is 403 naming them).
 public struct RecordService: Sendable {
     let clock: any WallClock
+    /// The modules' before- and after-save hooks, by object.
+    public let hooks: RecordHooks
     /// Substring searches too short for the trigram indexes read the whole table: one at a time
     /// per tenant, the next gets 429 at once.
     let scans = TenantGate(limits: .init(maxConnections: 1, maxQueued: 0))
     /// The statement timeout of such a search.
     public static let scanTimeout = "2s"
 
-    public init(clock: any WallClock) { self.clock = clock }
+    /// CHECK constraints of module tables → the field error a client sees.
+    let constraints: [String: ConstraintError]
+
+    public init(clock: any WallClock, hooks: RecordHooks = .none, constraints: [String: ConstraintError] = [:]) {
+        self.clock = clock
+        self.hooks = hooks
+        self.constraints = constraints
+    }
 
     /// A record as JSON text rendered by PostgreSQL, and its version for the ETag.
     public struct Fetched: Sendable {
         public var json: String
         public var version: Int64
+        /// What hooks add to the answer beside the record's fields (a lead's duplicate warnings).
+        public var annotations: [String: JSONValue] = [:]
+
+        public init(json: String, version: Int64, annotations: [String: JSONValue] = [:]) {
+            self.json = json
+            self.version = version
+            self.annotations = annotations
+        }
     }
 
     /// A page of records as JSON texts.
@@ -211,9 +228,14 @@ public struct RecordService: Sendable {
         return object
     }
 
-    public func create(_ objectName: String, body: [String: JSONValue], caller: RecordCaller, in tx: Transaction) async throws -> Fetched {
+    /// Creates a record: authorize, check the body against metadata and field access, the
+    /// object's before-save hooks, then the row with its history and change event in one
+    /// statement, then the after-save hooks. `options` are the hooks' write parameters.
+    public func create(_ objectName: String, body: [String: JSONValue], options: [String: String] = [:], origin: String = "api",
+                       caller: RecordCaller, in tx: Transaction) async throws -> Fetched {
         let object = try creatable(objectName, caller: caller)
         let now = clock.now()
+        let actor = RecordActor(userId: caller.userId, requestId: caller.meta.requestId, origin: origin)
         var values = try checkWrite(object, body: body, creating: true, caller: caller)
         var owner = caller.userId
         if let requested = values.removeValue(forKey: "owner_id") {
@@ -231,31 +253,50 @@ public struct RecordService: Sendable {
         try await checkReferences(object, values: values, extraUser: owner == caller.userId ? nil : owner, caller: caller, in: tx)
         let id = UUID.v7(now: now)
         try await checkUnique(object, values: values, excluding: id, in: tx)
+        let hooks = hooks.hooks(for: object.apiName)
+        var annotations: [String: JSONValue] = [:]
+        if !hooks.isEmpty {
+            var withOwner = values
+            if let field = object.field("owner_id") { withOwner["owner_id"] = (field, .text(owner.uuidString.lowercased())) }
+            let write = RecordWrite(object: object, event: .created, id: id, values: withOwner, sent: body, before: [:], caller: caller, actor: actor,
+                                    options: options)
+            for hook in hooks { annotations.merge(try await hook.beforeSave(write, in: tx)) { _, new in new } }
+        }
         let ordered = values.values.sorted { $0.0.position < $1.0.position }
-        // The row and its 'created' history entry in one statement: one round trip fewer per create.
+        let tracked = Self.trackedFields(object)
         var q = QueryBuilder("WITH ins AS (INSERT INTO \(object.table.quoted) AS t (id, owner_id, created_by, updated_by, created_at, updated_at")
         for (field, _) in ordered { q.append(", " + field.column.quoted) }
         let nowP = try q.bind(now), user = try q.bind(caller.userId), idP = try q.bind(id)
         q.append(") VALUES (\(idP), \(try q.bind(owner)), \(user), \(user), \(nowP), \(nowP)")
         for (field, value) in ordered { q.append(", " + (try q.bind(value, as: field.type))) }
-        q.append(") RETURNING (\(RecordSQL.json(caller.visibleFields(object))))::text AS out, t.version AS version)")
-        q.append("""
-            , hist AS (INSERT INTO record_history (object, record_id, event, actor_id, at, request_id)
-                SELECT \(try q.bind(object.apiName)), \(idP), 'created', \(user), \(nowP), \(try q.bind(caller.meta.requestId)) FROM ins)
-            SELECT out, version FROM ins
-            """)
-        return try await mapUnique(object) {
-            for try await (json, version) in try await tx.query(q.query).decode((String, Int64).self) {
-                return Fetched(json: json, version: version)
+        q.append(") RETURNING t.id, t.version, '{}'::jsonb AS old_values, (\(RecordSQL.json(tracked))) AS new_values, ")
+        q.append("(\(RecordSQL.json(caller.visibleFields(object))))::text AS out)")
+        try RecordChangeLog.append(source: "ins", event: .created, object: object.apiName, actor: actor, at: now, into: &q)
+        q.append(" SELECT out, version, \(RecordChangeLog.changesColumn("ins")) FROM ins")
+        var fetched = try await mapUnique(object) { () async throws -> (Fetched, String) in
+            for try await (json, version, changes) in try await tx.query(q.query).decode((String, Int64, String).self) {
+                return (Fetched(json: json, version: version), changes)
             }
             throw CRMError.conflict("The record was not created.")
         }
+        if !hooks.isEmpty {
+            let saved = RecordSaved(object: object.apiName, event: .created, id: id, version: fetched.0.version, actor: actor,
+                                    changes: RecordChangeLog.parseChanges(fetched.1))
+            for hook in hooks { try await hook.afterSave(saved, in: tx) }
+        }
+        fetched.0.annotations = annotations
+        return fetched.0
     }
 
-    public func update(_ objectName: String, id: UUID, body: [String: JSONValue], ifMatch: Int64?, caller: RecordCaller,
+    /// Updates a record: 404 outside the read scope, 403 outside the update reach, 412 on a stale
+    /// If-Match, then as `create`. `system` sets more columns in the same write (a conversion's
+    /// links), tracked in history and the change event like the body's fields.
+    public func update(_ objectName: String, id: UUID, body: [String: JSONValue], ifMatch: Int64?, options: [String: String] = [:],
+                       origin: String = "api", system: [SystemWrite.Assignment] = [], caller: RecordCaller,
                        in tx: Transaction) async throws -> Fetched {
         let object = try caller.readable(objectName)
         let now = clock.now()
+        let actor = RecordActor(userId: caller.userId, requestId: caller.meta.requestId, origin: origin)
         let tracked = Self.trackedFields(object)
         var q = QueryBuilder("SELECT t.version, t.owner_id, (\(RecordSQL.json(tracked)))::text FROM \(object.table.quoted) AS t WHERE t.id = ")
         q.append(try q.bind(id))
@@ -288,28 +329,63 @@ public struct RecordService: Sendable {
         }
         try await checkReferences(object, values: values, extraUser: newOwner, caller: caller, in: tx)
         try await checkUnique(object, values: values, excluding: id, in: tx)
-        var u = QueryBuilder("WITH upd AS (UPDATE \(object.table.quoted) AS t SET version = t.version + 1")
+        let hooks = hooks.hooks(for: object.apiName)
+        var annotations: [String: JSONValue] = [:]
+        if !hooks.isEmpty {
+            guard case .object(let before)? = JSONValue.parse(oldJSON) else { throw CRMError.conflict("The record could not be read.") }
+            var withOwner = values
+            if let newOwner, let field = object.field("owner_id") { withOwner["owner_id"] = (field, .text(newOwner.uuidString.lowercased())) }
+            let write = RecordWrite(object: object, event: .updated, id: id, values: withOwner, sent: body, before: before, caller: caller, actor: actor,
+                                    options: options)
+            for hook in hooks { annotations.merge(try await hook.beforeSave(write, in: tx)) { _, new in new } }
+        }
+        // History and events see the tracked fields and the system columns this write sets.
+        var newJSON = RecordSQL.json(tracked)
+        let oldExpr: String
+        let extraTracked = system.compactMap { a in a.field.map { (SQLIdentifier.literal($0), a.column.quoted) } }
+            .filter { pair in !tracked.contains { SQLIdentifier.literal($0.apiName) == pair.0 } }
+        var u = QueryBuilder("WITH ")
+        if !extraTracked.isEmpty {
+            let pairs = extraTracked.map { "\($0.0), t.\($0.1)" }.joined(separator: ", ")
+            newJSON = "(\(newJSON)) || jsonb_build_object(\(pairs))"
+            u.append("prev AS (SELECT jsonb_build_object(\(pairs)) AS extra FROM \(object.table.quoted) AS t WHERE t.id = \(try u.bind(id))), ")
+            oldExpr = "(\(try u.bind(oldJSON))::jsonb || (SELECT extra FROM prev))"
+        } else {
+            oldExpr = "\(try u.bind(oldJSON))::jsonb"
+        }
+        u.append("upd AS (UPDATE \(object.table.quoted) AS t SET version = t.version + 1")
         let nowP = try u.bind(now)
         u.append(", updated_at = \(nowP), updated_by = \(try u.bind(caller.userId))")
         if let newOwner { u.append(", owner_id = \(try u.bind(newOwner))") }
         for (field, value) in values.values.sorted(by: { $0.0.position < $1.0.position }) {
             u.append(", \(field.column.quoted) = \(try u.bind(value, as: field.type))")
         }
-        let idP = try u.bind(id)
-        u.append(" WHERE t.id = \(idP) RETURNING (\(RecordSQL.json(tracked))) AS full_json, (\(RecordSQL.json(caller.visibleFields(object))))::text AS out, t.version AS version)")
-        let old = try u.bind(oldJSON)
-        u.append("""
-            , hist AS (INSERT INTO record_history (object, record_id, event, field, old_value, new_value, actor_id, at, request_id)
-                SELECT \(try u.bind(object.apiName)), \(idP), 'updated', k.key, \(old)::jsonb -> k.key, k.value, \(try u.bind(caller.userId)), \(nowP), \(try u.bind(caller.meta.requestId))
-                FROM upd, jsonb_each(upd.full_json) k WHERE (\(old)::jsonb -> k.key) IS DISTINCT FROM k.value)
-            SELECT out, version FROM upd
-            """)
-        return try await mapUnique(object) {
-            for try await (json, version) in try await tx.query(u.query).decode((String, Int64).self) {
-                return Fetched(json: json, version: version)
+        for a in system {
+            u.append(", \(a.column.quoted) = ")
+            switch a.value {
+            case .uuid(let v): u.append("\(try u.bind(v))::uuid")
+            case .date(let v): u.append("\(try u.bind(v))::timestamptz")
+            case .text(let v): u.append("\(try u.bind(v))::text")
+            case .expression(let e): u.append("\(e)")
+            }
+        }
+        u.append(" WHERE t.id = \(try u.bind(id)) RETURNING t.id, t.version, \(oldExpr) AS old_values, (\(newJSON)) AS new_values, ")
+        u.append("(\(RecordSQL.json(caller.visibleFields(object))))::text AS out)")
+        try RecordChangeLog.append(source: "upd", event: .updated, object: object.apiName, actor: actor, at: now, into: &u)
+        u.append(" SELECT out, version, \(RecordChangeLog.changesColumn("upd")) FROM upd")
+        var fetched = try await mapUnique(object) { () async throws -> (Fetched, String) in
+            for try await (json, version, changes) in try await tx.query(u.query).decode((String, Int64, String).self) {
+                return (Fetched(json: json, version: version), changes)
             }
             throw CRMError.notFound("No such \(object.label.lowercased()).")
         }
+        if !hooks.isEmpty {
+            let saved = RecordSaved(object: object.apiName, event: .updated, id: id, version: fetched.0.version, actor: actor,
+                                    changes: RecordChangeLog.parseChanges(fetched.1))
+            for hook in hooks { try await hook.afterSave(saved, in: tx) }
+        }
+        fetched.0.annotations = annotations
+        return fetched.0
     }
 
     public func delete(_ objectName: String, id: UUID, ifMatch: Int64?, caller: RecordCaller, in tx: Transaction) async throws {
@@ -322,11 +398,14 @@ public struct RecordService: Sendable {
         if let ifMatch, ifMatch != version {
             throw CRMError(.preconditionFailed, "The record changed since you read it (version \(version) now); read it again.")
         }
-        try await tx.execute("""
-            UPDATE \(unescaped: object.table.quoted) SET deleted_at = \(now), deleted_by = \(caller.userId), version = version + 1
-            WHERE id = \(id)
-            """)
-        try await recordEvent("deleted", object: object, id: id, caller: caller, at: now, in: tx)
+        var q = QueryBuilder("WITH del AS (UPDATE \(object.table.quoted) AS t SET deleted_at = ")
+        let nowP = try q.bind(now)
+        q.append("\(nowP), deleted_by = \(try q.bind(caller.userId)), version = t.version + 1 WHERE t.id = \(try q.bind(id))")
+        q.append(" RETURNING t.id, t.version, '{}'::jsonb AS old_values, '{}'::jsonb AS new_values)")
+        let actor = RecordActor(userId: caller.userId, requestId: caller.meta.requestId, origin: "api")
+        try RecordChangeLog.append(source: "del", event: .deleted, object: object.apiName, actor: actor, at: now, into: &q)
+        q.append(" SELECT version FROM del")
+        for try await _ in try await tx.query(q.query).decode(Int64.self) {}
     }
 
     /// Takes a record out of the recycle bin, for callers who may delete it.
@@ -344,18 +423,19 @@ public struct RecordService: Sendable {
         guard caller.permissions.reaches(.delete, on: objectName, ownedBy: owner) else {
             throw CRMError.forbidden("You may see this \(object.label.lowercased()) but not restore it.")
         }
-        var q = QueryBuilder("UPDATE \(object.table.quoted) AS t SET deleted_at = NULL, deleted_by = NULL, version = t.version + 1, updated_at = ")
+        var q = QueryBuilder("WITH res AS (UPDATE \(object.table.quoted) AS t SET deleted_at = NULL, deleted_by = NULL, version = t.version + 1, updated_at = ")
         q.append(try q.bind(now))
         q.append(" WHERE t.id = \(try q.bind(id))")
-        q.append(" RETURNING (\(RecordSQL.json(caller.visibleFields(object))))::text, t.version")
-        let fetched: Fetched = try await mapUnique(object) {
+        q.append(" RETURNING t.id, t.version, '{}'::jsonb AS old_values, '{}'::jsonb AS new_values, (\(RecordSQL.json(caller.visibleFields(object))))::text AS out)")
+        let actor = RecordActor(userId: caller.userId, requestId: caller.meta.requestId, origin: "api")
+        try RecordChangeLog.append(source: "res", event: .restored, object: object.apiName, actor: actor, at: now, into: &q)
+        q.append(" SELECT out, version FROM res")
+        return try await mapUnique(object) {
             for try await (json, version) in try await tx.query(q.query).decode((String, Int64).self) {
                 return Fetched(json: json, version: version)
             }
             throw CRMError.notFound("No such \(object.label.lowercased()) in the recycle bin.")
         }
-        try await recordEvent("restored", object: object, id: id, caller: caller, at: now, in: tx)
-        return fetched
     }
 
     /// Locks a live record the caller can read; 404 otherwise.
@@ -367,13 +447,6 @@ public struct RecordService: Sendable {
         q.append(" FOR UPDATE")
         for try await row in try await tx.query(q.query).decode((Int64, UUID?).self) { return row }
         throw CRMError.notFound("No such \(object.label.lowercased()).")
-    }
-
-    func recordEvent(_ event: String, object: ObjectDefinition, id: UUID, caller: RecordCaller, at: Date, in tx: Transaction) async throws {
-        try await tx.execute("""
-            INSERT INTO record_history (object, record_id, event, actor_id, at, request_id)
-            VALUES (\(object.apiName), \(id), \(event), \(caller.userId), \(at), \(caller.meta.requestId))
-            """)
     }
 
     /// Fields whose changes the history records: every live field but the system ones, and the owner.
@@ -502,10 +575,14 @@ public struct RecordService: Sendable {
         }
     }
 
-    /// Turns a unique-index violation (a race the pre-check lost) into the field's error.
+    /// Turns a unique-index violation (a race the pre-check lost) into the field's error, and a
+    /// module's CHECK constraint into the field error it declared.
     func mapUnique<T>(_ object: ObjectDefinition, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
+        } catch let error as PSQLError where error.sqlState == "23514" {
+            guard let known = constraints[error.serverInfo?[.constraintName] ?? ""] else { throw error }
+            throw CRMError.invalid(known.field, known.code, known.message)
         } catch let error as PSQLError where error.sqlState == "23505" {
             let constraint = error.serverInfo?[.constraintName] ?? ""
             let field = object.fields.first { constraint == RecordTable.indexName(table: object.table, column: $0.column, "key") }

@@ -1,7 +1,7 @@
 /// What every record table has, whatever its object: the columns behind `id`, `version`,
 /// `owner_id`, `created_at` and `updated_at`, the soft-delete columns, and their indexes.
 public enum RecordTable {
-    static let standardColumns = """
+    public static let standardColumns = """
         id uuid PRIMARY KEY,
             version bigint NOT NULL DEFAULT 1,
             owner_id uuid REFERENCES users(id),
@@ -26,7 +26,7 @@ public enum RecordTable {
 
     /// Only released migrations use this, with a constant table name (hence `StaticString`):
     /// their text must never change, so the names stay unquoted as they were written.
-    static func standardIndexes(_ table: StaticString) -> String {
+    public static func standardIndexes(_ table: StaticString) -> String {
         """
         CREATE INDEX \(table)_owner_idx ON \(table) (owner_id, id) WHERE deleted_at IS NULL;
         CREATE INDEX \(table)_created_idx ON \(table) (created_at, id) WHERE deleted_at IS NULL;

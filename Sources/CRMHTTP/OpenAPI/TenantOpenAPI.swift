@@ -8,13 +8,9 @@ import OpenAPIKit
 /// left out, and what each call can answer. Values are described exactly as the server takes
 /// them (`ValueSchemas`); creates link to the calls on the new record by its id.
 enum TenantOpenAPI {
-    /// Picklist values the records API refuses to set, because another call sets them
-    /// (`LeadService.refuseConversion`: only `POST /leads/{id}/convert` converts a lead).
-    static let setElsewhere: [String: [String: Set<String>]] = ["lead": ["status": ["converted"]]]
-    /// Shorter limits an object's own rules set (`DuplicateCheck.checkLengths` on leads).
-    static let lengthCaps: [String: [String: Int]] = ["lead": DuplicateCheck.maxLengths]
-
-    static func document(tenant: Tenant, caller: RecordCaller) -> OpenAPI.Document {
+    /// `hooks` say what modules add to an object's contract: write parameters, values only
+    /// another call sets, shorter limits, members beside the fields.
+    static func document(tenant: Tenant, caller: RecordCaller, hooks: RecordHooks) -> OpenAPI.Document {
         var schemas = OpenAPIResponses.schemas
         var paths: OpenAPI.PathItem.Map = [:]
         let objects = caller.metadata.ordered.filter { caller.permissions.may(.read, on: $0.apiName) }
@@ -22,18 +18,23 @@ enum TenantOpenAPI {
             let name = typeName(object.apiName)
             let fields = caller.visibleFields(object)
             let writable = fields.filter { $0.isWritable && ($0.apiName == "owner_id" || caller.access($0) == .editable) }
-            let exclude = setElsewhere[object.apiName] ?? [:]
-            schemas[key(name)] = recordSchema(object, fields: fields)
+            let contract = hooks.contract(for: object.apiName)
+            let exclude = contract.refusedValues
+            schemas[key(name)] = recordSchema(object, fields: fields, contract: contract)
             schemas[key(name + "Deleted")] = recordSchema(object, fields: fields, deleted: true)
             let may = Permissions(
                 create: caller.permissions.may(.create, on: object.apiName) && creatable(object, writable: writable),
                 update: caller.permissions.may(.update, on: object.apiName),
                 delete: caller.permissions.may(.delete, on: object.apiName))
-            if may.create { schemas[key(name + "Create")] = inputSchema(object, fields: writable, creating: true, exclude: exclude) }
-            if may.update { schemas[key(name + "Update")] = inputSchema(object, fields: writable, creating: false, exclude: exclude) }
+            if may.create {
+                schemas[key(name + "Create")] = inputSchema(object, fields: writable, creating: true, exclude: exclude, caps: contract.maxLengths)
+            }
+            if may.update {
+                schemas[key(name + "Update")] = inputSchema(object, fields: writable, creating: false, exclude: exclude, caps: contract.maxLengths)
+            }
             let base = "/api/v1/records/\(object.apiName)"
-            paths[path(base)] = .b(collectionItem(object, name: name, fields: fields, may: may))
-            paths[path(base + "/{id}")] = .b(recordItem(object, name: name, may: may))
+            paths[path(base)] = .b(collectionItem(object, name: name, fields: fields, may: may, contract: contract))
+            paths[path(base + "/{id}")] = .b(recordItem(object, name: name, may: may, contract: contract))
             paths[path(base + "/{id}/history")] = .b(historyItem(object, name: name))
             if may.delete { paths[path(base + "/{id}/restore")] = .b(restoreItem(object, name: name, may: may)) }
             paths[path("/api/v1/recycle-bin/\(object.apiName)")] = .b(OpenAPI.PathItem(get: OpenAPI.Operation(
@@ -99,7 +100,8 @@ enum TenantOpenAPI {
     }
 
     /// A record as the server renders it: every field the caller sees, and nothing else.
-    static func recordSchema(_ object: ObjectDefinition, fields: [FieldDefinition], deleted: Bool = false) -> JSONSchema {
+    static func recordSchema(_ object: ObjectDefinition, fields: [FieldDefinition], deleted: Bool = false,
+                             contract: WriteContract = WriteContract()) -> JSONSchema {
         var properties: OrderedDictionary<String, JSONSchema> = [:]
         for field in fields {
             let always = FieldDefinition.systemNames.contains(field.apiName) && field.apiName != "owner_id"
@@ -109,11 +111,11 @@ enum TenantOpenAPI {
             properties["deleted_at"] = .string(format: .dateTime, description: "When it was deleted")
             properties["deleted_by"] = .string(format: .uuid, nullable: true, description: "Who deleted it")
         }
-        if object.apiName == "lead" && !deleted {
-            properties["duplicate_warnings"] = .array(
-                required: false, description: "After a create or change: the similar records found, when saving was allowed",
-                items: .object(properties: ["object": .string, "id": .string(format: .uuid, nullable: true), "name": .string,
-                                            "field": .string, "match": .string, "action": .string], additionalProperties: .a(true)))
+        if !deleted {
+            for (member, doc) in contract.annotations.sorted(by: { $0.key < $1.key }) {
+                properties[member] = .array(required: false, description: doc.description + " (each with " + doc.itemMembers.joined(separator: ", ") + ")",
+                                            items: .object(additionalProperties: .a(true)))
+            }
         }
         return .object(title: deleted ? "Deleted \(object.label.lowercased())" : object.label, properties: properties,
                        additionalProperties: .a(false))
@@ -122,10 +124,10 @@ enum TenantOpenAPI {
     /// What a create or change takes: the fields the caller may write; a create needs the
     /// required ones without a default.
     static func inputSchema(_ object: ObjectDefinition, fields: [FieldDefinition], creating: Bool,
-                            exclude: [String: Set<String>]) -> JSONSchema {
+                            exclude: [String: Set<String>], caps: [String: Int]) -> JSONSchema {
         var properties: OrderedDictionary<String, JSONSchema> = [:]
         for field in fields {
-            var schema = ValueSchemas.input(field, exclude: exclude[field.apiName] ?? [], cap: lengthCaps[object.apiName]?[field.apiName])
+            var schema = ValueSchemas.input(field, exclude: exclude[field.apiName] ?? [], cap: caps[field.apiName])
             if field.apiName == "owner_id" {
                 schema = .string(format: .uuid, description: "The owner: the caller, or a user the caller may assign records to")
             }
@@ -180,14 +182,15 @@ enum TenantOpenAPI {
         }
     }
 
-    static func collectionItem(_ object: ObjectDefinition, name: String, fields: [FieldDefinition], may: Permissions) -> OpenAPI.PathItem {
+    static func collectionItem(_ object: ObjectDefinition, name: String, fields: [FieldDefinition], may: Permissions,
+                               contract: WriteContract) -> OpenAPI.PathItem {
         var item = OpenAPI.PathItem(get: OpenAPI.Operation(
             tags: [object.apiName], summary: "List \(object.pluralLabel.lowercased())", operationId: "list\(name)",
             parameters: listParameters(fields),
             responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("A page", page(ref(name))))], errors: [400] + OpenAPIResponses.reads)))
         if may.create {
             var parameters: OpenAPI.Parameter.Array = [.parameter(OpenAPIResponses.idempotencyKey)]
-            if object.apiName == "lead" { parameters.append(.parameter(allowDuplicates)) }
+            parameters += contract.parameters.map { .parameter(writeParameter($0)) }
             var links: OpenAPI.Link.Map = [
                 "get": .b(.init(operationId: "get\(name)", parameters: ["id": expression("$response.body#/id")])),
                 "history": .b(.init(operationId: "history\(name)", parameters: ["id": expression("$response.body#/id")])),
@@ -211,9 +214,8 @@ enum TenantOpenAPI {
         return item
     }
 
-    static var allowDuplicates: OpenAPI.Parameter {
-        .query(name: "allow_duplicates", required: false, schema: .string,
-               description: "true: save a lead its duplicate rules would block (needs the override_duplicates capability); any other value: no")
+    static func writeParameter(_ parameter: WriteParameter) -> OpenAPI.Parameter {
+        .query(name: parameter.name, required: false, schema: .string, description: parameter.description)
     }
 
     static var idParameter: OpenAPI.Parameter.Array {
@@ -234,7 +236,7 @@ enum TenantOpenAPI {
         return links
     }
 
-    static func recordItem(_ object: ObjectDefinition, name: String, may: Permissions) -> OpenAPI.PathItem {
+    static func recordItem(_ object: ObjectDefinition, name: String, may: Permissions, contract: WriteContract) -> OpenAPI.PathItem {
         let label = object.label.lowercased()
         var item = OpenAPI.PathItem(parameters: idParameter, get: OpenAPI.Operation(
             tags: [object.apiName], summary: "Get a \(label)", operationId: "get\(name)",
@@ -243,7 +245,7 @@ enum TenantOpenAPI {
                                             errors: OpenAPIResponses.reads)))
         if may.update {
             var parameters: OpenAPI.Parameter.Array = [.parameter(OpenAPIResponses.ifMatch)]
-            if object.apiName == "lead" { parameters.append(.parameter(allowDuplicates)) }
+            parameters += contract.parameters.map { .parameter(writeParameter($0)) }
             item.patch = OpenAPI.Operation(
                 tags: [object.apiName], summary: "Change a \(label): the fields sent, nothing else", operationId: "update\(name)",
                 parameters: parameters,

@@ -85,11 +85,8 @@ struct Problem: Encodable {
             case "40001", "40P01":
                 return (CRMError(.conflict, "A concurrent change got in the way; try again."), .conflict, false)
             case "23514":
-                // A CHECK constraint on values a client sent; the known ones name their field.
-                let name = e.serverInfo?[.constraintName] ?? ""
-                if let (field, code, message) = checkConstraints[name] {
-                    return (CRMError.invalid(field, code, message), .badRequest, false)
-                }
+                // A CHECK constraint on values a client sent (the records engine names the field of
+                // those a module declared).
                 return (CRMError(.invalidInput, "A value in the request breaks a rule of this object."), .badRequest, false)
             case let state? where state.hasPrefix("22"):
                 // Data exceptions come from values a client sent (a NUL byte, a number out of range).
@@ -106,11 +103,6 @@ struct Problem: Encodable {
             return (CRMError(CRMError.Code("internal"), "Something went wrong on our side."), .internalServerError, true)
         }
     }
-
-    /// CHECK constraints of module tables → the field, code and message a client sees.
-    static let checkConstraints: [String: (String, String, String)] = [
-        "events_ends_after_start": ("ends_at", "before_start", "An event cannot end before it starts."),
-    ]
 
     static func response(_ error: CRMError, status: HTTPResponse.Status, requestId: String) -> Response {
         let problem = Problem(type: error.code.rawValue, title: status.reasonPhrase, status: status.code,

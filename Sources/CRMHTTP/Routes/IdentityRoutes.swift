@@ -80,7 +80,7 @@ enum IdentityRoutes {
                     .map { MeOut.RoleRef(id: $0.id, name: $0.name, builtin: $0.builtin) }
                 if let id = principal.user.departmentId { department = try await services.departments.find(id, in: tx) }
             }
-            var modules = ["customers"]
+            var modules = services.registry.modules.filter(\.alwaysOn).map(\.id)
             if tenant.hasMigration("core", 4) {
                 modules = try await services.metadata.metadata(for: principal, in: tenant, tx: tx).enabledModules.sorted()
             }

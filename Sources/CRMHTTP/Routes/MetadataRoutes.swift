@@ -48,7 +48,7 @@ enum MetadataRoutes {
 
         authed.get("openapi.json") { _, context -> Response in
             let (caller, _) = try await context.recordCaller(services)
-            return try OpenAPIResponses.response(TenantOpenAPI.document(tenant: try context.requireTenant(), caller: caller))
+            return try OpenAPIResponses.response(TenantOpenAPI.document(tenant: try context.requireTenant(), caller: caller, hooks: services.records.hooks))
         }
 
         let admin = authed.group("admin/objects")

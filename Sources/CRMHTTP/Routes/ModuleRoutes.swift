@@ -23,7 +23,7 @@ enum ModuleRoutes {
                 let change = on ? services.modules.enable : services.modules.disable
                 let view = try await change(id, tenant, caller.metadata.enabledModules, plan, caller.principal, context.meta, tx)
                 // Outside the request's transaction: a handler checks the module is on before it acts.
-                try await ModuleJobs.sync(module: id, tenant: tenant.id, on: on, scheduler: services.jobSchedules)
+                try await ModuleJobs.sync(module: id, tenant: tenant.id, on: on, registry: services.registry, scheduler: services.jobSchedules)
                 return try JSONOut.response(view)
             }
         }

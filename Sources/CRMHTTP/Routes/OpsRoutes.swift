@@ -133,18 +133,7 @@ enum OpsRoutes {
     }
 }
 
-/// A page of a list: `data` and the cursor of the next page, if any.
-struct Page<T: Encodable>: Encodable {
-    var data: [T]
-    var nextCursor: String?
 
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(data, forKey: .data)
-        try c.encode(nextCursor, forKey: .nextCursor)
-    }
-    enum CodingKeys: String, CodingKey { case data, nextCursor }
-}
 
 /// `limit` (default 50, at most 200) and `cursor` from the query string.
 struct Pagination {

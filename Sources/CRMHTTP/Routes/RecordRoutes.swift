@@ -22,12 +22,9 @@ enum RecordRoutes {
             let (caller, tx) = try await context.recordCaller(services)
             let body = try await context.recordBody(request, limit: limit)
             let object = try context.parameters.require("object")
-            if object == "lead" {
-                _ = try caller.metadata.object(object)
-                return try await LeadRoutes.createLead(request, caller: caller, body: body, services: services, tx: tx)
-            }
-            let record = try await services.records.create(object, body: body, caller: caller, in: tx)
-            return json(record.json, status: .created, version: record.version)
+            let record = try await services.records.create(object, body: body, options: writeOptions(request, object, services),
+                                                           caller: caller, in: tx)
+            return json(record, status: .created)
         }
         oneTrip.get("records/:object/:id") { _, context -> Response in
             let (caller, tx) = try await context.recordCaller(services)
@@ -40,13 +37,9 @@ enum RecordRoutes {
             let object = try context.parameters.require("object")
             let id = try recordId(context, object)
             let body = try await context.recordBody(request, limit: limit)
-            if object == "lead" {
-                _ = try caller.metadata.object(object)
-                return try await LeadRoutes.updateLead(request, id: id, caller: caller, body: body, services: services, tx: tx)
-            }
             let record = try await services.records.update(object, id: id, body: body, ifMatch: try ifMatch(request),
-                                                           caller: caller, in: tx)
-            return json(record.json, version: record.version)
+                                                           options: writeOptions(request, object, services), caller: caller, in: tx)
+            return json(record)
         }
         records.delete(":object/:id") { request, context -> Response in
             let (caller, tx) = try await context.recordCaller(services)
@@ -108,6 +101,21 @@ enum RecordRoutes {
         return version
     }
 
+    /// The write parameters the object's hooks declared, as sent in the query.
+    static func writeOptions(_ request: Request, _ object: String, _ services: AppServices) -> [String: String] {
+        let declared = services.records.hooks.writeParameters(for: object)
+        guard !declared.isEmpty else { return [:] }
+        let query = request.uri.queryParameters
+        var out: [String: String] = [:]
+        for parameter in declared { if let value = query.get(parameter.name) { out[parameter.name] = value } }
+        return out
+    }
+
+    /// A record with what hooks added beside its fields, and its ETag.
+    static func json(_ record: RecordService.Fetched, status: HTTPResponse.Status = .ok) -> Response {
+        json(RecordJSON.render(record), status: status, version: record.version)
+    }
+
     static func json(_ text: String, status: HTTPResponse.Status = .ok, version: Int64? = nil) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let version { headers[.eTag] = "\"\(version)\"" }
@@ -126,7 +134,7 @@ extension AppRequestContext {
     func recordCaller(_ services: AppServices) async throws -> (RecordCaller, Transaction) {
         let (principal, tx) = try session()
         let tenant = try requireTenant()
-        guard tenant.hasMigration("core", 3) else {
+        guard tenant.hasMigration("core", RecordChangeLog.coreMigration) else {
             throw CRMError(CRMError.Code("migration-pending"), "This tenant is being migrated; try again shortly.")
         }
         let metadata = try await services.metadata.metadata(for: principal, in: tenant, tx: tx)

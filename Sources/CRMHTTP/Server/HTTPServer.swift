@@ -23,9 +23,7 @@ public enum HTTPServer {
         RecordRoutes.register(on: authed, oneTrip: oneTrip, services: services)
         MetadataRoutes.register(on: authed, services: services)
         ModuleRoutes.register(on: authed, services: services)
-        CustomerRoutes.register(on: authed, services: services)
-        ActivityRoutes.register(on: authed, services: services)
-        LeadRoutes.register(on: authed, services: services)
+        ModuleRouteMount.register(on: authed, services: services)
         // Last: router middleware added after the routes wraps only the not-found answer.
         router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
         return router

@@ -57,7 +57,7 @@ struct ActivitiesTests {
             }
             #expect(again == 0)
             // Enabling scheduled the reminder job for this tenant; disabling removes it.
-            #expect(try await services.jobSchedules.schedules(tenantId: f.t.tenant.id).map(\.kind) == [ModuleJobs.reminders])
+            #expect(try await services.jobSchedules.schedules(tenantId: f.t.tenant.id).map(\.kind) == [ActivitiesModule.reminders])
             #expect(try await f.call(.post, "/api/v1/admin/modules/activities/disable").status == 200)
             #expect(try await services.jobSchedules.schedules(tenantId: f.t.tenant.id).isEmpty)
         }

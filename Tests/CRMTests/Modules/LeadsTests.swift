@@ -181,7 +181,7 @@ struct LeadsTests {
             #expect(again == PublicPool.ReclaimReport(reclaimed: 0, warned: 0))
             let (notices, previous) = try await services.db.transaction(for: try f.t.tenant.schema()) { tx in
                 var kinds: [String] = []
-                for try await k in try await tx.query("SELECT kind FROM outbox ORDER BY kind").decode(String.self) { kinds.append(k) }
+                for try await k in try await tx.query("SELECT kind FROM outbox WHERE stream = 'notice' ORDER BY kind").decode(String.self) { kinds.append(k) }
                 var owners: [UUID?] = []
                 for try await o in try await tx.query("SELECT pool_previous_owner FROM customers WHERE owner_id IS NULL").decode(UUID?.self) {
                     owners.append(o)

@@ -71,11 +71,12 @@ struct ModuleTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            let extra = CRMModule(id: "followups_test", name: "Follow-ups (test)", requires: ["leads"],
-                                  migrations: MigrationScope(id: "followups_test", migrations: [
-                                      Migration(1, "followups", "CREATE TABLE followups_test (id uuid PRIMARY KEY)")]),
-                                  objects: [])
-            let registry = ModuleRegistry(ModuleRegistry.standard.modules + [extra])
+            struct Followups: CRMModule {
+                let id = "followups_test", name = "Follow-ups (test)", requires = ["leads"]
+                let migrations = MigrationScope(id: "followups_test", migrations: [
+                    Migration(1, "followups", "CREATE TABLE followups_test (id uuid PRIMARY KEY)")])
+            }
+            let registry = ModuleRegistry.standard.adding([Followups()])
             let modules = ModuleService(registry: registry, ownerRole: services.db.ownerRole, clock: SystemWallClock())
             let plan: Set<String> = ["customers", "leads", "followups_test"]
             let tenant = f.t.tenant

@@ -8,7 +8,7 @@ struct OwnershipTests {
     func setUp() async throws -> (OrgFixture, OwnershipService, [String: UUID]) {
         let f = try await OrgFixture.make()
         try await f.services.db.ownerTransaction(searchPath: f.schema.schema) { tx in
-            try await tx.execute("CREATE TABLE owned_records (id uuid PRIMARY KEY, owner_id uuid NOT NULL, version bigint NOT NULL DEFAULT 1, updated_at timestamptz NOT NULL DEFAULT now(), deleted_at timestamptz)")
+            try await tx.execute("CREATE TABLE owned_records (id uuid PRIMARY KEY, owner_id uuid NOT NULL, version bigint NOT NULL DEFAULT 1, updated_at timestamptz NOT NULL DEFAULT now(), updated_by uuid, deleted_at timestamptz)")
         }
         var records: [String: UUID] = [:]
         for owner in ["actor", "colleague", "child", "unrelated"] { records[owner] = UUID() }

@@ -1,10 +1,10 @@
 /// The activities module: tasks, calendar events with attendees, and visit (check-in) records,
 /// each tied to a customer; reminders go out through the outbox.
-public enum ActivitiesModule {
+public struct ActivitiesModule: CRMModule {
+    public init() {}
+
     public static let id = "activities"
 
-    public static let module = CRMModule(id: id, name: "Activities", requires: [CustomersModule.id], migrations: migrations,
-                                         objects: ["task", "event", "visit"])
 
     public static let ownedTables: [String: String] = ["task": "tasks", "event": "events", "visit": "visits"]
 
@@ -126,6 +126,12 @@ public enum ActivitiesModule {
             CREATE TRIGGER customers_owner_moves_activities AFTER UPDATE OF owner_id ON customers FOR EACH ROW
                 WHEN (OLD.owner_id IS NOT NULL AND NEW.owner_id IS NOT NULL AND OLD.owner_id <> NEW.owner_id)
                 EXECUTE FUNCTION customers_move_open_activities();
+            """),
+        // The move is the module's after-save hook on customers now (OpenWorkFollowsOwner), so
+        // each activity it moves gets its history and change event like any other write.
+        Migration(3, "open_work_follows_by_hook", """
+            DROP TRIGGER customers_owner_moves_activities ON customers;
+            DROP FUNCTION customers_move_open_activities();
             """),
     ])
 }

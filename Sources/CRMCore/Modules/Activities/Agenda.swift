@@ -108,3 +108,21 @@ public struct ActivityReminders: Sendable {
         return total
     }
 }
+
+extension Agenda {
+    /// An ISO 8601 instant, or a date (`2026-11-23`) taken as midnight in the tenant's time zone.
+    public static func instant(_ text: String?, name: String, zone: TimeZone) throws -> Date {
+        guard let text, !text.isEmpty else { throw CRMError.invalid(name, "required", "Give '\(name)' as a date or an ISO 8601 time.") }
+        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
+        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle()) { return date }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let parts = text.split(separator: "-")
+        if parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), parts[0].count == 4,
+           let date = calendar.date(from: DateComponents(year: y, month: m, day: d)),
+           calendar.dateComponents([.year, .month, .day], from: date) == DateComponents(year: y, month: m, day: d) {
+            return date
+        }
+        throw CRMError.invalid(name, "invalid_date", "'\(name)' must be a date (2026-11-23) or an ISO 8601 time.")
+    }
+}

@@ -1,13 +1,13 @@
 /// The customers module (always on): the customer and contact objects, their tables and their
 /// standard fields' metadata. Issue 6's module registry picks this scope up as is.
-public enum CustomersModule {
+public struct CustomersModule: CRMModule {
+    public init() {}
+
     public static let id = "customers"
 
     /// The tables that hold each object's records, for ownership transfers.
     public static let ownedTables: [String: String] = ["customer": "customers", "contact": "contacts", "interaction": "interactions"]
 
-    public static let module = CRMModule(id: id, name: "Customers", alwaysOn: true, migrations: migrations,
-                                         objects: ["customer", "contact", "interaction"])
 
     public static let migrations = MigrationScope(id: id, migrations: [
         Migration(1, "customers_and_contacts", """

@@ -37,21 +37,16 @@ public struct DuplicateMatch: Codable, Sendable, Equatable {
 /// Reads and writes the rules and runs the check: index probes on the normalized keys of
 /// leads and customers, and a trigram search for similar company names, in one call.
 public struct DuplicateCheck: Sendable {
-    static let settingKey = "leads.duplicate_rules"
     /// Stored names whose word similarity with the checked name's distinctive part is at least
     /// this are reported as `similar`.
     public static let similarity = 0.6
 
     public init() {}
 
-    public func rules(in tx: Transaction) async throws -> [DuplicateRule] {
-        for try await text in try await tx.query("SELECT value::text FROM settings WHERE key = \(Self.settingKey)").decode(String.self) {
-            return (try? JSONDecoder().decode([DuplicateRule].self, from: Data(text.utf8))) ?? DuplicateRule.defaults
-        }
-        return DuplicateRule.defaults
-    }
+    public func rules(in tx: Transaction) async throws -> [DuplicateRule] { try await LeadsModule.duplicateRules.load(in: tx) }
 
-    public func setRules(_ rules: [DuplicateRule], in tx: Transaction) async throws {
+    /// At most one rule per field.
+    static func validate(_ rules: [DuplicateRule]) throws {
         if rules.count > DuplicateRule.Field.allCases.count {
             throw CRMError.invalid("rules", "too_many", "At most one rule per field (\(DuplicateRule.Field.allCases.count)).")
         }
@@ -59,11 +54,6 @@ public struct DuplicateCheck: Sendable {
         for (i, rule) in rules.enumerated() where !seen.insert(rule.field).inserted {
             throw CRMError.invalid("rules[\(i)].field", "duplicate", "One rule per field; '\(rule.field.rawValue)' appears twice.")
         }
-        let json = String(decoding: try JSONEncoder().encode(rules), as: UTF8.self)
-        try await tx.execute("""
-            INSERT INTO settings (key, value) VALUES (\(Self.settingKey), \(json)::jsonb)
-            ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()
-            """)
     }
 
     /// The longest phone, email and company the checks take, in code points (a lead's fields too).

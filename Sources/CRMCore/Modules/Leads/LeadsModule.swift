@@ -1,10 +1,10 @@
 /// The leads module: the lead object, duplicate keys on leads and customers, and the public
 /// pool's bookkeeping. Needs customers (a lead converts into one; the pool holds customers).
-public enum LeadsModule {
+public struct LeadsModule: CRMModule {
+    public init() {}
+
     public static let id = "leads"
 
-    public static let module = CRMModule(id: id, name: "Leads and public pool", requires: [CustomersModule.id],
-                                         migrations: migrations, objects: ["lead"])
 
     /// The tables that hold each object's records, for ownership transfers.
     public static let ownedTables: [String: String] = ["lead": "leads"]

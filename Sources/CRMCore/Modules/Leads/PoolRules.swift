@@ -95,22 +95,4 @@ public struct PoolRules: Codable, Sendable, Equatable {
         if !(0...3650).contains(reclaimWaitDays) { errors.add("reclaim_wait_days", "out_of_range", "Between 0 and 3650 days.") }
         try errors.throwIfAny()
     }
-
-    static let settingKey = "leads.pool_rules"
-
-    public static func load(in tx: Transaction) async throws -> PoolRules {
-        for try await text in try await tx.query("SELECT value::text FROM settings WHERE key = \(settingKey)").decode(String.self) {
-            return (try? JSONDecoder().decode(PoolRules.self, from: Data(text.utf8))) ?? PoolRules()
-        }
-        return PoolRules()
-    }
-
-    public func save(in tx: Transaction) async throws {
-        try validate()
-        let json = String(decoding: try JSONEncoder().encode(self), as: UTF8.self)
-        try await tx.execute("""
-            INSERT INTO settings (key, value) VALUES (\(Self.settingKey), \(json)::jsonb)
-            ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()
-            """)
-    }
 }

@@ -5,15 +5,24 @@ import PostgresNIO
 /// job reclaims customers their owners have left alone, set-based, one statement per rule.
 public struct PublicPool: Sendable {
     let clock: any WallClock
+    let hooks: RecordHooks
 
-    public init(clock: any WallClock) { self.clock = clock }
+    public init(clock: any WallClock, hooks: RecordHooks = .none) {
+        self.clock = clock
+        self.hooks = hooks
+    }
+
+    /// Writes of customers' owners and pool bookkeeping, with history and change events.
+    func write(_ sets: [SystemWrite.Assignment]) -> SystemWrite {
+        SystemWrite(object: "customer", table: try! SQLIdentifier("customers"), set: sets, hooks: hooks)
+    }
 
     /// Makes the caller the owner of a pool customer. Exactly one of many simultaneous claims
     /// wins (the row lock, then the re-checked `owner_id IS NULL`); the caps hold under
     /// concurrency because a claim first takes its rep's and department's advisory locks.
     public func claim(_ id: UUID, caller: RecordCaller, in tx: Transaction) async throws {
         guard caller.permissions.may(.update, on: "customer") else { throw CRMError.forbidden("You may not take customers.") }
-        let rules = try await PoolRules.load(in: tx)
+        let rules = try await LeadsModule.poolRules.load(in: tx)
         let user = caller.userId, now = clock.now()
         let department = caller.permissions.departmentId
         try await tx.execute("SELECT pg_advisory_xact_lock(hashtext('crm.pool.rep'), hashtext(\(user.uuidString)))")
@@ -46,12 +55,10 @@ public struct PublicPool: Sendable {
                 throw CRMError.conflict("Your department holds \(held) customers; the limit is \(cap).")
             }
         }
-        var claimed = false
-        for try await _ in try await tx.query("""
-            UPDATE customers SET owner_id = \(user), pool_entered_at = NULL, version = version + 1, updated_at = \(now), updated_by = \(user)
-            WHERE id = \(id) AND owner_id IS NULL AND deleted_at IS NULL RETURNING id
-            """).decode(UUID.self) { claimed = true }
-        guard claimed else {
+        let claimed = try await write([.owner(user), SystemWrite.Assignment(field: nil, column: "pool_entered_at", .date(nil))]).run(
+            where: { q in q.append("t.id = \(try q.bind(id)) AND t.owner_id IS NULL") },
+            actor: RecordActor(userId: user, requestId: caller.meta.requestId, origin: "pool.claim"), at: now, in: tx)
+        guard !claimed.isEmpty else {
             for try await _ in try await tx.query("SELECT 1 FROM customers WHERE id = \(id) AND deleted_at IS NULL").decode(Int32.self) {
                 throw CRMError.conflict("Someone else has this customer now; it is no longer in the pool.")
             }
@@ -93,11 +100,10 @@ public struct PublicPool: Sendable {
             throw CRMError.forbidden("Only its owner or someone who may change it can release this customer.")
         }
         let now = clock.now()
-        try await tx.execute("""
-            UPDATE customers SET owner_id = NULL, pool_entered_at = \(now), pool_previous_owner = owner_id, version = version + 1,
-                updated_at = \(now), updated_by = \(caller.userId)
-            WHERE id = \(id)
-            """)
+        _ = try await write([.owner(nil), SystemWrite.Assignment(field: nil, column: "pool_entered_at", .date(now)),
+                             SystemWrite.Assignment(field: nil, column: "pool_previous_owner", .expression("t.owner_id"))]).run(
+            where: { q in q.append("t.id = \(try q.bind(id))") },
+            actor: RecordActor(userId: caller.userId, requestId: caller.meta.requestId, origin: "pool.release"), at: now, in: tx)
         try await tx.execute("""
             INSERT INTO pool_events (customer_id, event, user_id, at, reason) VALUES (\(id), 'released', \(owner), \(now), \(reason))
             """)
@@ -116,43 +122,43 @@ public struct PublicPool: Sendable {
     /// Moves every stale customer to the pool and warns owners of those about to go, in the
     /// tenant of `tx`. Idempotent: a second run at the same time moves and warns nothing.
     public func reclaim(now: Date, in tx: Transaction) async throws -> ReclaimReport {
-        let rules = try await PoolRules.load(in: tx)
+        let rules = try await LeadsModule.poolRules.load(in: tx)
         var report = ReclaimReport(reclaimed: 0, warned: 0)
         var groups: [(level: String?, others: [String], rule: PoolRules.Reclaim)] = [(nil, Array(rules.levels.keys), rules.reclaim)]
         for (level, rule) in rules.levels { groups.append((level, [], rule)) }
         for group in groups {
             guard let days = group.rule.daysWithoutInteraction else { continue }
             let cutoff = now.addingTimeInterval(-Double(days) * 86_400)
-            // The level condition: one level, or every level but the overridden ones.
-            let levelSQL = "(CASE WHEN $2::text IS NOT NULL THEN c.level = $2::text ELSE (c.level IS NULL OR NOT (c.level = ANY($3::text[]))) END)"
-            var binds = PostgresBindings()
-            binds.append(now)
-            binds.append(group.level)
-            binds.append(group.others)
-            binds.append(cutoff)
-            binds.append("no interaction for \(days) days")
-            // One pass: a row another transaction holds is waited for and its staleness checked
-            // again on the version that transaction left (an interaction may have just touched it).
-            // Locking the rows first with SKIP LOCKED cost a second write of each and a join.
-            let moved = try await count(tx, """
-                WITH moved AS (
-                    UPDATE customers c SET owner_id = NULL, pool_entered_at = $1, pool_previous_owner = c.owner_id,
-                        version = c.version + 1, updated_at = $1
-                    WHERE c.owner_id IS NOT NULL AND c.deleted_at IS NULL AND \(levelSQL)
-                      AND coalesce(c.last_contacted_at, c.created_at) < $4
-                    RETURNING c.id, c.pool_previous_owner AS owner_id
-                ), events AS (
-                    INSERT INTO pool_events (customer_id, event, user_id, at, reason)
-                    SELECT id, 'reclaimed', owner_id, $1, $5 FROM moved RETURNING customer_id, user_id
-                ), notices AS (
-                    INSERT INTO outbox (id, kind, payload, created_at, deliver_after)
-                    SELECT gen_random_uuid(), 'pool.reclaimed', jsonb_build_object('user_id', user_id, 'customer_id', customer_id, 'reason', $5::text), $1, $1
-                    FROM events RETURNING 1
-                )
-                SELECT count(*)::int8 FROM notices
-                """, binds)
+            let reason = "no interaction for \(days) days"
+            // The level condition: one level, or every level but the overridden ones. The rows are
+            // locked before the write, so a row another transaction holds is waited for and its
+            // staleness checked again on the version that transaction left.
+            let moved = try await write([.owner(nil), SystemWrite.Assignment(field: nil, column: "pool_entered_at", .date(now)),
+                                         SystemWrite.Assignment(field: nil, column: "pool_previous_owner", .expression("t.owner_id"))]).run(
+                where: { q in
+                    q.append("t.owner_id IS NOT NULL AND ")
+                    if let level = group.level { q.append("t.level = \(try q.bind(level))") } else {
+                        q.append("(t.level IS NULL OR NOT (t.level = ANY(\(try q.bind(group.others)))))")
+                    }
+                    q.append(" AND coalesce(t.last_contacted_at, t.created_at) < \(try q.bind(cutoff))")
+                },
+                actor: .system("pool.reclaim"), at: now,
+                following: { q in
+                    let atP = try q.bind(now), reasonP = try q.bind(reason)
+                    q.append("""
+                        , events AS (
+                            INSERT INTO pool_events (customer_id, event, user_id, at, reason)
+                            SELECT id, 'reclaimed', (old_values ->> 'owner_id')::uuid, \(atP), \(reasonP) FROM upd RETURNING customer_id, user_id
+                        ), notices AS (
+                            INSERT INTO outbox (id, kind, payload, created_at, deliver_after)
+                            SELECT gen_random_uuid(), 'pool.reclaimed', jsonb_build_object('user_id', user_id, 'customer_id', customer_id, 'reason', \(reasonP)::text), \(atP), \(atP)
+                            FROM events
+                        )
+                        """)
+                }, in: tx).count
             report.reclaimed += moved
             guard let warn = group.rule.warnDaysBefore, warn > 0, warn < days else { continue }
+            let levelSQL = "(CASE WHEN $2::text IS NOT NULL THEN c.level = $2::text ELSE (c.level IS NULL OR NOT (c.level = ANY($3::text[]))) END)"
             var wbinds = PostgresBindings()
             wbinds.append(now)
             wbinds.append(group.level)

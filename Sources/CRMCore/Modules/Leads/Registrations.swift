@@ -116,11 +116,7 @@ public struct Registrations: Sendable {
     public func decide(_ id: UUID, approve: Bool, caller: RecordCaller, in tx: Transaction) async throws -> View {
         guard caller.permissions.may(.approve, on: "lead") else { throw CRMError.forbidden("Deciding registrations needs approve on leads.") }
         let now = clock.now()
-        var days = Self.defaultDays
-        for try await d in try await tx.query(
-            "SELECT (value #>> '{}')::int4 FROM settings WHERE key = 'leads.registration_days'").decode(Int32?.self) {
-            days = Int(d ?? Int32(Self.defaultDays))
-        }
+        let days = try await LeadsModule.registrationDays.load(in: tx)
         let until: Date? = approve ? now.addingTimeInterval(Double(days) * 86_400) : nil
         var requester: UUID?
         for try await by in try await tx.query("SELECT requested_by FROM registrations WHERE id = \(id) FOR UPDATE").decode(UUID.self) {

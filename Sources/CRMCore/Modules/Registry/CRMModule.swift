@@ -1,25 +1,93 @@
-/// One CRM module: what it is called, what it needs, the tables it brings into a tenant's
-/// schema and the objects those tables hold. Routes live in the HTTP layer and are guarded by
-/// the module's id; background jobs register with the job runner under the module's prefix.
-public struct CRMModule: Sendable {
-    public let id: String
-    public let name: String
-    /// Modules that must be enabled first (and may not be disabled while this one is on).
-    public let requires: [String]
-    /// On in every tenant, whatever its plan; cannot be disabled.
-    public let alwaysOn: Bool
-    public let migrations: MigrationScope
-    /// The objects whose metadata rows name this module.
-    public let objects: [String]
+import Foundation
 
-    public init(id: String, name: String, requires: [String] = [], alwaysOn: Bool = false, migrations: MigrationScope,
-                objects: [String]) {
-        precondition(migrations.id == id, "a module's migration scope carries its id")
-        self.id = id
-        self.name = name
-        self.requires = requires
-        self.alwaysOn = alwaysOn
-        self.migrations = migrations
-        self.objects = objects
+/// One CRM module, declared in one place: what it is, what it needs, and everything it brings
+/// into a tenant. The registry (`ModuleRegistry`) is the one list of modules; adding a module is
+/// one new folder under `Modules/` and one line there (see docs/modules.md, "Adding a module").
+///
+/// Only `id`, `name` and `migrations` have no default.
+public protocol CRMModule: Sendable {
+    var id: String { get }
+    var name: String { get }
+    /// Modules that must be enabled first (and may not be disabled while this one is on).
+    var requires: [String] { get }
+    /// On in every tenant, whatever its plan; cannot be disabled.
+    var alwaysOn: Bool { get }
+    /// Its tables, functions and metadata rows, applied in a tenant when first enabled there.
+    var migrations: MigrationScope { get }
+    /// The objects whose metadata rows name this module.
+    var objects: [String] { get }
+    /// Objects whose records have owners, and the table of each (ownership transfers).
+    var ownedTables: [String: String] { get }
+    /// Its typed settings: API, blueprint section `settings.<id>` and export come from these.
+    var settings: [any ModuleSetting] { get }
+    /// Its background jobs, and the schedules enabling it creates per tenant.
+    var jobs: [ModuleJob] { get }
+    /// Its say in record writes (of its own objects or others').
+    func hooks(_ context: ModuleContext) -> [any RecordHook]
+    /// CHECK constraints of its tables → the field error a client sees.
+    var constraintErrors: [ConstraintError] { get }
+    /// What it adds to the customer 360° view.
+    var customerPanels: [CustomerPanel] { get }
+    /// Its calls beyond the records API, under `/api/v1`; they answer `module-disabled` while
+    /// the module is off in the caller's tenant.
+    var routes: [ModuleRoute] { get }
+}
+
+extension CRMModule {
+    public var requires: [String] { [] }
+    public var alwaysOn: Bool { false }
+    public var objects: [String] { [] }
+    public var ownedTables: [String: String] { [:] }
+    public var settings: [any ModuleSetting] { [] }
+    public var jobs: [ModuleJob] { [] }
+    public func hooks(_ context: ModuleContext) -> [any RecordHook] { [] }
+    public var constraintErrors: [ConstraintError] { [] }
+    public var customerPanels: [CustomerPanel] { [] }
+    public var routes: [ModuleRoute] { [] }
+}
+
+/// What a module's hooks may be built with.
+public struct ModuleContext: Sendable {
+    public let clock: any WallClock
+    public init(clock: any WallClock) { self.clock = clock }
+}
+
+/// A CHECK constraint of a module's table, as the field error a client sees (400).
+public struct ConstraintError: Sendable {
+    public let constraint: String
+    public let field: String
+    public let code: String
+    public let message: String
+
+    public init(constraint: String, field: String, code: String, message: String) {
+        self.constraint = constraint
+        self.field = field
+        self.code = code
+        self.message = message
+    }
+}
+
+/// A related list a module adds to the customer 360° view: records of `object` whose `column`
+/// points at the customer, as the caller may read them, with a total.
+public struct CustomerPanel: Sendable {
+    public let key: String
+    public let object: String
+    public let column: String
+    /// The list's order: a field's api name, `-` first for descending.
+    public let sort: String
+    public let limit: Int
+    /// Only records whose `filterField` is one of `filterValues` (open tasks), when set.
+    public let filterField: String?
+    public let filterValues: [String]
+
+    public init(key: String, object: String, column: String, sort: String, limit: Int, filterField: String? = nil,
+                filterValues: [String] = []) {
+        self.key = key
+        self.object = object
+        self.column = column
+        self.sort = sort
+        self.limit = limit
+        self.filterField = filterField
+        self.filterValues = filterValues
     }
 }

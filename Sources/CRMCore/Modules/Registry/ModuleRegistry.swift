@@ -1,10 +1,10 @@
 /// Every module the server knows, in dependency order. The one place a module is registered:
-/// its migrations, objects and dependencies come from here; its routes check `id` against the
-/// tenant's enabled set.
+/// its migrations, objects, settings, jobs, hooks, routes, error mappings and 360° panels all
+/// come from here.
 public struct ModuleRegistry: Sendable {
-    public let modules: [CRMModule]
+    public let modules: [any CRMModule]
 
-    public init(_ modules: [CRMModule]) {
+    public init(_ modules: [any CRMModule]) {
         var seen = Set<String>()
         for module in modules {
             precondition(module.requires.allSatisfy(seen.contains), "\(module.id) is listed before what it requires")
@@ -13,9 +13,31 @@ public struct ModuleRegistry: Sendable {
         self.modules = modules
     }
 
-    public static let standard = ModuleRegistry([CustomersModule.module, LeadsModule.module, ActivitiesModule.module])
+    /// The modules of this server. Adding a module: one folder under `Modules/`, one line here.
+    public static let standard = ModuleRegistry([
+        CustomersModule(),
+        LeadsModule(),
+        ActivitiesModule(),
+    ])
 
-    public func module(_ id: String) -> CRMModule? { modules.first { $0.id == id } }
+    /// This registry and `more` after it (a test's own module).
+    public func adding(_ more: [any CRMModule]) -> ModuleRegistry { ModuleRegistry(modules + more) }
+
+    public func module(_ id: String) -> (any CRMModule)? { modules.first { $0.id == id } }
+
+    /// Every module's record hooks.
+    public func hooks(_ context: ModuleContext) -> RecordHooks { RecordHooks(modules.flatMap { $0.hooks(context) }) }
+
+    /// Every owned object's table.
+    public var ownedTables: [String: String] { modules.reduce(into: [:]) { $0.merge($1.ownedTables) { a, _ in a } } }
+
+    /// CHECK constraints of module tables by name.
+    public var constraintErrors: [String: ConstraintError] {
+        Dictionary(modules.flatMap(\.constraintErrors).map { ($0.constraint, $0) }) { a, _ in a }
+    }
+
+    /// The 360° view's panels, in registry order.
+    public var customerPanels: [CustomerPanel] { modules.flatMap(\.customerPanels) }
 
     /// The scopes every tenant gets at provisioning: core, then the always-on modules.
     public var provisionedScopes: [MigrationScope] { [TenantMigrations.core] + modules.filter(\.alwaysOn).map(\.migrations) }
@@ -27,7 +49,7 @@ public struct ModuleRegistry: Sendable {
     public var requiredScopeIds: Set<String> { Set(provisionedScopes.map(\.id)) }
 
     /// The modules that need `id`, directly or through another.
-    public func dependents(of id: String) -> [CRMModule] {
+    public func dependents(of id: String) -> [any CRMModule] {
         modules.filter { module in
             var stack = module.requires, seen = Set<String>()
             while let next = stack.popLast() {
