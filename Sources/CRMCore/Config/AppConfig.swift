@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 
-/// Server configuration, read from environment variables (documented in README.md) and,
+/// Server configuration, read from environment variables (documented in docs/operations.md) and,
 /// optionally, a `KEY=VALUE` file named by `CRM_CONFIG_FILE`; the environment wins over the file.
 public struct AppConfig: Sendable {
     public var database: DatabaseConfig

@@ -9,20 +9,8 @@ import Testing
 struct DelegatedAdminTests {
     /// Root → East, Root → West, made by the admin.
     static func tree(_ f: RecordsFixture) async throws -> (root: String, east: String, west: String) {
-        func department(_ body: [String: Any]) async throws -> String {
-            let r = try await f.call(.post, "/api/v1/admin/departments", json: body)
-            guard r.status == 201, let id = r.object["id"] as? String else { throw TestFailure("department: \(r.status) \(r.text)") }
-            return id
-        }
-        let root = try await department(["name": "Root"])
-        return (root, try await department(["name": "East", "parent_id": root]), try await department(["name": "West", "parent_id": root]))
-    }
-
-    /// A role made by the admin.
-    static func role(_ f: RecordsFixture, _ body: [String: Any]) async throws -> String {
-        let r = try await f.call(.post, "/api/v1/admin/roles", json: body)
-        guard r.status == 201, let id = r.object["id"] as? String else { throw TestFailure("role: \(r.status) \(r.text)") }
-        return id
+        let root = try await f.department("Root")
+        return (root, try await f.department("East", parent: root), try await f.department("West", parent: root))
     }
 
     static func customerRead(_ scope: String) -> [[String: Any]] { [["object": "customer", "actions": ["read"], "scope": scope]] }
@@ -35,8 +23,8 @@ struct DelegatedAdminTests {
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
             try await f.addField("customer", ["api_name": "credit_limit", "label": "Credit limit", "type": "currency"])
-            let clerkRole = try await Self.role(f, ["name": "Clerk", "capabilities": ["manage_users", "manage_roles"],
-                                                    "permissions": Self.customerRead("all"), "fields": Self.hideCredit])
+            let clerkRole = try await f.role(["name": "Clerk", "capabilities": ["manage_users", "manage_roles"],
+                                              "permissions": Self.customerRead("all"), "fields": Self.hideCredit])
             let clerk = try await f.user("clerk", roles: [clerkRole])
             let id = try #require(try await f.create("customer", ["name": "Big Buyer", "credit_limit": 50000])["id"] as? String)
             let before = try await f.call(.get, "/api/v1/records/customer/\(id)", as: clerk.token)
@@ -54,7 +42,7 @@ struct DelegatedAdminTests {
                 #expect(named.status == 403, "\(access): \(named.text)")
             }
             // The same role made by the admin cannot be taken either.
-            let adminPlain = try await Self.role(f, ["name": "Plain reader", "permissions": Self.customerRead("all")])
+            let adminPlain = try await f.role(["name": "Plain reader", "permissions": Self.customerRead("all")])
             let take = try await f.call(.patch, "/api/v1/admin/users/\(clerk.id)", as: clerk.token, json: ["role_ids": [clerkRole, adminPlain]])
             #expect(take.status == 403, "\(take.text)")
             // A role that keeps the field hidden is theirs to make; dropping its field rule is widening it.
@@ -78,11 +66,11 @@ struct DelegatedAdminTests {
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
             try await f.addField("customer", ["api_name": "credit_limit", "label": "Credit limit", "type": "currency"])
-            let clerkRole = try await Self.role(f, ["name": "Clerk", "capabilities": ["manage_users"],
-                                                    "permissions": Self.customerRead("all"), "fields": Self.hideCredit])
+            let clerkRole = try await f.role(["name": "Clerk", "capabilities": ["manage_users"],
+                                              "permissions": Self.customerRead("all"), "fields": Self.hideCredit])
             let clerk = try await f.user("clerk", roles: [clerkRole])
-            let full = try await Self.role(f, ["name": "Full reader", "permissions": Self.customerRead("all")])
-            let peerRole = try await Self.role(f, ["name": "Reader", "permissions": Self.customerRead("all"), "fields": Self.hideCredit])
+            let full = try await f.role(["name": "Full reader", "permissions": Self.customerRead("all")])
+            let peerRole = try await f.role(["name": "Reader", "permissions": Self.customerRead("all"), "fields": Self.hideCredit])
             let bossEmail = "boss-\(UUID().compactHex.prefix(6))@\(f.t.slug).example"
             let boss = try await f.call(.post, "/api/v1/admin/users", json: [
                 "email": bossEmail, "name": "Boss", "password": Fixtures.password, "role_ids": [full]])
@@ -90,8 +78,7 @@ struct DelegatedAdminTests {
 
             let reset = try await f.call(.patch, "/api/v1/admin/users/\(bossId)", as: clerk.token, json: ["password": "Taken-Over-Password-1"])
             #expect(reset.status == 403, "\(reset.text)")
-            let stolen = try await client.call(.post, "/api/v1/auth/login", tenant: f.t.slug,
-                                               json: ["email": bossEmail, "password": "Taken-Over-Password-1"], headers: ["X-Forwarded-For": "10.7.0.1"])
+            let stolen = try await client.loginAttempt(f.t.slug, bossEmail, "Taken-Over-Password-1", from: "10.7.0.1")
             #expect(stolen.status == 401, "\(stolen.text)")
             #expect(try await f.call(.patch, "/api/v1/admin/users/\(bossId)", as: clerk.token, json: ["name": "Renamed"]).status == 403)
             #expect(try await f.call(.patch, "/api/v1/admin/users/\(bossId)", json: ["is_active": false]).status == 200)
@@ -110,9 +97,9 @@ struct DelegatedAdminTests {
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
             let (_, east, west) = try await Self.tree(f)
-            let hrRole = try await Self.role(f, ["name": "East HR", "capabilities": ["manage_users"], "permissions": Self.customerRead("department")])
-            let repRole = try await Self.role(f, ["name": "Customer rep", "permissions": Self.customerRead("own")])
-            let deptReader = try await Self.role(f, ["name": "Department reader", "permissions": Self.customerRead("department")])
+            let hrRole = try await f.role(["name": "East HR", "capabilities": ["manage_users"], "permissions": Self.customerRead("department")])
+            let repRole = try await f.role(["name": "Customer rep", "permissions": Self.customerRead("own")])
+            let deptReader = try await f.role(["name": "Department reader", "permissions": Self.customerRead("department")])
             let hr = try await f.user("hr", roles: [hrRole], department: east)
             let eastRep = try await f.user("east-rep", roles: [repRole], department: east)
             let westRep = try await f.user("west-rep", roles: [repRole], department: west)
@@ -145,9 +132,9 @@ struct DelegatedAdminTests {
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
             let (root, east, west) = try await Self.tree(f)
-            let office = try await Self.role(f, ["name": "East office", "capabilities": ["manage_departments"],
-                                                 "permissions": Self.customerRead("department_tree")])
-            let repRole = try await Self.role(f, ["name": "Customer rep", "permissions": Self.customerRead("own")])
+            let office = try await f.role(["name": "East office", "capabilities": ["manage_departments"],
+                                           "permissions": Self.customerRead("department_tree")])
+            let repRole = try await f.role(["name": "Customer rep", "permissions": Self.customerRead("own")])
             let e = try await f.user("east", roles: [office], department: east)
             let w = try await f.user("west", roles: [repRole], department: west)
             let customer = try #require(try await f.create("customer", ["name": "West Buyer", "owner_id": w.id])["id"] as? String)
@@ -178,8 +165,8 @@ struct DelegatedAdminTests {
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
             let (_, east, west) = try await Self.tree(f)
-            let roleAdmin = try await Self.role(f, ["name": "East roles", "capabilities": ["manage_roles"], "permissions": Self.customerRead("department")])
-            let repRole = try await Self.role(f, ["name": "Customer rep", "permissions": Self.customerRead("own")])
+            let roleAdmin = try await f.role(["name": "East roles", "capabilities": ["manage_roles"], "permissions": Self.customerRead("department")])
+            let repRole = try await f.role(["name": "Customer rep", "permissions": Self.customerRead("own")])
             let editor = try await f.user("editor", roles: [roleAdmin], department: east)
             let w1 = try await f.user("west-1", roles: [repRole], department: west)
             let w2 = try await f.user("west-2", roles: [repRole], department: west)

@@ -126,8 +126,7 @@ struct OpsTenantAPITests {
         let services = try await TestEnvironment.shared.services()
         let t = try await Fixtures.tenant(services)
         try await TestAPI(services: services).run { client in
-            let r = try await client.call(.post, "/api/v1/auth/login", tenant: "no-such-tenant-zz",
-                                          json: ["email": "a@b.example", "password": "whatever-long"])
+            let r = try await client.loginAttempt("no-such-tenant-zz", "a@b.example", "whatever-long")
             #expect(r.status == 404)
             #expect(r.problemType == "tenant-not-found")
             let invalid = try await client.call(.get, "/api/v1/me", tenant: "'; DROP SCHEMA platform; --")

@@ -18,9 +18,7 @@ struct AbuseTests {
         try await TestAPI(services: services).run { client in
             var statuses: [Int] = []
             for i in 0..<7 {
-                statuses.append(try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
-                                                      json: ["email": t.adminEmail, "password": "not-the-password"],
-                                                      headers: ["X-Forwarded-For": "10.66.\(i).1, 192.0.2.44"]).status)
+                statuses.append(try await client.loginAttempt(t.slug, t.adminEmail, "not-the-password", from: "10.66.\(i).1, 192.0.2.44").status)
             }
             #expect(statuses == [401, 401, 401, 401, 401, 429, 429])
         }
@@ -40,9 +38,7 @@ struct AbuseTests {
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<30 {
                     group.addTask {
-                        try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
-                                              json: ["email": t.adminEmail, "password": "parallel-guess"],
-                                              headers: ["X-Forwarded-For": "192.0.2.77"]).status
+                        try await client.loginAttempt(t.slug, t.adminEmail, "parallel-guess", from: "192.0.2.77").status
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -61,13 +57,10 @@ struct AbuseTests {
                         t.adminEmail.replacingOccurrences(of: "admin", with: "Admin")]
         try await TestAPI(services: services).run { client in
             for v in variants {
-                let r = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug, json: ["email": v, "password": "wrong-spelling"],
-                                              headers: ["X-Forwarded-For": "192.0.2.88"])
+                let r = try await client.loginAttempt(t.slug, v, "wrong-spelling", from: "192.0.2.88")
                 #expect(r.status == 401)
             }
-            let sixth = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
-                                              json: ["email": t.adminEmail.capitalized, "password": "wrong-spelling"],
-                                              headers: ["X-Forwarded-For": "192.0.2.88"])
+            let sixth = try await client.loginAttempt(t.slug, t.adminEmail.capitalized, "wrong-spelling", from: "192.0.2.88")
             #expect(sixth.status == 429)
         }
     }
@@ -146,53 +139,10 @@ struct AbuseTests {
             let junk = try await client.call(.post, "/api/v1/me/tokens", tenant: t.slug, token: session,
                                              json: ["name": "junk", "expires_at": "tomorrow"])
             #expect(junk.status == 400 && junk.fieldNames == ["expires_at"])
-            let nulEmail = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug, json: ["email": "a\u{0}@b.example", "password": "whatever-long"])
+            let nulEmail = try await client.loginAttempt(t.slug, "a\u{0}@b.example", "whatever-long")
             #expect(nulEmail.status == 400 && nulEmail.fieldNames == ["email"])
             let huge = try await client.call(.get, "/api/v1/me", tenant: t.slug, token: String(repeating: "x", count: 5000))
             #expect(huge.status == 401)
         }
-    }
-}
-
-@Suite("Provisioning and migration under failure and concurrency")
-struct ProvisioningFailureTests {
-    @Test("a failure after a spare was claimed and the admin written leaves no tenant and no orphan")
-    func failureAfterSpareClaim() async throws {
-        let services = try await TestEnvironment.shared.services()
-        try await services.provisioner.prepareSpares(target: 1)
-        let slug = Fixtures.uniqueSlug("late")
-        await #expect(throws: (any Error).self) {
-            try await services.tenants.create(
-                NewTenant(slug: slug, name: "Late failure", plan: "starter",
-                          admin: .init(email: "a@late.example", name: "A", password: Fixtures.password)),
-                actor: AuditEntry(actorType: "test", action: ""), meta: .commandLine, useSpare: true, fault: .afterAdminCreated)
-        }
-        let rows: Int = try await services.db.platformTransaction { tx in
-            for try await n in try await tx.query("SELECT count(*)::int4 FROM platform.tenants WHERE slug = \(slug)").decode(Int32.self) { return Int(n) }
-            return -1
-        }
-        #expect(rows == 0)
-        // The slug is free for a second try.
-        let tenant = try await services.tenants.create(
-            NewTenant(slug: slug, name: "Second try", plan: "starter", admin: .init(email: "a@late.example", name: "A", password: Fixtures.password)),
-            actor: AuditEntry(actorType: "test", action: ""), meta: .commandLine, useSpare: false)
-        #expect(tenant.slug == slug)
-    }
-
-    @Test("two migration runs at once apply each migration once")
-    func concurrentRunners() async throws {
-        let services = try await TestEnvironment.shared.services()
-        var ids: [UUID] = []
-        for _ in 0..<10 { ids.append(try await Fixtures.tenant(services).tenant.id) }
-        let scope = MigrationScope(id: "twice_\(UUID().compactHex.prefix(8))", migrations: [
-            Migration(1, "add_flag", "ALTER TABLE users ADD COLUMN flagged boolean"),
-        ])
-        let runner = MigrationRunner(db: services.db, tenantScopes: TenantMigrations.all + [scope], concurrency: 4)
-        let only = ids
-        async let first = runner.migrateTenants(only: only)
-        async let second = runner.migrateTenants(only: only)
-        let (a, b) = try await (first, second)
-        #expect(a.failures.isEmpty && b.failures.isEmpty, "\(a.failures) \(b.failures)")
-        #expect(a.applied + b.applied == 10)
     }
 }

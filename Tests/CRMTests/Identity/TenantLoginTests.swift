@@ -9,8 +9,7 @@ struct TenantLoginTests {
         let services = try await TestEnvironment.shared.services()
         let t = try await Fixtures.tenant(services)
         try await TestAPI(services: services).run { client in
-            let login = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
-                                              json: ["email": t.adminEmail.uppercased(), "password": t.adminPassword])
+            let login = try await client.loginAttempt(t.slug, t.adminEmail.uppercased(), t.adminPassword)
             #expect(login.status == 200, "\(login.text)")
             let token = try #require(login.object["token"] as? String)
             #expect(token.hasPrefix("crms_") && token.count >= 48)
@@ -38,11 +37,8 @@ struct TenantLoginTests {
         let services = try await TestEnvironment.shared.services()
         let t = try await Fixtures.tenant(services)
         try await TestAPI(services: services).run { client in
-            let wrong = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
-                                              json: ["email": t.adminEmail, "password": "wrong-password-123"], headers: ["X-Forwarded-For": "10.1.0.1"])
-            let unknown = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
-                                                json: ["email": "nobody@\(t.slug).example", "password": "wrong-password-123"],
-                                                headers: ["X-Forwarded-For": "10.1.0.2"])
+            let wrong = try await client.loginAttempt(t.slug, t.adminEmail, "wrong-password-123", from: "10.1.0.1")
+            let unknown = try await client.loginAttempt(t.slug, "nobody@\(t.slug).example", "wrong-password-123", from: "10.1.0.2")
             #expect(wrong.status == 401 && unknown.status == 401)
             var a = wrong.object, b = unknown.object
             a["request_id"] = nil
@@ -72,8 +68,7 @@ struct TenantLoginTests {
             let idB = (meB.object["user"] as? [String: Any])?["id"] as? String
             #expect(idA != nil && idB != nil && idA != idB)
             // A's password does not open B.
-            let cross = try await client.call(.post, "/api/v1/auth/login", tenant: b.slug,
-                                              json: ["email": "same@shared.example", "password": a.adminPassword])
+            let cross = try await client.loginAttempt(b.slug, "same@shared.example", a.adminPassword)
             #expect(cross.status == 401)
 
             let opToken = try await client.operatorLogin(op.email, op.password)
@@ -83,7 +78,7 @@ struct TenantLoginTests {
             #expect(try await client.call(.get, "/ops/v1/tenants", token: opToken).status == 200)
             // An operator cannot log in as a tenant user, nor a user as an operator.
             #expect(try await client.call(.post, "/ops/v1/auth/login", json: ["email": "same@shared.example", "password": a.adminPassword]).status == 401)
-            #expect(try await client.call(.post, "/api/v1/auth/login", tenant: a.slug, json: ["email": op.email, "password": op.password]).status == 401)
+            #expect(try await client.loginAttempt(a.slug, op.email, op.password).status == 401)
             #expect(try await client.call(.post, "/ops/v1/auth/logout", token: opToken).status == 204)
             #expect(try await client.call(.get, "/ops/v1/tenants", token: opToken).status == 401)
         }
@@ -125,7 +120,7 @@ struct TenantLoginTests {
         let t = try await Fixtures.tenant(services)
         let huge = String(repeating: "p", count: 1_000_000)
         try await TestAPI(services: services).run { client in
-            let r = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug, json: ["email": t.adminEmail, "password": huge])
+            let r = try await client.loginAttempt(t.slug, t.adminEmail, huge)
             #expect(r.status == 400)
             #expect(r.fieldNames == ["password"] && r.fieldCodes == ["too_long"])
         }
@@ -184,7 +179,7 @@ struct TenantLoginTests {
             #expect(try await client.call(.get, "/api/v1/me", tenant: t.slug, token: first).status == 401)
             #expect(try await client.call(.get, "/api/v1/me", tenant: t.slug, token: second).status == 401)
             #expect(try await client.call(.get, "/api/v1/me", tenant: t.slug, token: fresh).status == 200)
-            let old = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug, json: ["email": t.adminEmail, "password": t.adminPassword])
+            let old = try await client.loginAttempt(t.slug, t.adminEmail, t.adminPassword)
             #expect(old.status == 401)
             let now = try await client.login(t.slug, t.adminEmail, newPassword)
 
@@ -197,7 +192,7 @@ struct TenantLoginTests {
             }
             #expect(try await client.call(.get, "/api/v1/me", tenant: t.slug, token: now).status == 401)
             #expect(try await client.call(.get, "/api/v1/me", tenant: t.slug, token: fresh).status == 401)
-            let inactive = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug, json: ["email": t.adminEmail, "password": newPassword])
+            let inactive = try await client.loginAttempt(t.slug, t.adminEmail, newPassword)
             #expect(inactive.status == 401)
         }
     }
@@ -261,7 +256,7 @@ struct TenantLoginTests {
         let logs = LogCapture()
         let newPassword = "Audit-Trail-Password-5"
         let issued: [String] = try await TestAPI(services: services, logs: logs).run { client in
-            _ = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug, json: ["email": t.adminEmail, "password": "wrong-password-xyz"])
+            _ = try await client.loginAttempt(t.slug, t.adminEmail, "wrong-password-xyz")
             let session = try await client.login(t.slug, t.adminEmail, t.adminPassword)
             let api = try await client.call(.post, "/api/v1/me/tokens", tenant: t.slug, token: session, json: ["name": "ci"])
             let apiToken = try #require(api.object["token"] as? String)

@@ -18,8 +18,7 @@ struct ThrottleTests {
         let t = try await Fixtures.tenant(services)
         try await TestAPI(services: services).run { client in
             func attempt(_ password: String, from address: String = "10.3.0.1") async throws -> APIResponse {
-                try await client.call(.post, "/api/v1/auth/login", tenant: t.slug, json: ["email": t.adminEmail, "password": password],
-                                      headers: ["X-Forwarded-For": address])
+                try await client.loginAttempt(t.slug, t.adminEmail, password, from: address)
             }
             for _ in 0..<5 { #expect(try await attempt("wrong-password-1").status == 401) }
             let blocked = try await attempt("wrong-password-1")
@@ -57,9 +56,7 @@ struct ThrottleTests {
             var verified = 0, address = 0
             while clock.now().timeIntervalSince(start) < 3600 {
                 address += 1
-                let r = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
-                                              json: ["email": t.adminEmail, "password": "guess-\(address)-xxxx"],
-                                              headers: ["X-Forwarded-For": "172.20.\(address / 250).\(address % 250)"])
+                let r = try await client.loginAttempt(t.slug, t.adminEmail, "guess-\(address)-xxxx", from: "172.20.\(address / 250).\(address % 250)")
                 if r.status == 401 { verified += 1 }
                 else if r.status == 429 { clock.advance(TimeInterval(Int(r.header("Retry-After") ?? "1") ?? 1)) }
                 else { throw TestFailure("unexpected \(r.status)") }
@@ -81,23 +78,17 @@ struct ThrottleTests {
             // One address trying 50 different accounts is then slowed down: from now on each
             // attempt waits for its turn (on this clock, the wait moves the clock on).
             for i in 0..<50 {
-                _ = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
-                                          json: ["email": "user\(i)@nowhere.example", "password": "guess-guess-1"],
-                                          headers: ["X-Forwarded-For": "192.0.2.7"])
+                _ = try await client.loginAttempt(t.slug, "user\(i)@nowhere.example", "guess-guess-1", from: "192.0.2.7")
             }
             let before = clock.now()
-            let sprayed = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
-                                                json: ["email": "user99@nowhere.example", "password": "guess-guess-1"],
-                                                headers: ["X-Forwarded-For": "192.0.2.7"])
+            let sprayed = try await client.loginAttempt(t.slug, "user99@nowhere.example", "guess-guess-1", from: "192.0.2.7")
             #expect(sprayed.status == 401)
             #expect(clock.now().timeIntervalSince(before) > 0.99)  // one second, to PostgreSQL's microsecond
 
             // An attacker hammering the admin from many addresses: the worst wait for the admin is 60 s.
             var longest = 0
             for i in 0..<40 {
-                let r = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
-                                              json: ["email": t.adminEmail, "password": "nope-nope-nope"],
-                                              headers: ["X-Forwarded-For": "198.51.100.\(i)"])
+                let r = try await client.loginAttempt(t.slug, t.adminEmail, "nope-nope-nope", from: "198.51.100.\(i)")
                 if r.status == 429 {
                     let wait = Int(r.header("Retry-After") ?? "0") ?? 0
                     longest = max(longest, wait)
@@ -105,9 +96,7 @@ struct ThrottleTests {
                 }
             }
             #expect(longest > 0 && longest <= 60)
-            let real = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
-                                             json: ["email": t.adminEmail, "password": t.adminPassword],
-                                             headers: ["X-Forwarded-For": "203.0.113.5"])
+            let real = try await client.loginAttempt(t.slug, t.adminEmail, t.adminPassword, from: "203.0.113.5")
             if real.status == 429 {
                 clock.advance(TimeInterval(Int(real.header("Retry-After") ?? "60") ?? 60))
                 #expect(try await client.login(t.slug, t.adminEmail, t.adminPassword, address: "203.0.113.5").isEmpty == false)
@@ -125,9 +114,7 @@ struct ThrottleTests {
             // The address's free failures are 50; 60 good logins (plus a few typos) must all pass.
             for i in 0..<60 {
                 if i % 20 == 0 {
-                    let typo = try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
-                                                     json: ["email": t.adminEmail, "password": "typo-typo-typo"],
-                                                     headers: ["X-Forwarded-For": "192.0.2.200"])
+                    let typo = try await client.loginAttempt(t.slug, t.adminEmail, "typo-typo-typo", from: "192.0.2.200")
                     #expect(typo.status == 401)
                 }
                 _ = try await client.login(t.slug, t.adminEmail, t.adminPassword, address: "192.0.2.200")
@@ -189,15 +176,11 @@ struct ThrottleTests {
             var statuses: [Int] = []
             for i in 0..<56 {
                 let t = i % 2 == 0 ? a : b
-                statuses.append(try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
-                                                      json: ["email": "someone\(i)@\(t.slug).example", "password": "spray-spray-1"],
-                                                      headers: ["X-Forwarded-For": office]).status)
+                statuses.append(try await client.loginAttempt(t.slug, "someone\(i)@\(t.slug).example", "spray-spray-1", from: office).status)
             }
             #expect(statuses.allSatisfy { $0 == 401 }, "\(statuses)")
             let before = clock.now()
-            let colleague = try await client.call(.post, "/api/v1/auth/login", tenant: b.slug,
-                                                  json: ["email": b.adminEmail, "password": b.adminPassword],
-                                                  headers: ["X-Forwarded-For": office])
+            let colleague = try await client.loginAttempt(b.slug, b.adminEmail, b.adminPassword, from: office)
             #expect(colleague.status == 200, "\(colleague.text)")
             #expect(clock.now() > before, "the login from the sprayed address was not slowed down")
         }
@@ -211,9 +194,7 @@ struct ThrottleTests {
         let throttle = LoginThrottle(policy: services.config.identity.throttle)
         try await TestAPI(services: services).run { client in
             func ownerTries() async throws -> Int {
-                try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
-                                      json: ["email": t.adminEmail, "password": t.adminPassword],
-                                      headers: ["X-Forwarded-For": crowded]).status
+                try await client.loginAttempt(t.slug, t.adminEmail, t.adminPassword, from: crowded).status
             }
             // A guesser keeps the address's queue 30 s long; the owner retries every second.
             var statuses: [Int] = []
@@ -242,9 +223,7 @@ struct ThrottleTests {
         let t = try await Fixtures.tenant(services)
         try await TestAPI(services: services).run { client in
             func attempt(from address: String) async throws -> Int {
-                try await client.call(.post, "/api/v1/auth/login", tenant: t.slug,
-                                      json: ["email": t.adminEmail, "password": "v6-guess-guess"],
-                                      headers: ["X-Forwarded-For": address]).status
+                try await client.loginAttempt(t.slug, t.adminEmail, "v6-guess-guess", from: address).status
             }
             var statuses: [Int] = []
             for i in 1...5 { statuses.append(try await attempt(from: "2001:db8:1:2::\(i)")) }
@@ -311,141 +290,6 @@ struct ThrottleTests {
                                                       headers: ["X-Forwarded-For": "10.7.7.7"]).status)
             }
             #expect(statuses == [401, 401, 401, 401, 401, 429])
-        }
-    }
-}
-
-@Suite("Identity: passwords")
-struct PasswordTests {
-    @Test("argon2id: the standard encoded string with the configured cost, verify and rehash decisions")
-    func argon2() async throws {
-        let hasher = PasswordHasher(parameters: .owasp, concurrency: 2)
-        let hash = try await hasher.hash("pässwörd-ünicode-123")
-        #expect(hash.hasPrefix("$argon2id$v=19$m=19456,t=2,p=1$"))
-        #expect(try await hasher.verify("pässwörd-ünicode-123", against: hash))
-        #expect(try await !hasher.verify("pässwörd-ünicode-124", against: hash))
-        #expect(try await !hasher.verify("anything", against: nil))
-        #expect(try await !hasher.verify("anything", against: "not a hash"))
-        #expect(!hasher.needsRehash(hash))
-        #expect(hasher.needsRehash("$argon2id$v=19$m=4096,t=3,p=1$c2FsdHNhbHQ$aGFzaA"))
-        #expect(hasher.needsRehash("$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA"))
-        // Two hashes of one password differ (random salt).
-        #expect(try await hasher.hash("same-password-x") != hasher.hash("same-password-x"))
-    }
-
-    @Test("one tenant flooding the hash queue does not hold up another tenant's login")
-    func fairHashQueue() async throws {
-        let hasher = PasswordHasher(parameters: .owasp, concurrency: 1)
-        let encoded = try await hasher.hash("the-right-password")
-        let flooder = HashShare.tenant(UUID()), quiet = HashShare.tenant(UUID())
-        let tally = NIOLockedValueBox((verified: 0, refused: 0))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<200 {
-                group.addTask {
-                    do {
-                        _ = try await hasher.verify("a-wrong-password", against: encoded, share: flooder)
-                        tally.withLockedValue { $0.verified += 1 }
-                    } catch {
-                        tally.withLockedValue { $0.refused += 1 }
-                    }
-                }
-            }
-            // Once the flood is refused, its queue is full.
-            let deadline = ContinuousClock.now + .seconds(60)
-            while tally.withLockedValue({ $0.refused }) == 0 && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(2))
-            }
-            let before = tally.withLockedValue { $0.verified }
-            #expect(try await hasher.verify("the-right-password", against: encoded, share: quiet))
-            let during = tally.withLockedValue { $0.verified } - before
-            #expect(during <= 3, "the quiet tenant waited for \(during) of the flood's hashes")
-            try await group.waitForAll()
-        }
-    }
-
-    @Test("hash queue: round robin over shares, a cap per share, and a full queue makes room for a share with fewer waiting")
-    func hashQueueOrder() async throws {
-        let queue = HashQueue(permits: 1, maxWaitingPerShare: 3, maxWaiting: 4)
-        let a = HashShare(key: "a"), b = HashShare(key: "b"), c = HashShare(key: "c")
-        #expect(await queue.enter(a))  // takes the one slot
-        let order = NIOLockedValueBox<[String]>([])
-        /// Polls until `done`, or fails after a minute (a hang, not a timing).
-        func until(_ done: () async -> Bool) async throws {
-            let deadline = ContinuousClock.now + .seconds(60)
-            while await !done() {
-                guard ContinuousClock.now < deadline else { throw TestFailure("hash queue test hung") }
-                try await Task.sleep(for: .milliseconds(1))
-            }
-        }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            // One at a time, so the queue's order is this test's order.
-            func arrive(_ share: HashShare, _ name: String, waiting: Int? = nil, answered: Int? = nil) async throws {
-                group.addTask {
-                    let admitted = await queue.enter(share)
-                    order.withLockedValue { $0.append(admitted ? name : "refused " + name) }
-                }
-                try await until {
-                    if let waiting { return await queue.waitingCount(share) == waiting }
-                    return order.withLockedValue { $0.count } == answered
-                }
-            }
-            try await arrive(a, "a1", waiting: 1)
-            try await arrive(a, "a2", waiting: 2)
-            try await arrive(a, "a3", waiting: 3)
-            try await arrive(a, "a4", answered: 1)  // a's own cap: refused at once
-            try await arrive(b, "b1", waiting: 1)   // everyone's cap (4) reached
-            try await arrive(c, "c1", waiting: 1)   // c has none waiting, a has 3: a3 makes room
-            try await until { order.withLockedValue { $0.count } == 2 }
-            #expect(order.withLockedValue { $0 } == ["refused a4", "refused a3"])
-            for served in 3...6 {
-                await queue.leave()
-                try await until { order.withLockedValue { $0.count } == served }
-            }
-            try await group.waitForAll()
-        }
-        #expect(order.withLockedValue { $0 } == ["refused a4", "refused a3", "a1", "b1", "c1", "a2"])
-    }
-
-    @Test("policy: length, the 1,024-byte cap and the common-password list")
-    func policy() {
-        let policy = PasswordPolicy(minLength: 10)
-        func codes(_ p: String) -> [String] {
-            var e = FieldErrors()
-            policy.check(p, into: &e)
-            return e.errors.map(\.code)
-        }
-        #expect(codes("short") == ["too_short"])
-        #expect(codes("password123") == ["too_common"])
-        #expect(codes("QWERTYUIOP") == ["too_common"])
-        #expect(codes(String(repeating: "é", count: 600)) == ["too_long"])
-        #expect(codes("Sufficiently-Unusual-9").isEmpty)
-        #expect(throws: CRMError.self) { try PasswordPolicy.checkLength(String(repeating: "a", count: 1025)) }
-    }
-}
-
-@Suite("Configuration")
-struct ConfigTests {
-    @Test("defaults, a KEY=VALUE file, the environment over the file, and errors that name the variable")
-    func loading() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("crm-\(UUID().uuidString).env")
-        try "# comment\nCRM_PORT=9999\nCRM_LOG_LEVEL=debug\nCRM_BASE_DOMAIN=Example.COM\n".write(to: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let config = try AppConfig.load(environment: ["CRM_CONFIG_FILE": file.path, "CRM_LOG_LEVEL": "warning",
-                                                      "CRM_DATABASE_URL": "postgres://app:s%40cret@db.internal:6543/crm_prod"])
-        #expect(config.port == 9999)
-        #expect(config.logLevel == .warning)
-        #expect(config.baseDomain == "example.com")
-        #expect(config.database.host == "db.internal" && config.database.port == 6543 && config.database.database == "crm_prod")
-        #expect(config.database.password == "s@cret")
-        #expect(!config.database.safeDescription.contains("s@cret"))
-        #expect(config.identity.argon2 == .owasp)
-        #expect(throws: ConfigError.self) { try AppConfig.load(environment: ["CRM_PORT": "http"]) }
-        #expect(throws: ConfigError.self) { try AppConfig.load(environment: ["CRM_ARGON2_MEMORY_KIB": "1024"]) }
-        #expect(throws: ConfigError.self) { try AppConfig.load(environment: ["CRM_DATABASE_URL": "mysql://x@y/z"]) }
-        do {
-            _ = try AppConfig.load(environment: ["CRM_DB_POOL_SIZE": "0"])
-        } catch let error as ConfigError {
-            #expect(error.description.contains("CRM_DB_POOL_SIZE"))
         }
     }
 }

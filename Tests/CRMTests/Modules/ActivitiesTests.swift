@@ -10,7 +10,7 @@ struct ActivitiesTests {
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
             #expect(try await f.call(.get, "/api/v1/agenda?from=2026-11-01&to=2026-12-01").problemType == "module-disabled")
-            #expect(try await f.call(.post, "/api/v1/admin/modules/activities/enable").status == 200)
+            try await f.enable("activities")
             let rep = try await f.user("rep", roles: [try await f.builtinRole("manager")])
             let customer = try #require(try await f.create("customer", ["name": "Suzhou Garden 园林"])["id"] as? String)
             let mine = try await f.create("task", ["subject": "Send the quote 报价", "assignee_id": rep.id, "due_at": "2026-11-24T02:00:00Z",
@@ -68,7 +68,7 @@ struct ActivitiesTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            #expect(try await f.call(.post, "/api/v1/admin/modules/activities/enable").status == 200)
+            try await f.enable("activities")
             let role = try await f.builtinRole("sales_rep")
             let a = try await f.user("rep-a", roles: [role]), b = try await f.user("rep-b", roles: [role])
             let (aId, bId) = (a.id.lowercased(), b.id.lowercased())

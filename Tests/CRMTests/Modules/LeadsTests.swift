@@ -4,17 +4,12 @@ import Testing
 
 @Suite("Leads: duplicate check and the public pool")
 struct LeadsTests {
-    static func leadsOn(_ f: RecordsFixture) async throws {
-        let r = try await f.call(.post, "/api/v1/admin/modules/leads/enable")
-        guard r.status == 200 else { throw TestFailure("enable leads: \(r.status) \(r.text)") }
-    }
-
     @Test("phones, emails and company names match after normalization; blocking rules refuse with the matches, warning rules save and report")
     func duplicates() async throws {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            try await Self.leadsOn(f)
+            try await f.enable("leads")
             let rep = try await f.user("rep", roles: [try await f.builtinRole("sales_rep")])
             let first = try await f.create("lead", ["name": "Li Lei", "company": "ACME Ltd.", "phone": "+86 138-0013-8000",
                                                     "email": "Li.Lei@Example.com"])
@@ -105,7 +100,7 @@ struct LeadsTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            try await Self.leadsOn(f)
+            try await f.enable("leads")
             let role = try await f.builtinRole("sales_rep")
             var reps: [(id: String, token: String)] = []
             for i in 0..<20 { reps.append(try await f.user("rep\(i)", roles: [role])) }
@@ -126,7 +121,7 @@ struct LeadsTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            try await Self.leadsOn(f)
+            try await f.enable("leads")
             let set = try await f.call(.put, "/api/v1/admin/settings/pool-rules", json: ["max_per_rep": 2, "reclaim_wait_days": 7])
             #expect(set.status == 200, "\(set.text)")
             let rep = try await f.user("rep", roles: [try await f.builtinRole("sales_rep")])
@@ -154,7 +149,7 @@ struct LeadsTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            try await Self.leadsOn(f)
+            try await f.enable("leads")
             _ = try await f.call(.put, "/api/v1/admin/settings/pool-rules", json: [
                 "reclaim": ["days_without_interaction": 30, "warn_days_before": 3],
                 "levels": ["vip": ["days_without_interaction": 60, "warn_days_before": 5]]])
@@ -203,10 +198,10 @@ struct LeadsTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            try await Self.leadsOn(f)
+            try await f.enable("leads")
             let repRole = try await f.builtinRole("sales_rep")
             // Managers decide within their department tree.
-            let dept = try #require(try await f.call(.post, "/api/v1/admin/departments", json: ["name": "East Sales"]).object["id"] as? String)
+            let dept = try await f.department("East Sales")
             let a = try await f.user("rep-a", roles: [repRole], department: dept), b = try await f.user("rep-b", roles: [repRole], department: dept)
             let manager = try await f.user("manager", roles: [try await f.builtinRole("manager")], department: dept)
             let elsewhere = try await f.user("manager-2", roles: [try await f.builtinRole("manager")])
@@ -256,7 +251,7 @@ struct LeadsTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            try await Self.leadsOn(f)
+            try await f.enable("leads")
             let lead = try await f.create("lead", ["name": "Sun Li", "company": "Xiamen Tea 茶业", "title": "Buyer", "phone": "+86 592 555 0101",
                                                    "email": "sun@xmtea.example", "source": "exhibition"])
             let id = try #require(lead["id"] as? String)
@@ -293,7 +288,7 @@ struct LeadsTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            try await Self.leadsOn(f)
+            try await f.enable("leads")
             _ = try await f.create("lead", ["name": "Lu", "company": "Huaxin Precision Trading Co., Ltd."])
             _ = try await f.create("customer", ["name": "上海华信精密科技有限公司"])
             _ = try await f.create("lead", ["name": "Gu", "company": "Globex Trading Ltd"])
@@ -321,7 +316,7 @@ struct LeadsTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            try await Self.leadsOn(f)
+            try await f.enable("leads")
             let repRole = try await f.builtinRole("sales_rep")
             let rep = try await f.user("rep", roles: [repRole]), other = try await f.user("rep-2", roles: [repRole])
             let first = try #require(try await f.create("lead", ["name": "Zhou", "phone": "+86 139 0000 1111", "email": "zhou@a.example",
@@ -371,12 +366,12 @@ struct LeadsTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            try await Self.leadsOn(f)
+            try await f.enable("leads")
             let set = try await f.call(.put, "/api/v1/admin/settings/pool-rules", json: ["max_per_department": 3, "reclaim_wait_days": 0])
             #expect(set.status == 200, "\(set.text)")
             let role = try await f.builtinRole("sales_rep")
-            let team = try #require(try await f.call(.post, "/api/v1/admin/departments", json: ["name": "Pool Team"]).object["id"] as? String)
-            let elsewhere = try #require(try await f.call(.post, "/api/v1/admin/departments", json: ["name": "Other Team"]).object["id"] as? String)
+            let team = try await f.department("Pool Team")
+            let elsewhere = try await f.department("Other Team")
             var reps: [(id: String, token: String)] = []
             for i in 0..<3 { reps.append(try await f.user("team-rep\(i)", roles: [role], department: team)) }
             let outsider = try await f.user("other-rep", roles: [role], department: elsewhere)
@@ -403,10 +398,10 @@ struct LeadsTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            try await Self.leadsOn(f)
+            try await f.enable("leads")
             let repRole = try await f.builtinRole("sales_rep"), managerRole = try await f.builtinRole("manager")
-            let east = try #require(try await f.call(.post, "/api/v1/admin/departments", json: ["name": "East"]).object["id"] as? String)
-            let west = try #require(try await f.call(.post, "/api/v1/admin/departments", json: ["name": "West"]).object["id"] as? String)
+            let east = try await f.department("East")
+            let west = try await f.department("West")
             let eastRep = try await f.user("east-rep", roles: [repRole], department: east)
             let westRep = try await f.user("west-rep", roles: [repRole], department: west)
             let eastBoss = try await f.user("east-boss", roles: [managerRole], department: east)
@@ -434,7 +429,7 @@ struct LeadsTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            try await Self.leadsOn(f)
+            try await f.enable("leads")
             let rep = try await f.user("rep", roles: [try await f.builtinRole("sales_rep")])
             let id = try #require(try await f.create("lead", ["name": "Gao", "email": "gao@lake.example"], as: rep.token)["id"] as? String)
             for status in [" converted", "converted\n", "\tconverted "] {
@@ -464,7 +459,7 @@ struct LeadsTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            try await Self.leadsOn(f)
+            try await f.enable("leads")
             var many: [String: Any] = [:]
             for i in 0..<5_000 { many["level-\(i)"] = ["days_without_interaction": 30] }
             let tooMany = try await f.call(.put, "/api/v1/admin/settings/pool-rules", json: ["levels": many])
@@ -486,8 +481,8 @@ struct LeadsTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let a = try await RecordsFixture.make(services, client), b = try await RecordsFixture.make(services, client)
-            try await Self.leadsOn(a)
-            try await Self.leadsOn(b)
+            try await a.enable("leads")
+            try await b.enable("leads")
             let phone = "+86 21 5555 \(Int.random(in: 1000...9999))"
             /// Whether `f`'s lead check took the prospect's locks within a second (lock_timeout only bounds the wait).
             func checks(_ f: RecordsFixture) async throws -> Bool {

@@ -67,7 +67,7 @@ struct ChangeEventsTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            try await LeadsTests.leadsOn(f)
+            try await f.enable("leads")
             let rep = try await f.user("rep", roles: [try await f.builtinRole("sales_rep")])
             let id = try #require(try await LeadsTests.poolCustomers(f, 1).first)
             #expect(try await f.call(.post, "/api/v1/pool/\(id)/claim", as: rep.token).status == 200)
@@ -90,7 +90,7 @@ struct ChangeEventsTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            try await LeadsTests.leadsOn(f)
+            try await f.enable("leads")
             let stale = try #require(try await f.create("customer", ["name": "Stale \(UUID().compactHex.prefix(6))"])["id"] as? String)
             let set = try await f.call(.put, "/api/v1/admin/settings/pool-rules", json: ["reclaim": ["days_without_interaction": 30]])
             #expect(set.status == 200, "\(set.text)")
@@ -111,7 +111,7 @@ struct ChangeEventsTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            try await LeadsTests.leadsOn(f)
+            try await f.enable("leads")
             let lead = try #require(try await f.create("lead", ["name": "Wang Wu", "company": "Evented Co \(UUID().compactHex.prefix(6))"])["id"] as? String)
             let done = try await f.call(.post, "/api/v1/leads/\(lead)/convert", json: [:])
             #expect(done.status == 200, "\(done.text)")

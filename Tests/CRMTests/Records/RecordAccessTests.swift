@@ -6,22 +6,14 @@ import Testing
 
 @Suite("Records: access")
 struct RecordAccessTests {
-    func department(_ f: RecordsFixture, _ name: String, parent: String? = nil) async throws -> String {
-        var body: [String: Any] = ["name": name]
-        if let parent { body["parent_id"] = parent }
-        let r = try await f.call(.post, "/api/v1/admin/departments", json: body)
-        guard r.status == 201, let id = r.object["id"] as? String else { throw TestFailure("department \(name): \(r.status) \(r.text)") }
-        return id
-    }
-
     @Test("the built-in roles through the records API: list, get and patch follow each role's scope; outside it is 404")
     func permissionMatrix() async throws {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            let sales = try await department(f, "Sales")
-            let east = try await department(f, "Sales East", parent: sales)
-            let support = try await department(f, "Support")
+            let sales = try await f.department("Sales")
+            let east = try await f.department("Sales East", parent: sales)
+            let support = try await f.department("Support")
             let roles = [
                 "tenant_admin": try await f.builtinRole("tenant_admin"), "manager": try await f.builtinRole("manager"),
                 "sales_rep": try await f.builtinRole("sales_rep"), "read_only": try await f.builtinRole("read_only"),
@@ -86,14 +78,12 @@ struct RecordAccessTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            let role = try await f.call(.post, "/api/v1/admin/roles", json: [
+            let roleId = try await f.role([
                 "name": "Phone-blind",
                 "permissions": [["object": "customer", "actions": ["read", "create", "update"], "scope": "all"]],
                 "fields": [["object": "customer", "field": "phone", "access": "hidden"],
                            ["object": "customer", "field": "email", "access": "read_only"]],
             ])
-            #expect(role.status == 201, "\(role.text)")
-            let roleId = try #require(role.object["id"] as? String)
             let user = try await f.user("blind", roles: [roleId])
 
             let made = try await f.create("customer", ["name": "Secretive", "phone": "+86 138-0000-0001", "email": "a@secret.example"])

@@ -81,13 +81,9 @@ enum Fixtures {
     /// Provisions a tenant inline (not from the spares, which one test measures on its own).
     static func tenant(_ services: AppServices, plan: String = "starter", adminEmail: String? = nil,
                        password: String = password) async throws -> TestTenant {
-        let slug = uniqueSlug()
-        let email = adminEmail ?? "admin@\(slug).example"
-        let tenant = try await services.tenants.create(
-            NewTenant(slug: slug, name: "Company \(slug)", plan: plan, admin: .init(email: email, name: "Admin", password: password)),
-            actor: AuditEntry(actorType: "test", action: ""), meta: RequestMeta(requestId: "test", clientAddress: "127.0.0.1"),
-            useSpare: false)
-        return TestTenant(tenant: tenant, adminEmail: email, adminPassword: password)
+        let request = newTenant(uniqueSlug(), plan: plan, adminEmail: adminEmail, password: password)
+        let tenant = try await provision(services, request)
+        return TestTenant(tenant: tenant, adminEmail: request.admin.email, adminPassword: password)
     }
 
     /// An operator with a role; returns its email and password.
@@ -141,16 +137,13 @@ extension TestClientProtocol {
         }
         for (k, v) in extra { headers[HTTPField.Name(k)!] = v }
         return try await execute(uri: uri, method: method, headers: headers, body: body) { response in
-            let data = Data(buffer: response.body)
-            let object = data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data)
-            return APIResponse(status: response.status.code, headers: response.headers, json: object, text: String(decoding: data, as: UTF8.self))
+            APIResponse(status: response.status.code, headers: response.headers, body: Data(buffer: response.body))
         }
     }
 
     /// Logs a tenant user in and returns the token.
     func login(_ tenant: String, _ email: String, _ password: String, address: String = "10.0.0.1") async throws -> String {
-        let r = try await call(.post, "/api/v1/auth/login", tenant: tenant, json: ["email": email, "password": password],
-                               headers: ["X-Forwarded-For": address])
+        let r = try await loginAttempt(tenant, email, password, from: address)
         guard r.status == 200, let token = r.object["token"] as? String else {
             throw TestFailure("login failed: \(r.status) \(r.text)")
         }

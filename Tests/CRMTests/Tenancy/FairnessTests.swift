@@ -180,9 +180,7 @@ struct FairnessTests {
         let slug = Fixtures.uniqueSlug("late")
         #expect(try await remembers.resolve(slug: slug) == nil)
         #expect(try await forgets.resolve(slug: slug) == nil)
-        _ = try await services.tenants.create(
-            NewTenant(slug: slug, name: "Late", plan: "starter", admin: .init(email: "a@\(slug).example", name: "A", password: Fixtures.password)),
-            actor: AuditEntry(actorType: "test", action: ""), meta: RequestMeta(requestId: "t", clientAddress: "127.0.0.1"), useSpare: false)
+        try await Fixtures.provision(services, Fixtures.newTenant(slug, name: "Late"))
         // The miss is remembered for its time to live, and no longer.
         #expect(try await remembers.resolve(slug: slug) == nil)
         try await Task.sleep(for: .milliseconds(300))
@@ -190,9 +188,7 @@ struct FairnessTests {
         // The creating instance's own directory knows at once.
         let mine = Fixtures.uniqueSlug("mine")
         #expect(try await services.directory.resolve(slug: mine) == nil)
-        _ = try await services.tenants.create(
-            NewTenant(slug: mine, name: "Mine", plan: "starter", admin: .init(email: "a@\(mine).example", name: "A", password: Fixtures.password)),
-            actor: AuditEntry(actorType: "test", action: ""), meta: RequestMeta(requestId: "t", clientAddress: "127.0.0.1"), useSpare: false)
+        try await Fixtures.provision(services, Fixtures.newTenant(mine, name: "Mine"))
         #expect(try await services.directory.resolve(slug: mine)?.slug == mine)
     }
 
@@ -216,11 +212,11 @@ struct FairnessTests {
         try await TestEnvironment.withOwnPool(["CRM_DATABASE_URL": "postgres://crm_app:nothing@127.0.0.1:1/crm",
                                                "CRM_DATABASE_SOCKET": "", "CRM_DB_ACQUIRE_TIMEOUT_MS": "200"]) { services in
             try await TestAPI(services: services).run { client in
-                let first = try await client.call(.post, "/api/v1/auth/login", tenant: "acme", json: ["email": "a@b.example", "password": "x"])
+                let first = try await client.loginAttempt("acme", "a@b.example", "x")
                 #expect(first.status == 503)
                 for _ in 0..<300 where !services.db.health.isDown { try await Task.sleep(for: .milliseconds(10)) }
                 #expect(services.db.health.isDown)
-                let second = try await client.call(.post, "/api/v1/auth/login", tenant: "acme", json: ["email": "a@b.example", "password": "x"])
+                let second = try await client.loginAttempt("acme", "a@b.example", "x")
                 #expect(second.status == 503)
                 #expect(second.problemType == "database-unavailable")
                 #expect((second.object["detail"] as? String ?? "").contains("cannot be reached"))

@@ -4,7 +4,8 @@ import HTTPTypes
 import HummingbirdTesting
 import Testing
 
-/// A tenant with its admin logged in over HTTP, and helpers for the records API.
+/// A tenant with its admin logged in over HTTP, and helpers that act as that admin: records,
+/// custom fields, users, departments, roles and modules.
 struct RecordsFixture {
     let services: AppServices
     let t: TestTenant
@@ -43,6 +44,28 @@ struct RecordsFixture {
         let r = try await call(.post, "/api/v1/admin/users", json: body)
         guard r.status == 201, let id = r.object["id"] as? String else { throw TestFailure("user: \(r.status) \(r.text)") }
         return (id, try await client.login(t.slug, email, Fixtures.password, address: "10.9.\(Int.random(in: 1...250)).\(Int.random(in: 1...250))"))
+    }
+
+    /// A department made by the admin, under `parent` when given; its id.
+    func department(_ name: String, parent: String? = nil) async throws -> String {
+        var body: [String: Any] = ["name": name]
+        if let parent { body["parent_id"] = parent }
+        let r = try await call(.post, "/api/v1/admin/departments", json: body)
+        guard r.status == 201, let id = r.object["id"] as? String else { throw TestFailure("department \(name): \(r.status) \(r.text)") }
+        return id
+    }
+
+    /// A role made by the admin from `body` (name, permissions, fields, capabilities); its id.
+    func role(_ body: [String: Any]) async throws -> String {
+        let r = try await call(.post, "/api/v1/admin/roles", json: body)
+        guard r.status == 201, let id = r.object["id"] as? String else { throw TestFailure("role: \(r.status) \(r.text)") }
+        return id
+    }
+
+    /// Switches a module on as the admin; fails the test unless it is.
+    func enable(_ module: String) async throws {
+        let r = try await call(.post, "/api/v1/admin/modules/\(module)/enable")
+        guard r.status == 200 else { throw TestFailure("enable \(module): \(r.status) \(r.text)") }
     }
 
     func builtinRole(_ key: String) async throws -> String {

@@ -22,12 +22,7 @@ enum JobsFixture {
 
     /// A tenant in a given time zone.
     static func tenant(_ services: AppServices, timeZone: String) async throws -> Tenant {
-        let slug = Fixtures.uniqueSlug()
-        return try await services.tenants.create(
-            NewTenant(slug: slug, name: "Company \(slug)", plan: "starter",
-                      admin: .init(email: "admin@\(slug).example", name: "Admin", password: Fixtures.password), timeZone: timeZone),
-            actor: AuditEntry(actorType: "test", action: ""), meta: RequestMeta(requestId: "test", clientAddress: "127.0.0.1"),
-            useSpare: false)
+        try await Fixtures.provision(services, Fixtures.newTenant(Fixtures.uniqueSlug(), timeZone: timeZone))
     }
 
     static func utc(_ text: String) -> Date {

@@ -2,7 +2,7 @@
 import Foundation
 import Testing
 
-@Suite("Access: ownership transfer")
+@Suite("Org: ownership transfer")
 struct OwnershipTests {
     /// The org fixture plus a real owned table, registered as object "customer".
     func setUp() async throws -> (OrgFixture, OwnershipService, [String: UUID]) {

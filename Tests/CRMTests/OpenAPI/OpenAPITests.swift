@@ -4,7 +4,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Testing
 
-@Suite("Records: each tenant's OpenAPI document")
+@Suite("OpenAPI: each tenant's document")
 struct OpenAPITests {
     /// Validates a document with openapi-spec-validator (PyPI), which ops/test installs.
     static func validate(_ text: String) throws -> (ok: Bool, output: String) {
@@ -35,7 +35,7 @@ struct OpenAPITests {
             let r = try await f.call(.get, "/api/v1/openapi.json")
             #expect(r.status == 200)
             #expect(r.object["openapi"] as? String == "3.1.1")
-            let schemas = try #require((r.object["components"] as? [String: Any])?["schemas"] as? [String: Any])
+            let schemas = try #require(r.openAPISchemas)
             let customer = try #require((schemas["Customer"] as? [String: Any])?["properties"] as? [String: Any])
             let tier = try #require(customer["tier"] as? [String: Any])
             #expect((tier["enum"] as? [Any])?.compactMap { $0 as? String } == ["gold", "silver"])
@@ -47,13 +47,13 @@ struct OpenAPITests {
             #expect(ok, "openapi-spec-validator: \(output)")
 
             // A role that hides a field and may only read customers sees neither the field nor the writes.
-            let role = try await f.call(.post, "/api/v1/admin/roles", json: [
+            let role = try await f.role([
                 "name": "Viewer", "permissions": [["object": "customer", "actions": ["read"], "scope": "all"]],
                 "fields": [["object": "customer", "field": "secret_note", "access": "hidden"]],
             ])
-            let viewer = try await f.user("viewer", roles: [try #require(role.object["id"] as? String)])
+            let viewer = try await f.user("viewer", roles: [role])
             let seen = try await f.call(.get, "/api/v1/openapi.json", as: viewer.token)
-            let seenSchemas = (seen.object["components"] as? [String: Any])?["schemas"] as? [String: Any] ?? [:]
+            let seenSchemas = seen.openAPISchemas ?? [:]
             let seenCustomer = (seenSchemas["Customer"] as? [String: Any])?["properties"] as? [String: Any] ?? [:]
             #expect(seenCustomer["secret_note"] == nil && seenCustomer["tier"] != nil)
             #expect(seenSchemas["Contact"] == nil)
