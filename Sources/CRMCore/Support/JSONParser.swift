@@ -305,6 +305,9 @@ public struct JSONParser {
             if scale == 0 { return Decimal(negative ? -mantissa : mantissa) }
             return Decimal(sign: negative ? .minus : .plus, exponent: scale, significand: Decimal(mantissa))
         }
+        // Far below any column's scale (and below what Decimal holds): zero, as the column would
+        // round it. Large magnitudes stay refused below.
+        if significant == 0 || mantissaDigits + scale < -100 { return 0 }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
         guard let d = Decimal(string: text, locale: Self.posix), !d.isNaN else {
             throw CRMError.invalid(pathText, "out_of_range", "A number outside the range this API takes.")

@@ -185,7 +185,9 @@ enum TenantOpenAPI {
     static func collectionItem(_ object: ObjectDefinition, name: String, fields: [FieldDefinition], may: Permissions,
                                contract: WriteContract) -> OpenAPI.PathItem {
         var item = OpenAPI.PathItem(get: OpenAPI.Operation(
-            tags: [object.apiName], summary: "List \(object.pluralLabel.lowercased())", operationId: "list\(name)",
+            tags: [object.apiName], summary: "List \(object.pluralLabel.lowercased())",
+            description: "At most \(RecordListQuery.maxFilters) filters in one request (400 too_many on filter past them).",
+            operationId: "list\(name)",
             parameters: listParameters(fields),
             responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("A page", page(ref(name))))], errors: [400] + OpenAPIResponses.reads)))
         if may.create {
