@@ -360,15 +360,7 @@ public struct RecordService: Sendable {
         for (field, value) in values.values.sorted(by: { $0.0.position < $1.0.position }) {
             u.append(", \(field.column.quoted) = \(try u.bind(value, as: field.type))")
         }
-        for a in system {
-            u.append(", \(a.column.quoted) = ")
-            switch a.value {
-            case .uuid(let v): u.append("\(try u.bind(v))::uuid")
-            case .date(let v): u.append("\(try u.bind(v))::timestamptz")
-            case .text(let v): u.append("\(try u.bind(v))::text")
-            case .expression(let e): u.append("\(e)")
-            }
-        }
+        for a in system { u.append(", " + (try a.assignment(into: &u))) }
         u.append(" WHERE t.id = \(try u.bind(id)) RETURNING t.id, t.version, \(oldExpr) AS old_values, (\(newJSON)) AS new_values, ")
         u.append("(\(RecordSQL.json(caller.visibleFields(object))))::text AS out)")
         try RecordChangeLog.append(source: "upd", event: .updated, object: object.apiName, actor: actor, at: now, into: &u)

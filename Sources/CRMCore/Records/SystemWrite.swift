@@ -28,6 +28,16 @@ public struct SystemWrite: Sendable {
             self.value = value
         }
 
+        /// `column = value`, the value bound into `q`.
+        func assignment(into q: inout QueryBuilder) throws -> String {
+            switch value {
+            case .uuid(let v): return "\(column.quoted) = \(try q.bind(v))::uuid"
+            case .date(let v): return "\(column.quoted) = \(try q.bind(v))::timestamptz"
+            case .text(let v): return "\(column.quoted) = \(try q.bind(v))::text"
+            case .expression(let e): return "\(column.quoted) = \(e)"
+            }
+        }
+
         /// The owner: tracked as the `owner_id` field.
         public static func owner(_ id: UUID?) -> Assignment { Assignment(field: "owner_id", column: "owner_id", .uuid(id)) }
     }
@@ -66,15 +76,7 @@ public struct SystemWrite: Sendable {
         let atP = try q.bind(at)
         q.append(", updated_at = \(atP)")
         if let user = actor.userId { q.append(", updated_by = \(try q.bind(user))") }
-        for a in assignments {
-            q.append(", \(a.column.quoted) = ")
-            switch a.value {
-            case .uuid(let v): q.append("\(try q.bind(v))::uuid")
-            case .date(let v): q.append("\(try q.bind(v))::timestamptz")
-            case .text(let v): q.append("\(try q.bind(v))::text")
-            case .expression(let e): q.append("\(e)")
-            }
-        }
+        for a in assignments { q.append(", " + (try a.assignment(into: &q))) }
         q.append(" FROM old WHERE t.id = old.id RETURNING t.id, t.version, old.old_values, \(json("t")) AS new_values)")
         try RecordChangeLog.append(source: "upd", event: .updated, object: object, actor: actor, at: at, into: &q)
         try following?(&q)
