@@ -272,7 +272,7 @@ public struct RecordService: Sendable {
         q.append(") RETURNING t.id, t.version, '{}'::jsonb AS old_values, (\(RecordSQL.json(tracked))) AS new_values, ")
         q.append("(\(RecordSQL.json(caller.visibleFields(object))))::text AS out)")
         try RecordChangeLog.append(source: "ins", event: .created, object: object.apiName, actor: actor, at: now, into: &q)
-        q.append(" SELECT out, version, \(RecordChangeLog.changesColumn("ins")) FROM ins")
+        q.append(" SELECT out, version, \(hooks.isEmpty ? "'{}'" : RecordChangeLog.changesColumn("ins")) FROM ins")
         var fetched = try await mapUnique(object) { () async throws -> (Fetched, String) in
             for try await (json, version, changes) in try await tx.query(q.query).decode((String, Int64, String).self) {
                 return (Fetched(json: json, version: version), changes)
@@ -364,7 +364,7 @@ public struct RecordService: Sendable {
         u.append(" WHERE t.id = \(try u.bind(id)) RETURNING t.id, t.version, \(oldExpr) AS old_values, (\(newJSON)) AS new_values, ")
         u.append("(\(RecordSQL.json(caller.visibleFields(object))))::text AS out)")
         try RecordChangeLog.append(source: "upd", event: .updated, object: object.apiName, actor: actor, at: now, into: &u)
-        u.append(" SELECT out, version, \(RecordChangeLog.changesColumn("upd")) FROM upd")
+        u.append(" SELECT out, version, \(hooks.isEmpty ? "'{}'" : RecordChangeLog.changesColumn("upd")) FROM upd")
         var fetched = try await mapUnique(object) { () async throws -> (Fetched, String) in
             for try await (json, version, changes) in try await tx.query(u.query).decode((String, Int64, String).self) {
                 return (Fetched(json: json, version: version), changes)
