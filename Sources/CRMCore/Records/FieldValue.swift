@@ -63,10 +63,10 @@ public enum FieldValueParser {
             switch value {
             case .number(let n): number = n
             case .string(let s):
-                // 100 characters hold any number a column takes (38 digits, an exponent, a sign).
-                guard s.utf8.count <= 100 else { return .failure(Problem("not_a_number", "Expected a number.")) }
+                // 100 characters hold any number a column takes (38 digits, an exponent, a sign);
+                // counted after trimming, as Unicode spaces around it take three bytes each.
                 let trimmed = s.trimmingCharacters(in: .whitespaces)
-                guard isNumberSyntax(trimmed),
+                guard trimmed.utf8.count <= 100, isNumberSyntax(trimmed),
                       let n = Decimal(string: trimmed, locale: Locale(identifier: "en_US_POSIX"))
                 else { return .failure(Problem("not_a_number", "Expected a number.")) }
                 number = n

@@ -6,13 +6,13 @@ import Foundation
 public enum BodyDecoder {
     /// Arrays of typed bodies: no call takes more items (ownership transfers take 10,000 ids),
     /// and a `JSONValue` member (a field's default) decodes item by item through `JSONDecoder`.
-    static let typedLimits = JSONParser.Limits(maxArrayCount: 10_000)
+    static let typedLimits = JSONParser.Limits(maxArrayCount: 10_000, refusesUnrepresentableNumbers: false)
 
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
         // Every body is parsed once by JSONParser, which refuses hostile shapes in linear time;
         // record bodies are its result, typed bodies are then decoded from the same bytes.
         let limits = T.self == [String: JSONValue].self ? JSONParser.Limits() : typedLimits
-        let object = try JSONParser.parseObject(bytes, limits: limits)
+        let (object, unrepresentable) = try JSONParser.parse(bytes, limits: limits)
         if let object = object as? T { return object }
         do {
             let decoder = JSONDecoder()
@@ -25,6 +25,8 @@ public enum BodyDecoder {
             }
             return try decoder.decode(T.self, from: Data(bytes))
         } catch let error as DecodingError {
+            // JSONDecoder says only "not valid JSON" of a number it cannot hold; the parser knows which.
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty, let unrepresentable { throw unrepresentable }
             throw problem(error)
         }
     }

@@ -15,6 +15,8 @@ public struct CRMError: Error, Sendable, CustomStringConvertible {
         public static let conflict = Code("conflict")
         public static let preconditionFailed = Code("precondition-failed")
         public static let payloadTooLarge = Code("payload-too-large")
+        /// A URL and headers past the HTTP parser's 80 KiB (431).
+        public static let requestHeadTooLarge = Code("request-head-too-large")
         public static let unsupportedMediaType = Code("unsupported-media-type")
         public static let tenantSuspended = Code("tenant-suspended")
         public static let throttled = Code("throttled")

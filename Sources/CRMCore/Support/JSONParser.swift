@@ -18,9 +18,15 @@ public struct JSONParser {
     public struct Limits: Sendable {
         public var maxDepth: Int
         public var maxArrayCount: Int?
-        public init(maxDepth: Int = 32, maxArrayCount: Int? = nil) {
+        /// Refuse numbers beyond `Decimal` (400 `out_of_range`). Typed bodies turn it off: the
+        /// parse only checks their shape, `JSONDecoder` reads the members they have (and the
+        /// noted error names the member when it fails on one), and a member they do not have is
+        /// ignored whatever number it holds.
+        public var refusesUnrepresentableNumbers: Bool
+        public init(maxDepth: Int = 32, maxArrayCount: Int? = nil, refusesUnrepresentableNumbers: Bool = true) {
             self.maxDepth = maxDepth
             self.maxArrayCount = maxArrayCount
+            self.refusesUnrepresentableNumbers = refusesUnrepresentableNumbers
         }
     }
 
@@ -30,6 +36,12 @@ public struct JSONParser {
 
     /// The object `bytes` hold.
     public static func parseObject(_ bytes: UnsafeRawBufferPointer, limits: Limits = Limits()) throws -> [String: JSONValue] {
+        try parse(bytes, limits: limits).object
+    }
+
+    /// The object, and with `refusesUnrepresentableNumbers` off the error the first number
+    /// `Decimal` cannot hold would have been (its value in the object is 0).
+    static func parse(_ bytes: UnsafeRawBufferPointer, limits: Limits) throws -> (object: [String: JSONValue], firstUnrepresentable: CRMError?) {
         var parser = JSONParser(bytes: bytes, limits: limits)
         parser.skipSpace()
         guard parser.i < bytes.count, bytes[parser.i] == UInt8(ascii: "{") else {
@@ -38,7 +50,7 @@ public struct JSONParser {
         guard case .object(let object) = try parser.value() else { throw CRMError(.malformedBody, "The body must be a JSON object.") }
         parser.skipSpace()
         guard parser.i == bytes.count else { throw parser.syntax("text after the object") }
-        return object
+        return (object, parser.firstUnrepresentable)
     }
 
     public static func parseObject(_ bytes: [UInt8], limits: Limits = Limits()) throws -> [String: JSONValue] {
@@ -51,6 +63,7 @@ public struct JSONParser {
     var depth = 0
     /// Keys and indexes from the body down to the value being read, for errors.
     var path: [String] = []
+    var firstUnrepresentable: CRMError?
 
     init(bytes: UnsafeRawBufferPointer, limits: Limits) {
         self.bytes = bytes
@@ -296,7 +309,7 @@ public struct JSONParser {
             exponent *= sign
         }
         if significant > Self.maxDigits || i - start > 200 {
-            throw CRMError.invalid(pathText, "out_of_range", "A number has at most \(Self.maxDigits) significant digits.")
+            return try unrepresentable("A number has at most \(Self.maxDigits) significant digits.")
         }
         // Up to 17 digits and a modest exponent: exact from the Int64 mantissa, without the
         // cost of Decimal's string parser (a body of 190,000 decimals took 0.4 s through it).
@@ -310,8 +323,16 @@ public struct JSONParser {
         if significant == 0 || mantissaDigits + scale < -100 { return 0 }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
         guard let d = Decimal(string: text, locale: Self.posix), !d.isNaN else {
-            throw CRMError.invalid(pathText, "out_of_range", "A number outside the range this API takes.")
+            return try unrepresentable("A number outside the range this API takes.")
         }
         return d
+    }
+
+    /// A number `Decimal` cannot hold: refused, or noted (the first one) and read as 0.
+    mutating func unrepresentable(_ message: String) throws -> Decimal {
+        let error = CRMError.invalid(pathText, "out_of_range", message)
+        if limits.refusesUnrepresentableNumbers { throw error }
+        if firstUnrepresentable == nil { firstUnrepresentable = error }
+        return 0
     }
 }

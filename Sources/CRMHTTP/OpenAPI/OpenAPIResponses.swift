@@ -59,6 +59,7 @@ enum OpenAPIResponses {
         422: "The Idempotency-Key was used within 24 hours with another request",
         423: "The tenant is suspended: it only reads",
         429: "Too many requests at once for this tenant (or too many failed logins); retry after Retry-After seconds",
+        431: "The URL and headers are past 80 KiB (too many or too long filters)",
         503: "The database is unreachable or busy, or the tenant is being migrated; retry shortly",
     ]
 
@@ -70,11 +71,12 @@ enum OpenAPIResponses {
                                 content: [problemType: .b(OpenAPI.Content(schema: ref("Problem")))])
     }
 
-    /// The answers of an operation: its own, then a problem for each of `errors`.
+    /// The answers of an operation: its own, then a problem for each of `errors` (and 431, which
+    /// any request whose URL and headers are too long gets before it reaches a route).
     static func map(_ main: [(Int, OpenAPI.Response)], errors: [Int]) -> OpenAPI.Response.Map {
         var map = OpenAPI.Response.Map()
         for (code, response) in main { map[OpenAPI.Response.StatusCode(integerLiteral: code)] = .b(response) }
-        for code in errors.sorted() where map[OpenAPI.Response.StatusCode(integerLiteral: code)] == nil {
+        for code in (errors + [431]).sorted() where map[OpenAPI.Response.StatusCode(integerLiteral: code)] == nil {
             map[OpenAPI.Response.StatusCode(integerLiteral: code)] = .b(problem(code))
         }
         return map

@@ -1,5 +1,6 @@
 import CRMCore
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -35,6 +36,7 @@ public enum HTTPServer {
                                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         var app = Application(
             router: router(services: services, logger: logger),
+            server: serverBuilder,
             configuration: .init(address: .hostname(services.config.host, port: services.config.port), serverName: "crm"),
             services: [services.db.client],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? services.config.port) },
@@ -58,6 +60,11 @@ public enum HTTPServer {
             }
         }
         return app
+    }
+
+    /// HTTP/1.1 with a problem+json answer for requests the parser refuses.
+    public static var serverBuilder: HTTPServerBuilder {
+        .http1(configuration: .init(additionalChannelHandlers: [RequestHeadErrorAnswer()]))
     }
 
     struct StartupError: Error, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import CRMCore
+@testable import CRMCore
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -82,6 +82,42 @@ struct HostileInputTests {
                     #"{"a" 1}"#, #"{a: 1}"#, #"{"a": "\x"}"#, #"{"a": 1} x"#, #"{"a": NaN}"#, #"{"a": "\udc00"}"#, #"{"a": 1e400}"#] {
             #expect(throws: CRMError.self, "\(bad)") { try JSONParser.parseObject(Array(bad.utf8)) }
         }
+    }
+
+    struct Typed: Decodable { var name: String; var seats: Int? }
+
+    @Test("a typed body ignores an unknown member whatever number it holds; a member it has is still checked")
+    func typedBodiesAndHugeNumbers() throws {
+        func decode(_ text: String) throws -> Typed {
+            try Array(text.utf8).withUnsafeBytes { try BodyDecoder.decode(Typed.self, from: $0) }
+        }
+        // What schemathesis sent to POST /ops/v1/tenants, whose document allows other members.
+        let typed = try decode(#"{"name": "a", "x": {"": 1.7976931348623157e+308}, "y": [3.3e+26, 123456789012345678901234567890123456789012]}"#)
+        #expect(typed.name == "a" && typed.seats == nil)
+        do {
+            _ = try decode(#"{"name": "a", "seats": 1e300}"#)
+            Issue.record("a huge seat count was taken")
+        } catch let error as CRMError {
+            #expect(error.fieldErrors.map(\.field) == ["seats"])
+        }
+        // Record bodies, whose every member is a field, still refuse it by name.
+        #expect(throws: CRMError.self) { try JSONParser.parseObject(Array(#"{"x": 1.7976931348623157e+308}"#.utf8)) }
+    }
+
+    @Test("a number written as a string is trimmed of Unicode spaces before its length is counted, as the document's pattern says")
+    func numberStringsInUnicodeSpaces() throws {
+        let field = FieldDefinition(object: "event", apiName: "reminder_minutes", label: "R", type: .integer, column: try SQLIdentifier("reminder_minutes"),
+                                    isCustom: false, isSystem: false, required: false, unique: false, filterable: true, searchable: false,
+                                    defaultValue: nil, options: FieldOptions(), position: 1)
+        // 29 three-byte spaces around 24 characters: 111 bytes, which the old count refused.
+        let spaces = "\u{2007}\u{2000}\u{2003}\u{1680}\u{3000}\u{2004}\u{2002}\u{2009}\u{200A}\u{202F}\u{205F}\u{00A0}\t \u{2001}"
+        let value = spaces + "0092.0000000000000000000" + spaces + spaces
+        #expect(FieldValueParser.parse(.string(value), for: field) == .success(.text("92")))
+        // The number itself is still bounded: 101 digits are not a number this API takes.
+        guard case .failure(let problem) = FieldValueParser.parse(.string(String(repeating: "1", count: 101)), for: field) else {
+            Issue.record("101 digits were taken as a number"); return
+        }
+        #expect(problem.code == "not_a_number")
     }
 
     @Test("hostile bodies on record create and PATCH, field create and role create: 4xx problems, nothing written")
