@@ -27,6 +27,8 @@ public struct AppServices: Sendable {
     public let sessions = SessionCache()
     /// Substring searches each tenant may run at once (they wait for one another, not for others).
     public let searches: TenantGate
+    /// The time each tenant's substring searches may take (their share of the database's CPU).
+    public let searchTime: TenantTimeBudget
     public let oneTrip: OneTripRead
     public let modules: ModuleService
     /// The modules this server runs (`ModuleRegistry.standard`; tests may add their own).
@@ -48,6 +50,7 @@ public struct AppServices: Sendable {
         self.hasher = hasher
         self.policy = policy
         self.searches = TenantGate(limits: config.database.searchLimits)
+        self.searchTime = TenantTimeBudget(limits: config.database.searchTime)
         self.directory = TenantDirectory(db: db)
         let provisioner = TenantProvisioner(db: db, clock: clock)
         self.provisioner = provisioner

@@ -43,6 +43,8 @@ public struct AppConfig: Sendable {
         "CRM_DB_TLS": "disable",
         "CRM_TENANT_MAX_QUEUED": "64",
         "CRM_TENANT_MAX_SEARCHES": "2",
+        "CRM_TENANT_SEARCH_SHARE": "0.25",
+        "CRM_TENANT_SEARCH_BURST": "2",
         "CRM_HOST": "127.0.0.1",
         "CRM_PORT": "8080",
         "CRM_BASE_DOMAIN": "localhost",
@@ -77,7 +79,12 @@ public struct AppConfig: Sendable {
             ? max(1, database.poolSize / 4) : try reader.int("CRM_TENANT_MAX_CONNECTIONS", 1...database.poolSize)
         database.tenantLimits = TenantGate.Limits(maxConnections: tenantConnections,
                                                   maxQueued: try reader.int("CRM_TENANT_MAX_QUEUED", 0...100_000))
-        database.searchLimits = TenantGate.Limits(maxConnections: try reader.int("CRM_TENANT_MAX_SEARCHES", 1...1000), maxQueued: 16)
+        // Searches past the running ones wait rather than bounce: a 429 at once invites a retry at
+        // once, and a flood of those costs more than the waiting.
+        database.searchLimits = TenantGate.Limits(maxConnections: try reader.int("CRM_TENANT_MAX_SEARCHES", 1...1000),
+                                                  maxQueued: database.tenantLimits.maxQueued)
+        database.searchTime = TenantTimeBudget.Limits(share: try reader.double("CRM_TENANT_SEARCH_SHARE", 0.001...1000),
+                                                      burst: try reader.double("CRM_TENANT_SEARCH_BURST", 0...3600))
         guard let tls = DatabaseConfig.TLSMode(rawValue: try reader.string("CRM_DB_TLS").lowercased()) else {
             throw ConfigError("CRM_DB_TLS must be one of disable, require, verify-full")
         }
@@ -143,6 +150,13 @@ struct ConfigReader {
     func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int {
         guard let v = Int(try string(key)), range.contains(v) else {
             throw ConfigError("\(key) must be a whole number in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return v
+    }
+
+    func double(_ key: String, _ range: ClosedRange<Double>) throws -> Double {
+        guard let v = Double(try string(key)), v.isFinite, range.contains(v) else {
+            throw ConfigError("\(key) must be a number in \(range.lowerBound)...\(range.upperBound)")
         }
         return v
     }

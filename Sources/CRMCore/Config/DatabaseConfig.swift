@@ -17,7 +17,9 @@ public struct DatabaseConfig: Sendable {
     /// Connections one tenant may hold at once, and its requests that may wait for one.
     public var tenantLimits = TenantGate.Limits(maxConnections: 5, maxQueued: 64)
     /// Substring searches one tenant may run at once, and may have waiting.
-    public var searchLimits = TenantGate.Limits(maxConnections: 2, maxQueued: 16)
+    public var searchLimits = TenantGate.Limits(maxConnections: 2, maxQueued: 64)
+    /// The time each tenant's searches may take per second on average, and ahead of that.
+    public var searchTime = TenantTimeBudget.Limits(share: 0.25, burst: 2)
     /// TLS to PostgreSQL: needed when a cell's database is on another machine.
     public var tls: TLSMode = .disable
     /// PEM file of the certificate authorities `verify-full` trusts; the system's when nil.

@@ -77,11 +77,14 @@ struct TenantAuthMiddleware: RouterMiddleware {
         }
         let schema = try tenant.schema()
         let budget = services.config.statementBudgets.of(request, endpoint: context.endpointPath)
-        // Substring searches cost far more than reads: a tenant runs only a few at once, and
-        // waits for them before it takes a connection.
+        // Substring searches cost far more than reads: a tenant runs only a few at once, within
+        // its share of search time, and waits for both before it takes a connection.
         if Self.isSearch(request, endpoint: context.endpointPath) {
-            return try await services.searches.withPermit(tenant.schemaName, timeout: services.config.database.acquireTimeout) {
-                try await authenticateAndRun(request, context: context, tenant: tenant, schema: schema, budget: budget, next: next)
+            let timeout = services.config.database.acquireTimeout
+            return try await services.searches.withPermit(tenant.schemaName, timeout: timeout) {
+                try await services.searchTime.run(tenant.schemaName, timeout: timeout) {
+                    try await authenticateAndRun(request, context: context, tenant: tenant, schema: schema, budget: budget, next: next)
+                }
             }
         }
         return try await authenticateAndRun(request, context: context, tenant: tenant, schema: schema, budget: budget, next: next)

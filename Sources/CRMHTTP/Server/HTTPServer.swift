@@ -62,9 +62,10 @@ public enum HTTPServer {
         return app
     }
 
-    /// HTTP/1.1 with a problem+json answer for requests the parser refuses.
+    /// HTTP/1.1 with a problem+json answer for requests the parser refuses, and no reading of
+    /// large bodies already refused.
     public static var serverBuilder: HTTPServerBuilder {
-        .http1(configuration: .init(additionalChannelHandlers: [RequestHeadErrorAnswer()]))
+        .http1(configuration: .init(additionalChannelHandlers: [RequestHeadErrorAnswer(), UnreadBodyCloser()]))
     }
 
     struct StartupError: Error, CustomStringConvertible {

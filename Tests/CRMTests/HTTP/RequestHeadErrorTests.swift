@@ -10,7 +10,7 @@ import Testing
 import Glibc
 #endif
 
-@Suite("HTTP: requests the parser refuses")
+@Suite("HTTP: requests refused on their head (the parser's limits, bodies not worth reading)")
 struct RequestHeadErrorTests {
     /// The real server (not the router alone): the HTTP parser runs only on a live connection.
     static func liveApp(_ services: AppServices) -> some ApplicationProtocol {
@@ -38,14 +38,39 @@ struct RequestHeadErrorTests {
             #expect(r.header("X-Request-Id") != nil)
             #expect(r.fieldNames == ["url"])
             let port = client.port!
-            let garbled = try Self.raw(port: port, "GET /api/v1/me HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+            let garbled = try Self.raw(port: port, "GET /api/v1/me HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n").text
             #expect(garbled.hasPrefix("HTTP/1.1 400"), "\(garbled.prefix(200))")
             #expect(garbled.contains("application/problem+json") && garbled.contains("X-Request-Id") && garbled.contains("malformed-body"))
         }
     }
 
-    /// Sends `text` on a new connection and reads the answer until the server closes it.
-    static func raw(port: Int, _ text: String) throws -> String {
+    @Test("a body refused on its declared length is not read: 413, Connection: close, and the server closes")
+    func refusedBodyIsNotRead() async throws {
+        let services = try await TestEnvironment.shared.services()
+        let t = try await Fixtures.tenant(services)
+        try await Self.liveApp(services).test(.live) { client in
+            let token = try await client.login(t.slug, t.adminEmail, t.adminPassword)
+            let port = client.port!
+            // The head declares 3 MiB and no byte of it follows: the answer cannot wait for it.
+            for (what, head) in [
+                ("too large", "POST /api/v1/records/customer HTTP/1.1\r\nHost: x\r\nX-Tenant: \(t.slug)\r\nAuthorization: Bearer \(token)\r\n"),
+                ("no such tenant", "POST /api/v1/records/customer HTTP/1.1\r\nHost: x\r\nX-Tenant: no-such-\(t.slug)\r\n"),
+            ] {
+                let answer = try Self.raw(port: port, head + "Content-Type: application/json\r\nContent-Length: \(3 << 20)\r\n\r\n")
+                #expect(answer.closedByServer, "\(what): the server kept the connection open")
+                #expect(answer.text.hasPrefix(what == "too large" ? "HTTP/1.1 413" : "HTTP/1.1 404"), "\(what): \(answer.text.prefix(120))")
+                #expect(answer.text.lowercased().contains("connection: close"), "\(what)")
+                #expect(answer.text.contains("application/problem+json"), "\(what)")
+            }
+            // A small body is read and the connection stays open for the next request.
+            let small = try await client.call(.post, "/api/v1/records/customer", tenant: t.slug, token: token, json: ["name": "Kept"])
+            #expect(small.status == 201 && small.header("Connection") != "close")
+        }
+    }
+
+    /// Sends `text` on a new connection and reads the answer until the server closes it (or 5 s
+    /// pass without a byte).
+    static func raw(port: Int, _ text: String) throws -> (text: String, closedByServer: Bool) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -61,11 +86,13 @@ struct RequestHeadErrorTests {
         _ = Array(text.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
+        var closed = false
         while true {
             let n = recv(fd, &buffer, buffer.count, 0)
+            if n == 0 { closed = true }
             if n <= 0 { break }
             out += buffer[0..<n]
         }
-        return String(decoding: out, as: UTF8.self)
+        return (String(decoding: out, as: UTF8.self), closed)
     }
 }

@@ -127,6 +127,31 @@ struct FairnessTests {
         }
     }
 
+    @Test("a tenant that used up its share of search time waits for it, or past the acquire timeout gets 429 with the wait as Retry-After; others search on")
+    func searchTime() async throws {
+        try await TestEnvironment.withOwnPool(["CRM_TENANT_SEARCH_SHARE": "1", "CRM_TENANT_SEARCH_BURST": "0",
+                                               "CRM_DB_ACQUIRE_TIMEOUT_MS": "2000"]) { services in
+            try await TestAPI(services: services).run { client in
+                let busy = try await RecordsFixture.make(services, client)
+                let other = try await RecordsFixture.make(services, client)
+                for f in [busy, other] { _ = try await f.create("customer", ["name": "Searchable Ltd"]) }
+                let search = "/api/v1/records/customer?q=Searchable"
+                // Ten seconds of searches owed at a second per second: the next would wait 10 s.
+                services.searchTime.charge(busy.t.tenant.schemaName, .seconds(10))
+                let refused = try await busy.call(.get, search)
+                #expect(refused.status == 429 && refused.problemType == "throttled")
+                #expect((Int(refused.header("Retry-After") ?? "") ?? 0) >= 9, "Retry-After \(refused.header("Retry-After") ?? "none")")
+                // Its reads that are not searches go on, and so do another tenant's searches, which are charged.
+                #expect(try await busy.call(.get, "/api/v1/records/customer").data.count == 1)
+                #expect(try await other.call(.get, search).data.count == 1)
+                #expect((services.searchTime.snapshot()[other.t.tenant.schemaName] ?? 0) > 0)
+                // Owed time within the timeout: the search waits for it, then runs.
+                services.searchTime.charge(other.t.tenant.schemaName, .milliseconds(500))
+                #expect(try await other.call(.get, search).data.count == 1)
+            }
+        }
+    }
+
     @Test("a list statement past the list budget is cancelled: 503, and the connection is free again")
     func listStatementTimeout() async throws {
         try await TestEnvironment.withOwnPool(["CRM_LIST_TIMEOUT_MS": "300"]) { services in
