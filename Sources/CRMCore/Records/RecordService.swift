@@ -4,9 +4,12 @@ import PostgresNIO
 /// The records API over any object: get, list, create, update, soft delete, restore, the
 /// recycle bin and field history. Every call goes through the caller's permissions: the
 /// action, the record scope as a SQL predicate (out of scope is 404), and field access
-/// (hidden fields never leave; writing a read-only or hidden field is 403 naming them).
+/// (hidden fields never leave; writing a read-only or hidden field is 403 naming them). What
+/// the statements are is `RecordStore`'s business.
 public struct RecordService: Sendable {
     let clock: any WallClock
+    /// The SQL of records.
+    public let store: RecordStore
     /// The modules' before- and after-save hooks, by object.
     public let hooks: RecordHooks
     /// Substring searches too short for the trigram indexes read the whole table: one at a time
@@ -15,13 +18,10 @@ public struct RecordService: Sendable {
     /// The statement timeout of such a search.
     public static let scanTimeout = "2s"
 
-    /// CHECK constraints of module tables → the field error a client sees.
-    let constraints: [String: ConstraintError]
-
     public init(clock: any WallClock, hooks: RecordHooks = .none, constraints: [String: ConstraintError] = [:]) {
         self.clock = clock
         self.hooks = hooks
-        self.constraints = constraints
+        self.store = RecordStore(constraints: constraints)
     }
 
     /// A record as JSON text rendered by PostgreSQL, and its version for the ETag.
@@ -64,14 +64,10 @@ public struct RecordService: Sendable {
 
     public func get(_ objectName: String, id: UUID, caller: RecordCaller, in tx: Transaction) async throws -> Fetched {
         let object = try caller.readable(objectName)
-        var q = QueryBuilder()
-        let idP = try q.bind(id)
-        let scope = try q.fragment { try caller.scope(.read, on: object, into: &$0) }
-        q.append(RecordSQL.getByIdSQL(object, fields: caller.visibleFields(object), idPlaceholder: idP, scope: scope))
-        for try await (json, version) in try await tx.query(q.query).decode((String, Int64).self) {
-            return Fetched(json: json, version: version)
+        guard let fetched = try await store.fetch(object, id: id, fields: caller.visibleFields(object), caller: caller, in: tx) else {
+            throw CRMError.notFound("No such \(object.label.lowercased()).")
         }
-        throw CRMError.notFound("No such \(object.label.lowercased()).")
+        return fetched
     }
 
     /// One page of live records, or with `deleted` of the recycle bin.
@@ -98,112 +94,16 @@ public struct RecordService: Sendable {
 
     func list(_ object: ObjectDefinition, query: RecordListQuery, deleted: Bool, caller: RecordCaller,
               in tx: Transaction) async throws -> Page {
-        let visible = caller.visibleFields(object)
-        let extra = deleted ? [("deleted_at", "t.deleted_at"), ("deleted_by", "t.deleted_by")] : []
-        let sortExpr = query.sortField.map { "t.\($0.column.quoted)" }
-        var q = QueryBuilder("SELECT (\(RecordSQL.json(visible, extra: extra)))::text, \(sortExpr.map { "\($0)::text" } ?? "NULL::text"), t.id FROM \(object.table.quoted) AS t WHERE ")
-        q.append(deleted ? "t.deleted_at IS NOT NULL AND " : "t.deleted_at IS NULL AND ")
-        try caller.scope(.read, on: object, into: &q)
-        for filter in query.filters { q.append(" AND "); try Self.appendFilter(filter, into: &q) }
-        if let search = query.search {
-            let fields = visible.filter { $0.searchable && $0.type.isText }
-            if fields.isEmpty { q.append(" AND false") } else {
-                let pattern = try q.bind("%" + Self.escapeLike(search) + "%")
-                q.append(" AND (" + fields.map { "t.\($0.column.quoted) ILIKE \(pattern)" }.joined(separator: " OR ") + ")")
-            }
-        }
-        if let cursor = query.cursor {
-            let id = try q.bind(cursor.id)
-            if let sortExpr, let field = query.sortField {
-                let cmp = query.descending ? "<" : ">"
-                if let value = cursor.value {
-                    let v = "\(try q.bind(value))::\(field.type.cast)"
-                    q.append(query.descending
-                        ? " AND (\(sortExpr) < \(v) OR (\(sortExpr) = \(v) AND t.id < \(id)))"
-                        : " AND (\(sortExpr) > \(v) OR (\(sortExpr) = \(v) AND t.id > \(id)) OR \(sortExpr) IS NULL)")
-                } else {
-                    q.append(query.descending
-                        ? " AND ((\(sortExpr) IS NULL AND t.id < \(id)) OR \(sortExpr) IS NOT NULL)"
-                        : " AND \(sortExpr) IS NULL AND t.id \(cmp) \(id)")
-                }
-            } else {
-                q.append(" AND t.id \(query.descending ? "<" : ">") \(id)")
-            }
-        }
-        let dir = query.descending ? "DESC" : "ASC"
-        if let sortExpr {
-            q.append(" ORDER BY \(sortExpr) \(dir) NULLS \(query.descending ? "FIRST" : "LAST"), t.id \(dir)")
-        } else {
-            q.append(" ORDER BY t.id \(dir)")
-        }
-        q.append(" LIMIT \(query.limit + 1)")
-        var rows: [String] = []
-        var last: (String?, UUID)?
-        for try await (json, sortValue, id) in try await tx.query(q.query).decode((String, String?, UUID).self) {
-            if rows.count == query.limit { return Page(rows: rows, nextCursor: last.map {
-                RecordCursor(sort: query.sortKeyText, value: $0.0, id: $0.1).encoded
-            }) }
-            rows.append(json)
-            last = (sortValue, id)
-        }
-        return Page(rows: rows, nextCursor: nil)
-    }
-
-    static func escapeLike(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            if c == "\\" || c == "%" || c == "_" { out.append("\\") }
-            out.append(c)
-        }
-        return out
-    }
-
-    static func appendFilter(_ filter: RecordListQuery.Filter, into q: inout QueryBuilder) throws {
-        let col = "t.\(filter.field.column.quoted)"
-        let type = filter.field.type
-        func v(_ i: Int) throws -> String { try q.bind(filter.values[i], as: type) }
-        switch filter.op {
-        case .eq: q.append("\(col) = \(try v(0))")
-        case .ne: q.append("\(col) IS DISTINCT FROM \(try v(0))")
-        case .lt: q.append("\(col) < \(try v(0))")
-        case .lte: q.append("\(col) <= \(try v(0))")
-        case .gt: q.append("\(col) > \(try v(0))")
-        case .gte: q.append("\(col) >= \(try v(0))")
-        case .between: q.append("\(col) BETWEEN \(try v(0)) AND \(try v(1))")
-        case .in:
-            let texts = filter.values.compactMap { if case .text(let s) = $0 { return s } else { return nil } }
-            q.append("\(col) = ANY(\(try q.bind(texts))::text[]::\(type.cast)[])")
-        case .isNull:
-            q.append(filter.values.first == .text("true") ? "\(col) IS NULL" : "\(col) IS NOT NULL")
-        case .contains:
-            guard case .text(let s) = filter.values[0] else { q.append("false"); return }
-            if type == .multiPicklist || type == .tags {
-                q.append("\(col) @> ARRAY[\(try q.bind(s))::text]")
-            } else {
-                q.append("\(col) ILIKE \(try q.bind("%" + escapeLike(s) + "%"))")
-            }
-        case .startsWith:
-            guard case .text(let s) = filter.values[0] else { q.append("false"); return }
-            q.append("\(col) LIKE \(try q.bind(escapeLike(s) + "%"))")
-        }
+        try await store.page(object, query: query, fields: caller.visibleFields(object), deleted: deleted, caller: caller, in: tx)
     }
 
     public func history(_ objectName: String, id: UUID, caller: RecordCaller, in tx: Transaction) async throws -> [HistoryEntry] {
         let object = try caller.readable(objectName)
-        var q = QueryBuilder("SELECT 1 FROM \(object.table.quoted) AS t WHERE t.id = ")
-        q.append(try q.bind(id))
-        q.append(" AND ")
-        try caller.scope(.read, on: object, into: &q)
-        var found = false
-        for try await _ in try await tx.query(q.query).decode(Int.self) { found = true }
-        guard found else { throw CRMError.notFound("No such \(object.label.lowercased()).") }
+        guard try await store.exists(object, id: id, live: nil, caller: caller, in: tx) else {
+            throw CRMError.notFound("No such \(object.label.lowercased()).")
+        }
         var out: [HistoryEntry] = []
-        let rows = try await tx.query("""
-            SELECT h.event, h.field, h.old_value::text, h.new_value::text, h.actor_id, u.name, h.at
-            FROM record_history h LEFT JOIN users u ON u.id = h.actor_id
-            WHERE h.record_id = \(id) AND h.object = \(object.apiName) ORDER BY h.id DESC LIMIT 1000
-            """)
-        for try await (event, field, old, new, actor, name, at) in rows.decode((String, String?, String?, String?, UUID?, String?, Date).self) {
+        for (event, field, old, new, actor, name, at) in try await store.history(object, id: id, in: tx) {
             if let field {
                 // Hidden and deleted fields leave no trace in the history either.
                 guard let def = object.field(field), caller.isVisible(def) else { continue }
@@ -263,22 +163,8 @@ public struct RecordService: Sendable {
             for hook in hooks { annotations.merge(try await hook.beforeSave(write, in: tx)) { _, new in new } }
         }
         let ordered = values.values.sorted { $0.0.position < $1.0.position }
-        let tracked = Self.trackedFields(object)
-        var q = QueryBuilder("WITH ins AS (INSERT INTO \(object.table.quoted) AS t (id, owner_id, created_by, updated_by, created_at, updated_at")
-        for (field, _) in ordered { q.append(", " + field.column.quoted) }
-        let nowP = try q.bind(now), user = try q.bind(caller.userId), idP = try q.bind(id)
-        q.append(") VALUES (\(idP), \(try q.bind(owner)), \(user), \(user), \(nowP), \(nowP)")
-        for (field, value) in ordered { q.append(", " + (try q.bind(value, as: field.type))) }
-        q.append(") RETURNING t.id, t.version, '{}'::jsonb AS old_values, (\(RecordSQL.json(tracked))) AS new_values, ")
-        q.append("(\(RecordSQL.json(caller.visibleFields(object))))::text AS out)")
-        try RecordChangeLog.append(source: "ins", event: .created, object: object.apiName, actor: actor, at: now, into: &q)
-        q.append(" SELECT out, version, \(hooks.isEmpty ? "'{}'" : RecordChangeLog.changesColumn("ins")) FROM ins")
-        var fetched = try await mapUnique(object) { () async throws -> (Fetched, String) in
-            for try await (json, version, changes) in try await tx.query(q.query).decode((String, Int64, String).self) {
-                return (Fetched(json: json, version: version), changes)
-            }
-            throw CRMError.conflict("The record was not created.")
-        }
+        var fetched = try await store.insert(object, id: id, owner: owner, values: ordered, visible: caller.visibleFields(object),
+                                             by: caller.userId, actor: actor, at: now, changes: !hooks.isEmpty, in: tx)
         if !hooks.isEmpty {
             let saved = RecordSaved(object: object.apiName, event: .created, id: id, version: fetched.0.version, actor: actor,
                                     changes: RecordChangeLog.parseChanges(fetched.1))
@@ -297,15 +183,10 @@ public struct RecordService: Sendable {
         let object = try caller.readable(objectName)
         let now = clock.now()
         let actor = RecordActor(userId: caller.userId, requestId: caller.meta.requestId, origin: origin)
-        let tracked = Self.trackedFields(object)
-        var q = QueryBuilder("SELECT t.version, t.owner_id, (\(RecordSQL.json(tracked)))::text FROM \(object.table.quoted) AS t WHERE t.id = ")
-        q.append(try q.bind(id))
-        q.append(" AND t.deleted_at IS NULL AND ")
-        try caller.scope(.read, on: object, into: &q)
-        q.append(" FOR UPDATE")
-        var current: (Int64, UUID?, String)?
-        for try await row in try await tx.query(q.query).decode((Int64, UUID?, String).self) { current = row }
-        guard let (version, owner, oldJSON) = current else { throw CRMError.notFound("No such \(object.label.lowercased()).") }
+        guard let (version, owner, oldJSON) = try await store.lockLive(object, id: id, tracked: RecordStore.trackedFields(object),
+                                                                     caller: caller, in: tx) else {
+            throw CRMError.notFound("No such \(object.label.lowercased()).")
+        }
         guard caller.permissions.reaches(.update, on: objectName, ownedBy: owner) else {
             throw CRMError.forbidden("You may read this \(object.label.lowercased()) but not change it.")
         }
@@ -339,36 +220,10 @@ public struct RecordService: Sendable {
                                     options: options)
             for hook in hooks { annotations.merge(try await hook.beforeSave(write, in: tx)) { _, new in new } }
         }
-        // History and events see the tracked fields and the system columns this write sets.
-        var newJSON = RecordSQL.json(tracked)
-        let oldExpr: String
-        let extraTracked = system.compactMap { a in a.field.map { (SQLIdentifier.literal($0), a.column.quoted) } }
-            .filter { pair in !tracked.contains { SQLIdentifier.literal($0.apiName) == pair.0 } }
-        var u = QueryBuilder("WITH ")
-        if !extraTracked.isEmpty {
-            let pairs = extraTracked.map { "\($0.0), t.\($0.1)" }.joined(separator: ", ")
-            newJSON = "(\(newJSON)) || jsonb_build_object(\(pairs))"
-            u.append("prev AS (SELECT jsonb_build_object(\(pairs)) AS extra FROM \(object.table.quoted) AS t WHERE t.id = \(try u.bind(id))), ")
-            oldExpr = "(\(try u.bind(oldJSON))::jsonb || (SELECT extra FROM prev))"
-        } else {
-            oldExpr = "\(try u.bind(oldJSON))::jsonb"
-        }
-        u.append("upd AS (UPDATE \(object.table.quoted) AS t SET version = t.version + 1")
-        let nowP = try u.bind(now)
-        u.append(", updated_at = \(nowP), updated_by = \(try u.bind(caller.userId))")
-        if let newOwner { u.append(", owner_id = \(try u.bind(newOwner))") }
-        for (field, value) in values.values.sorted(by: { $0.0.position < $1.0.position }) {
-            u.append(", \(field.column.quoted) = \(try u.bind(value, as: field.type))")
-        }
-        for a in system { u.append(", " + (try a.assignment(into: &u))) }
-        u.append(" WHERE t.id = \(try u.bind(id)) RETURNING t.id, t.version, \(oldExpr) AS old_values, (\(newJSON)) AS new_values, ")
-        u.append("(\(RecordSQL.json(caller.visibleFields(object))))::text AS out)")
-        try RecordChangeLog.append(source: "upd", event: .updated, object: object.apiName, actor: actor, at: now, into: &u)
-        u.append(" SELECT out, version, \(hooks.isEmpty ? "'{}'" : RecordChangeLog.changesColumn("upd")) FROM upd")
-        var fetched = try await mapUnique(object) { () async throws -> (Fetched, String) in
-            for try await (json, version, changes) in try await tx.query(u.query).decode((String, Int64, String).self) {
-                return (Fetched(json: json, version: version), changes)
-            }
+        let ordered = values.values.sorted { $0.0.position < $1.0.position }
+        guard var fetched = try await store.update(object, id: id, oldJSON: oldJSON, values: ordered, newOwner: newOwner, system: system,
+                                                   visible: caller.visibleFields(object), by: caller.userId, actor: actor, at: now,
+                                                   changes: !hooks.isEmpty, in: tx) else {
             throw CRMError.notFound("No such \(object.label.lowercased()).")
         }
         if !hooks.isEmpty {
@@ -383,67 +238,32 @@ public struct RecordService: Sendable {
     public func delete(_ objectName: String, id: UUID, ifMatch: Int64?, caller: RecordCaller, in tx: Transaction) async throws {
         let object = try caller.readable(objectName)
         let now = clock.now()
-        let (version, owner) = try await lockLive(object, id: id, caller: caller, in: tx)
+        guard let (version, owner, _) = try await store.lockLive(object, id: id, tracked: nil, caller: caller, in: tx) else {
+            throw CRMError.notFound("No such \(object.label.lowercased()).")
+        }
         guard caller.permissions.reaches(.delete, on: objectName, ownedBy: owner) else {
             throw CRMError.forbidden("You may read this \(object.label.lowercased()) but not delete it.")
         }
         if let ifMatch, ifMatch != version {
             throw CRMError(.preconditionFailed, "The record changed since you read it (version \(version) now); read it again.")
         }
-        var q = QueryBuilder("WITH del AS (UPDATE \(object.table.quoted) AS t SET deleted_at = ")
-        let nowP = try q.bind(now)
-        q.append("\(nowP), deleted_by = \(try q.bind(caller.userId)), version = t.version + 1 WHERE t.id = \(try q.bind(id))")
-        q.append(" RETURNING t.id, t.version, '{}'::jsonb AS old_values, '{}'::jsonb AS new_values)")
         let actor = RecordActor(userId: caller.userId, requestId: caller.meta.requestId, origin: "api")
-        try RecordChangeLog.append(source: "del", event: .deleted, object: object.apiName, actor: actor, at: now, into: &q)
-        q.append(" SELECT version FROM del")
-        for try await _ in try await tx.query(q.query).decode(Int64.self) {}
+        try await store.softDelete(object, id: id, by: caller.userId, actor: actor, at: now, in: tx)
     }
 
     /// Takes a record out of the recycle bin, for callers who may delete it.
     public func restore(_ objectName: String, id: UUID, caller: RecordCaller, in tx: Transaction) async throws -> Fetched {
         let object = try caller.readable(objectName)
         let now = clock.now()
-        var find = QueryBuilder("SELECT t.owner_id FROM \(object.table.quoted) AS t WHERE t.id = ")
-        find.append(try find.bind(id))
-        find.append(" AND t.deleted_at IS NOT NULL AND ")
-        try caller.scope(.read, on: object, into: &find)
-        find.append(" FOR UPDATE")
-        var found: UUID?? = nil
-        for try await owner in try await tx.query(find.query).decode(UUID?.self) { found = .some(owner) }
-        guard let owner = found else { throw CRMError.notFound("No such \(object.label.lowercased()) in the recycle bin.") }
+        guard let owner = try await store.lockDeleted(object, id: id, caller: caller, in: tx) else { throw CRMError.notFound("No such \(object.label.lowercased()) in the recycle bin.") }
         guard caller.permissions.reaches(.delete, on: objectName, ownedBy: owner) else {
             throw CRMError.forbidden("You may see this \(object.label.lowercased()) but not restore it.")
         }
-        var q = QueryBuilder("WITH res AS (UPDATE \(object.table.quoted) AS t SET deleted_at = NULL, deleted_by = NULL, version = t.version + 1, updated_at = ")
-        q.append(try q.bind(now))
-        q.append(" WHERE t.id = \(try q.bind(id))")
-        q.append(" RETURNING t.id, t.version, '{}'::jsonb AS old_values, '{}'::jsonb AS new_values, (\(RecordSQL.json(caller.visibleFields(object))))::text AS out)")
         let actor = RecordActor(userId: caller.userId, requestId: caller.meta.requestId, origin: "api")
-        try RecordChangeLog.append(source: "res", event: .restored, object: object.apiName, actor: actor, at: now, into: &q)
-        q.append(" SELECT out, version FROM res")
-        return try await mapUnique(object) {
-            for try await (json, version) in try await tx.query(q.query).decode((String, Int64).self) {
-                return Fetched(json: json, version: version)
-            }
+        guard let fetched = try await store.restore(object, id: id, visible: caller.visibleFields(object), actor: actor, at: now, in: tx) else {
             throw CRMError.notFound("No such \(object.label.lowercased()) in the recycle bin.")
         }
-    }
-
-    /// Locks a live record the caller can read; 404 otherwise.
-    func lockLive(_ object: ObjectDefinition, id: UUID, caller: RecordCaller, in tx: Transaction) async throws -> (Int64, UUID?) {
-        var q = QueryBuilder("SELECT t.version, t.owner_id FROM \(object.table.quoted) AS t WHERE t.id = ")
-        q.append(try q.bind(id))
-        q.append(" AND t.deleted_at IS NULL AND ")
-        try caller.scope(.read, on: object, into: &q)
-        q.append(" FOR UPDATE")
-        for try await row in try await tx.query(q.query).decode((Int64, UUID?).self) { return row }
-        throw CRMError.notFound("No such \(object.label.lowercased()).")
-    }
-
-    /// Fields whose changes the history records: every live field but the system ones, and the owner.
-    static func trackedFields(_ object: ObjectDefinition) -> [FieldDefinition] {
-        object.fields.filter { !$0.isSystem || $0.apiName == "owner_id" }
+        return fetched
     }
 
     /// Checks a body against metadata and field access: every problem at once. 403 (naming the
@@ -526,27 +346,16 @@ public struct RecordService: Sendable {
                     errors.add(name, "lookup_not_found", "No such record.")
                     continue
                 }
-                var q = QueryBuilder("SELECT 1 FROM \(target.table.quoted) AS t WHERE t.id = ")
-                q.append(try q.bind(id))
-                q.append(" AND t.deleted_at IS NULL AND ")
-                try caller.scope(.read, on: target, into: &q)
-                var found = false
-                for try await _ in try await tx.query(q.query).decode(Int.self) { found = true }
-                if !found { errors.add(name, "lookup_not_found", "No such \(target.label.lowercased()).") }
+                if try await !store.exists(target, id: id, live: true, caller: caller, in: tx) { errors.add(name, "lookup_not_found", "No such \(target.label.lowercased()).") }
             case .user:
-                if try await !activeUser(id, in: tx) { errors.add(name, "user_not_found", "No such active user.") }
+                if try await !store.isActiveUser(id, in: tx) { errors.add(name, "user_not_found", "No such active user.") }
             default: break
             }
         }
-        if let extraUser, try await !activeUser(extraUser, in: tx) {
+        if let extraUser, try await !store.isActiveUser(extraUser, in: tx) {
             errors.add("owner_id", "user_not_found", "No such active user.")
         }
         try errors.throwIfAny()
-    }
-
-    func activeUser(_ id: UUID, in tx: Transaction) async throws -> Bool {
-        for try await active in try await tx.query("SELECT is_active FROM users WHERE id = \(id)").decode(Bool.self) { return active }
-        return false
     }
 
     /// Unique fields: a clear 409 before writing (a conflict with the stored data, as when the
@@ -555,31 +364,12 @@ public struct RecordService: Sendable {
                      in tx: Transaction) async throws {
         var errors = FieldErrors()
         for (name, (field, value)) in values.sorted(by: { $0.key < $1.key }) where field.unique && value != .null {
-            var q = QueryBuilder("SELECT 1 FROM \(object.table.quoted) AS t WHERE t.\(field.column.quoted) = ")
-            q.append(try q.bind(value, as: field.type))
-            q.append(" AND t.deleted_at IS NULL AND t.id <> \(try q.bind(id)) LIMIT 1")
-            for try await _ in try await tx.query(q.query).decode(Int.self) {
+            if try await store.isTaken(object, field, value, excluding: id, in: tx) {
                 errors.add(name, "unique_violation", "Another \(object.label.lowercased()) has this value.")
             }
         }
         if !errors.isEmpty {
             throw CRMError(.conflict, "Another \(object.label.lowercased()) has this value.", fieldErrors: errors.errors)
-        }
-    }
-
-    /// Turns a unique-index violation (a race the pre-check lost) into the field's error, and a
-    /// module's CHECK constraint into the field error it declared.
-    func mapUnique<T>(_ object: ObjectDefinition, _ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as PSQLError where error.sqlState == "23514" {
-            guard let known = constraints[error.serverInfo?[.constraintName] ?? ""] else { throw error }
-            throw CRMError.invalid(known.field, known.code, known.message)
-        } catch let error as PSQLError where error.sqlState == "23505" {
-            let constraint = error.serverInfo?[.constraintName] ?? ""
-            let field = object.fields.first { constraint == RecordTable.indexName(table: object.table, column: $0.column, "key") }
-            throw CRMError(.conflict, "Another \(object.label.lowercased()) has this value.", fieldErrors: [
-                FieldError(field: field?.apiName ?? "unknown", code: "unique_violation", message: "Another record has this value.")])
         }
     }
 }

@@ -36,13 +36,7 @@ public struct CustomerOverview: Sendable {
                 query.descending = panel.sort.hasPrefix("-")
             }
             let page = try await records.list(object, query: query, deleted: false, caller: caller, in: tx)
-            var q = QueryBuilder("SELECT count(*)::int8 FROM \(object.table.quoted) AS t WHERE t.\(link.column.quoted) = ")
-            q.append(try q.bind(id))
-            q.append(" AND t.deleted_at IS NULL AND ")
-            if let open { try RecordService.appendFilter(open, into: &q); q.append(" AND ") }
-            try caller.scope(.read, on: object, into: &q)
-            var total: Int64 = 0
-            for try await n in try await tx.query(q.query).decode(Int64.self) { total = n }
+            let total = try await records.store.count(object, where: link, is: id, filters: open.map { [$0] } ?? [], caller: caller, in: tx)
             parts.append("\"\(panel.key)\": {\"total\": \(total), \"data\": [" + page.rows.joined(separator: ",") + "]}")
         }
         return "{" + parts.joined(separator: ", ") + "}"
