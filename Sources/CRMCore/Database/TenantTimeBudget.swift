@@ -8,7 +8,8 @@ import NIOConcurrencyHelpers
 ///
 /// Work is charged after it ran (its wall time, which under contention exceeds its CPU time and
 /// so throttles harder when the machine is busy); the next piece waits until the tenant's debt
-/// is back within `burst`. Entries of tenants that are back within budget are dropped.
+/// is back within `burst`. Entries of tenants that are back within budget are dropped when next
+/// looked at, and swept once there are more than a thousand.
 public final class TenantTimeBudget: Sendable {
     public struct Limits: Sendable, Equatable {
         /// Seconds of work per second one tenant may use on average (0.25: a quarter of a core).
@@ -22,6 +23,8 @@ public final class TenantTimeBudget: Sendable {
     }
 
     public let limits: Limits
+    /// Entries past which a charge sweeps out those paid off.
+    static let pruneAbove = 1_000
     private let clock = ContinuousClock()
     /// Per tenant: seconds of work owed and when that was computed.
     private let debts = NIOLockedValueBox([String: (owed: Double, at: ContinuousClock.Instant)]())
@@ -51,6 +54,10 @@ public final class TenantTimeBudget: Sendable {
             var owed = 0.0
             if let entry = d[tenant] { owed = max(0, entry.owed - seconds(entry.at.duration(to: now)) * limits.share) }
             d[tenant] = (owed + seconds(duration), now)
+            // Tenants that searched once and not again: dropped once their debt has run out.
+            if d.count > Self.pruneAbove {
+                d = d.filter { $0.value.owed - seconds($0.value.at.duration(to: now)) * limits.share > 0 }
+            }
         }
     }
 

@@ -152,6 +152,18 @@ struct FairnessTests {
         }
     }
 
+    @Test("the search-time ledger does not grow with tenants that searched once: paid-off entries are swept")
+    func searchTimeLedgerIsBounded() {
+        let budget = TenantTimeBudget(limits: .init(share: 1000, burst: 0))
+        for i in 0..<5_000 { budget.charge("tenant_\(i)", .microseconds(10)) }
+        #expect(budget.snapshot().count <= TenantTimeBudget.pruneAbove + 1)
+        // A tenant still in debt is kept.
+        let slow = TenantTimeBudget(limits: .init(share: 0.001, burst: 0))
+        slow.charge("busy", .seconds(10))
+        for i in 0..<2_000 { slow.charge("t\(i)", .microseconds(1)) }
+        #expect(slow.snapshot()["busy"] != nil && slow.wait("busy") > .seconds(1000))
+    }
+
     @Test("a list statement past the list budget is cancelled: 503, and the connection is free again")
     func listStatementTimeout() async throws {
         try await TestEnvironment.withOwnPool(["CRM_LIST_TIMEOUT_MS": "300"]) { services in
