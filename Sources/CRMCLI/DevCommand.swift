@@ -19,7 +19,7 @@ struct DevCommand: AsyncParsableCommand {
             do {
                 print(try ModuleRegistry.standard.objectSQL(object), terminator: "")
             } catch let error as CRMError {
-                throw ValidationError(error.message)
+                throw ValidationError(error.detail)
             }
         }
     }

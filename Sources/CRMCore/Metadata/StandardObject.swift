@@ -221,12 +221,16 @@ public struct StandardIndex: Sendable, Equatable {
     public var name: String
     public var keys: [Key]
     public var method: Method
+    /// GIN only: the pending list's limit in kB (`gin_pending_list_limit`); nil for the server's.
+    public var pendingListLimit: Int?
     public var conditions: [Condition]
 
-    public init(_ name: String, _ keys: [Key], using method: Method = .btree, where conditions: [Condition] = []) {
+    public init(_ name: String, _ keys: [Key], using method: Method = .btree, pendingListLimit: Int? = nil,
+                where conditions: [Condition] = []) {
         self.name = name
         self.keys = keys
         self.method = method
+        self.pendingListLimit = pendingListLimit
         self.conditions = conditions
     }
 }
@@ -280,10 +284,14 @@ public struct ObjectExtension: Sendable, Equatable {
     public var object: String
     public var columns: [StandardColumn]
     public var indexes: [StandardIndex]
+    /// Indexes of the object that it replaces with its own version of the same name (leads
+    /// tune the pending list of the customer name's trigram index for their similarity search).
+    public var replacedIndexes: [StandardIndex]
 
-    public init(object: String, columns: [StandardColumn], indexes: [StandardIndex]) {
+    public init(object: String, columns: [StandardColumn], indexes: [StandardIndex], replacedIndexes: [StandardIndex] = []) {
         self.object = object
         self.columns = columns
         self.indexes = indexes
+        self.replacedIndexes = replacedIndexes
     }
 }

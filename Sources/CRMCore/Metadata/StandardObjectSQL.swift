@@ -36,7 +36,9 @@ public enum StandardObjectSQL {
         if !ext.columns.isEmpty {
             sql += "ALTER TABLE \(table)\n" + ext.columns.map { "    ADD COLUMN " + column($0) }.joined(separator: ",\n") + ";\n"
         }
-        return sql + indexes(ext.indexes, on: table)
+        sql += indexes(ext.indexes, on: table)
+        for index in ext.replacedIndexes { sql += "DROP INDEX \(index.name);\n" + indexes([index], on: table) }
+        return sql
     }
 
     public static func indexes(_ indexes: [StandardIndex], on table: String) -> String {
@@ -45,6 +47,7 @@ public enum StandardObjectSQL {
                 key.column + (index.method == .trigram ? " ext.gin_trgm_ops" : "") + (key.descending ? " DESC" : "")
             }
             var sql = "CREATE INDEX \(index.name) ON \(table)" + (index.method == .btree ? "" : " USING gin") + " (" + keys.joined(separator: ", ") + ")"
+            if let limit = index.pendingListLimit { sql += " WITH (gin_pending_list_limit = \(limit))" }
             if !index.conditions.isEmpty {
                 sql += " WHERE " + index.conditions.map {
                     switch $0 {
