@@ -14,7 +14,7 @@ struct CRMCommand: AsyncParsableCommand {
             socket CRM_DATABASE_SOCKET.
             """,
         subcommands: [Serve.self, Migrate.self, TenantCommand.self, OperatorCommand.self, FieldsCommand.self, JobsCommand.self,
-                      RoutesCommand.self])
+                      RoutesCommand.self, DevCommand.self])
 }
 
 /// Loads configuration and runs `body` with the services and a started database pool.

@@ -101,14 +101,14 @@ public enum BlueprintChecker {
     }
 
     static func notEnabled(_ object: String, _ registry: ModuleRegistry) -> String {
-        guard let module = registry.modules.first(where: { $0.objects.contains(object) }) else {
+        guard let module = registry.modules.first(where: { $0.objectNames.contains(object) }) else {
             return "Object '\(object)' belongs to a module not built yet."
         }
         return "Object '\(object)' belongs to the \(module.id) module; add it to modules."
     }
 
     static func objectEnabled(_ object: String, _ enabled: Set<String>, _ registry: ModuleRegistry) -> Bool {
-        guard let module = registry.modules.first(where: { $0.objects.contains(object) }) else { return false }
+        guard let module = registry.modules.first(where: { $0.objectNames.contains(object) }) else { return false }
         return enabled.contains(module.id)
     }
 }

@@ -68,7 +68,7 @@ public struct BlueprintExporter: Sendable {
             layouts[object, default: []].append((roleId.flatMap { roleName[$0] }, kept))
         }
         // The registry's order, not `objects.position`: that depends on when each module's migration ran.
-        let order = ModuleRegistry.standard.modules.flatMap(\.objects)
+        let order = ModuleRegistry.standard.modules.flatMap(\.objectNames)
         func rank(_ o: ObjectDefinition) -> (Int, String) { (order.firstIndex(of: o.apiName) ?? order.count, o.apiName) }
         for object in metadata.objects.values.sorted(by: { rank($0) < rank($1) }) {
             var config = Blueprint.ObjectConfig(name: object.apiName, fields: [], layouts: [])

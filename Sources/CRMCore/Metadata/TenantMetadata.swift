@@ -64,7 +64,7 @@ public struct TenantMetadata: Sendable {
         }
         // Objects of modules never enabled here have no rows yet; they are off all the same.
         for module in ModuleRegistry.standard.modules where !enabled.contains(module.id) {
-            for object in module.objects where objects[object] == nil { disabled[object] = disabled[object] ?? module.id }
+            for object in module.objectNames where objects[object] == nil { disabled[object] = disabled[object] ?? module.id }
         }
         return TenantMetadata(version: version, objects: objects, enabledModules: enabled, disabledObjects: disabled)
     }

@@ -55,7 +55,7 @@ struct SchemaSnapshotTests {
         for object in metadata.ordered {
             files["crm_read_\(object.apiName).sql"] = try RecordReadFunction.ddl(object, tenant: placeholder, version: 1)
         }
-        #expect(files.count == ModuleRegistry.standard.modules.flatMap(\.objects).count)
+        #expect(files.count == ModuleRegistry.standard.modules.flatMap(\.objectNames).count)
         try Snapshot.check(folder: "tenant/read-functions", files)
     }
 

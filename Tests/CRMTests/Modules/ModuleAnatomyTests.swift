@@ -10,24 +10,20 @@ struct MemosModule: CRMModule {
     var id: String { Self.id }
     var name: String { "Memos (test)" }
     var requires: [String] { [CustomersModule.id] }
-    var objects: [String] { ["memo"] }
     var ownedTables: [String: String] { ["memo": "memos"] }
+
+    /// Its object, declared as a value; its first migration is generated from it (a module with
+    /// released files keeps the output of `crm dev object-sql memo` as its 0001 file instead).
+    static let memo = StandardObject(
+        apiName: "memo", label: "Memo", pluralLabel: "Memos", table: "memos", module: id, position: 90,
+        fields: [StandardField("body", "Body", .text, required: true, searchable: true, options: .maxLength(2000), position: 1),
+                 StandardField("customer_id", "Customer", .lookup, options: .target("customer"), position: 2)],
+        columns: [StandardColumn("stamped_at", .timestamptz)])
+    var objects: [StandardObject] { [Self.memo] }
 
     var migrations: MigrationScope {
         MigrationScope(id: Self.id, migrations: [
-            Migration(1, "memos", """
-                CREATE TABLE memos (
-                    \(RecordTable.standardColumns),
-                    body text COLLATE "C" NOT NULL,
-                    customer_id uuid REFERENCES customers(id),
-                    stamped_at timestamptz
-                );
-                \(RecordTable.standardIndexes("memos"))
-                INSERT INTO objects (api_name, label, plural_label, table_name, module, position) VALUES
-                    ('memo', 'Memo', 'Memos', 'memos', 'memos_test', 90);
-                INSERT INTO fields (object, api_name, label, type, column_name, required, is_system, searchable, options, default_value, position) VALUES
-                    ('memo', 'body', 'Body', 'text', 'body', true, false, true, '{"max_length": 2000}', NULL, 1),
-                    ('memo', 'customer_id', 'Customer', 'lookup', 'customer_id', false, false, false, '{"target": "customer"}', NULL, 2);
+            Migration(1, "memos", try! StandardObjectSQL.migration(Self.memo, tables: ModuleRegistry.standard.objectTables) + """
                 UPDATE settings SET value = to_jsonb((value #>> '{}')::bigint + 1), updated_at = now() WHERE key = 'metadata_version';
                 """),
         ])

@@ -7,7 +7,7 @@ extension ActivitiesModule {
     public var name: String { "Activities" }
     public var requires: [String] { [CustomersModule.id] }
     public var migrations: MigrationScope { Self.migrations }
-    public var objects: [String] { ["task", "event", "visit"] }
+    public var objects: [StandardObject] { [Self.task, Self.event, Self.visit] }
     public var ownedTables: [String: String] { Self.ownedTables }
 
     /// Task and event reminders, every minute.

@@ -6,7 +6,7 @@ extension CustomersModule {
     public var name: String { "Customers" }
     public var alwaysOn: Bool { true }
     public var migrations: MigrationScope { Self.migrations }
-    public var objects: [String] { ["customer", "contact", "interaction"] }
+    public var objects: [StandardObject] { [Self.customer, Self.contact, Self.interaction] }
     public var ownedTables: [String: String] { Self.ownedTables }
 
     public var customerPanels: [CustomerPanel] {

@@ -8,7 +8,8 @@ extension LeadsModule {
     public var name: String { "Leads and public pool" }
     public var requires: [String] { [CustomersModule.id] }
     public var migrations: MigrationScope { Self.migrations }
-    public var objects: [String] { ["lead"] }
+    public var objects: [StandardObject] { [Self.lead] }
+    public var objectExtensions: [ObjectExtension] { [Self.customerExtension] }
     public var ownedTables: [String: String] { Self.ownedTables }
 
     /// The module's settings, typed.

@@ -14,8 +14,11 @@ public protocol CRMModule: Sendable {
     var alwaysOn: Bool { get }
     /// Its tables, functions and metadata rows, applied in a tenant when first enabled there.
     var migrations: MigrationScope { get }
-    /// The objects whose metadata rows name this module.
-    var objects: [String] { get }
+    /// Its standard objects, declared as values: the source of truth its migrations agree with
+    /// (a test checks), and what `StandardObjectSQL` writes a first migration from.
+    var objects: [StandardObject] { get }
+    /// Columns and indexes it adds to other modules' objects.
+    var objectExtensions: [ObjectExtension] { get }
     /// Objects whose records have owners, and the table of each (ownership transfers).
     var ownedTables: [String: String] { get }
     /// Its typed settings: API, blueprint section `settings.<id>` and export come from these.
@@ -36,7 +39,10 @@ public protocol CRMModule: Sendable {
 extension CRMModule {
     public var requires: [String] { [] }
     public var alwaysOn: Bool { false }
-    public var objects: [String] { [] }
+    public var objects: [StandardObject] { [] }
+    public var objectExtensions: [ObjectExtension] { [] }
+    /// The api names of its standard objects.
+    public var objectNames: [String] { objects.map(\.apiName) }
     public var ownedTables: [String: String] { [:] }
     public var settings: [any ModuleSetting] { [] }
     public var jobs: [ModuleJob] { [] }

@@ -28,6 +28,22 @@ public struct ModuleRegistry: Sendable {
     /// Every module's record hooks.
     public func hooks(_ context: ModuleContext) -> RecordHooks { RecordHooks(modules.flatMap { $0.hooks(context) }) }
 
+    /// Every module's standard objects, in registry order.
+    public var standardObjects: [StandardObject] { modules.flatMap(\.objects) }
+
+    /// The table of each standard object (what lookups reference).
+    public var objectTables: [String: String] {
+        Dictionary(standardObjects.map { ($0.apiName, $0.table) }) { a, _ in a }
+    }
+
+    /// The SQL of a first migration for the standard object `name` (`crm dev object-sql`).
+    public func objectSQL(_ name: String) throws -> String {
+        guard let object = standardObjects.first(where: { $0.apiName == name }) else {
+            throw CRMError.notFound("No standard object '\(name.prefix(40))'.")
+        }
+        return try StandardObjectSQL.migration(object, tables: objectTables)
+    }
+
     /// Every owned object's table.
     public var ownedTables: [String: String] { modules.reduce(into: [:]) { $0.merge($1.ownedTables) { a, _ in a } } }
 
