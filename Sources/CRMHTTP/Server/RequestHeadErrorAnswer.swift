@@ -43,21 +43,26 @@ final class RequestHeadErrorAnswer: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     static func answer(_ error: HTTPParserError) -> (HTTPResponse, ByteBuffer) {
-        let status: HTTPResponse.Status
-        let problem: [String: Any]
         let requestId = UUID.v7().compactHex
+        let status: HTTPResponse.Status
+        let problem: Problem
         if case .headerOverflow = error {
             status = .init(code: 431, reasonPhrase: "Request Header Fields Too Large")
-            problem = ["type": CRMError.Code.requestHeadTooLarge.rawValue, "title": status.reasonPhrase, "status": 431, "request_id": requestId,
-                       "detail": "The URL and each header may be at most 80 KiB, and all of them together 80 KiB: send fewer or shorter filters.",
-                       "errors": [["field": "url", "code": "too_long", "message": "The request's URL and headers are longer than 80 KiB."]]]
+            problem = Problem(type: CRMError.Code.requestHeadTooLarge.rawValue, title: status.reasonPhrase, status: 431,
+                              detail: "The URL and each header may be at most 80 KiB, and all of them together 80 KiB: send fewer or shorter filters.",
+                              errors: [FieldError(field: "url", code: "too_long", message: "The request's URL and headers are longer than 80 KiB.")],
+                              requestId: requestId)
         } else {
             status = .badRequest
-            problem = ["type": CRMError.Code.malformedBody.rawValue, "title": status.reasonPhrase, "status": 400, "request_id": requestId,
-                       "detail": "This is not an HTTP/1.1 request the server can read.",
-                       "errors": [["field": "request", "code": "malformed", "message": "Malformed HTTP request."]]]
+            problem = Problem(type: CRMError.Code.malformedBody.rawValue, title: status.reasonPhrase, status: 400,
+                              detail: "This is not an HTTP/1.1 request the server can read.",
+                              errors: [FieldError(field: "request", code: "malformed", message: "Malformed HTTP request.")],
+                              requestId: requestId)
         }
-        let data = (try? JSONSerialization.data(withJSONObject: problem, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        // The same encoding as every other problem answer (`Problem.response`).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        let data = (try? encoder.encode(problem)) ?? Data("{}".utf8)
         var head = HTTPResponse(status: status)
         head.headerFields[.contentType] = "application/problem+json"
         head.headerFields[.contentLength] = String(data.count)
