@@ -56,6 +56,7 @@ let package = Package(
                 .copy("Modules/Customers/migrations/customers"),
                 .copy("Modules/Leads/migrations/leads"),
                 .copy("Modules/Activities/migrations/activities"),
+                .copy("Modules/Workflow/migrations/workflow"),
             ]
         ),
         // HTTP: routes, middleware, problem+json. Knows no SQL.

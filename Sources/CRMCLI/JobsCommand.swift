@@ -115,3 +115,16 @@ extension JobRunner: Service {
         }
     }
 }
+
+/// `crm serve` dispatches record change events beside the server; on SIGTERM it stops taking
+/// tenants and lets running drains finish (each is a transaction: an unfinished one rolls back
+/// and its events are dispatched again later).
+extension ChangeEventListener: Service {
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await self.work()
+        } onGracefulShutdown: {
+            self.stop()
+        }
+    }
+}

@@ -38,8 +38,11 @@ struct Serve: AsyncParsableCommand {
         var jobLogger = logger
         jobLogger[metadataKey: "component"] = "jobs"
         services.jobRunner.logger = jobLogger
+        var eventLogger = logger
+        eventLogger[metadataKey: "component"] = "events"
+        let events = ChangeEventListener(services: services, dispatcher: services.events, logger: eventLogger)
         let group = ServiceGroup(configuration: .init(
-            services: [app, services.jobRunner], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [app, services.jobRunner, events], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

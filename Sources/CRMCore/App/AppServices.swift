@@ -38,6 +38,8 @@ public struct AppServices: Sendable {
     public let jobs: JobQueue
     public let jobSchedules: JobScheduler
     public let jobRunner: JobRunner
+    /// Hands committed record change events to the modules' consumers (`crm serve` wakes it).
+    public let events: ChangeEventDispatcher
     public var fieldPurger: FieldPurger { FieldPurger(db: db, tenants: tenants, fields: fields) }
 
     public init(config: AppConfig, db: Database, clock: any WallClock = SystemWallClock(), registry: ModuleRegistry = .standard) {
@@ -74,6 +76,7 @@ public struct AppServices: Sendable {
         self.jobs = JobQueue(db: db, clock: clock)
         self.jobSchedules = JobScheduler(db: db, clock: clock)
         self.jobRunner = JobRunner(queue: jobs, scheduler: jobSchedules)
+        self.events = ChangeEventDispatcher(consumers: registry.eventConsumers)
         ModuleJobs.register(on: jobRunner, services: self)
     }
 

@@ -122,6 +122,18 @@ public final class Database: Sendable {
         }
     }
 
+    /// Listens on `channel` on a connection of its own until cancelled or the connection fails:
+    /// `connected` runs once the LISTEN is in place, then `onNotification` with each payload.
+    public func listen(_ channel: String, connected: @Sendable () async -> Void,
+                       onNotification: @Sendable (String) async -> Void) async throws {
+        try await client.withConnection { connection in
+            try await connection.listen(on: channel) { notifications in
+                await connected()
+                for try await notification in notifications { await onNotification(notification.payload) }
+            }
+        }
+    }
+
     /// A transaction as the login role: platform catalog tables only. With `searchPath`
     /// (`platform`), shared stores such as the audit log and throttle use unqualified names.
     public func platformTransaction<T: Sendable>(
@@ -342,6 +354,22 @@ public struct Transaction: Sendable {
     // The only role switches outside `Database`: each runs `body` in another role and switches
     // back to the role before, also when `body` throws (a switch back in a transaction that has
     // failed fails too; the body's error is the one that counts).
+
+    /// Runs `body` so that when it throws, only its own statements are undone and the
+    /// transaction goes on (one workflow run failing does not undo the others of its batch).
+    public func savepoint<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await execute("SAVEPOINT crm_sp")
+        let value: T
+        do {
+            value = try await body()
+        } catch {
+            try await execute("ROLLBACK TO SAVEPOINT crm_sp")
+            try await execute("RELEASE SAVEPOINT crm_sp")
+            throw error
+        }
+        try await execute("RELEASE SAVEPOINT crm_sp")
+        return value
+    }
 
     /// Runs `body` as the owner role: DDL, such as read functions or a module's migrations, from
     /// inside a tenant's transaction.

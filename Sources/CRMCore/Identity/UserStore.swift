@@ -100,6 +100,24 @@ public struct UserStore: Sendable {
         return nil
     }
 
+    /// A user as the principal of a write nobody signed in for (a workflow rule running as them),
+    /// with the tenant's current access and metadata versions; nil when no such user.
+    public func principal(userId: UUID, kind: String, in tx: Transaction) async throws -> Principal? {
+        let rows = try await tx.query("""
+            SELECT u.id, u.email, u.name, u.is_active, u.is_admin, u.department_id, u.created_at,
+                   coalesce((SELECT (value #>> '{}')::int8 FROM settings WHERE key = 'access_version'), 0),
+                   coalesce((SELECT (value #>> '{}')::int8 FROM settings WHERE key = 'metadata_version'), 0)
+            FROM users u WHERE u.id = \(userId)
+            """)
+        for try await (uid, email, name, active, admin, dept, created, version, metaVersion) in rows.decode(
+            (UUID, String, String, Bool, Bool, UUID?, Date, Int64, Int64).self)
+        {
+            let user = User(id: uid, email: email, name: name, isActive: active, isAdmin: admin, departmentId: dept, createdAt: created)
+            return Principal(user: user, tokenId: UUID(), tokenKind: kind, readOnly: false, accessVersion: version, metadataVersion: metaVersion)
+        }
+        return nil
+    }
+
     public func touchToken(id: UUID, at: Date, in tx: Transaction) async throws {
         try await tx.execute("UPDATE auth_tokens SET last_used_at = \(at) WHERE id = \(id)")
     }

@@ -17,6 +17,14 @@ public struct RecordCaller: Sendable {
 
     public var userId: UUID { principal.user.id }
 
+    /// Set when a workflow rule writes as this caller: its writes carry the rule and depth.
+    public var cause: (depth: Int, ruleId: UUID?) = (0, nil)
+
+    /// Who writes, as history and change events name them.
+    public func actor(_ origin: String) -> RecordActor {
+        RecordActor(userId: userId, requestId: meta.requestId, origin: origin, depth: cause.depth, ruleId: cause.ruleId)
+    }
+
     /// The object, when the caller may read it; otherwise it does not exist for them (404).
     public func readable(_ apiName: String) throws -> ObjectDefinition {
         let object = try metadata.object(apiName)

@@ -8,11 +8,17 @@ public struct RecordActor: Sendable {
     /// The path that wrote: `api`, `pool.claim`, `pool.release`, `pool.reclaim`, `lead.convert`,
     /// `ownership.transfer`, `user.deactivate`, `blueprint`, or a module's own.
     public var origin: String
+    /// How many workflow runs led to this write (0 for a person's or a job's own write).
+    public var depth: Int
+    /// The workflow rule whose action this write is, if any (a rule is not re-triggered by it).
+    public var ruleId: UUID?
 
-    public init(userId: UUID?, requestId: String?, origin: String) {
+    public init(userId: UUID?, requestId: String?, origin: String, depth: Int = 0, ruleId: UUID? = nil) {
         self.userId = userId
         self.requestId = requestId
         self.origin = origin
+        self.depth = depth
+        self.ruleId = ruleId
     }
 
     /// A scheduled job of the tenant, acting for nobody.
@@ -56,6 +62,7 @@ public enum RecordChangeLog {
                        into q: inout QueryBuilder) throws {
         let objectP = try q.bind(object), actorP = try q.bind(actor.userId), atP = try q.bind(at)
         let requestP = try q.bind(actor.requestId), originP = try q.bind(actor.origin)
+        let depthP = try q.bind(Int64(actor.depth)), ruleP = try q.bind(actor.ruleId)
         let changed = "SELECT k.key, s.old_values -> k.key AS old, k.value AS new FROM jsonb_each(s.new_values) k WHERE (s.old_values -> k.key) IS DISTINCT FROM k.value"
         if event == .updated {
             q.append("""
@@ -77,7 +84,7 @@ public enum RecordChangeLog {
                 SELECT gen_random_uuid(), 'record.\(event.rawValue)', 'record', jsonb_build_object(
                     'object', \(objectP)::text, 'id', s.id, 'version', s.version, 'event', '\(event.rawValue)',
                     'actor_id', \(actorP)::uuid, 'origin', \(originP)::text, 'request_id', \(requestP)::text, 'at', \(atP)::timestamptz,
-                    'changes', ch.changes), \(atP), \(atP)
+                    'depth', \(depthP)::int8, 'rule_id', \(ruleP)::uuid, 'changes', ch.changes), \(atP), \(atP)
                 FROM \(source) s CROSS JOIN LATERAL (SELECT \(changes) AS changes) ch
                 WHERE \(event == .updated ? "ch.changes IS NOT NULL" : "true"))
             """)

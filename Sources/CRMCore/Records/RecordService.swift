@@ -135,7 +135,7 @@ public struct RecordService: Sendable {
                        caller: RecordCaller, in tx: Transaction) async throws -> Fetched {
         let object = try creatable(objectName, caller: caller)
         let now = clock.now()
-        let actor = RecordActor(userId: caller.userId, requestId: caller.meta.requestId, origin: origin)
+        let actor = caller.actor(origin)
         var values = try checkWrite(object, body: body, creating: true, caller: caller)
         var owner = caller.userId
         if let requested = values.removeValue(forKey: "owner_id") {
@@ -182,7 +182,7 @@ public struct RecordService: Sendable {
                        in tx: Transaction) async throws -> Fetched {
         let object = try caller.readable(objectName)
         let now = clock.now()
-        let actor = RecordActor(userId: caller.userId, requestId: caller.meta.requestId, origin: origin)
+        let actor = caller.actor(origin)
         guard let (version, owner, oldJSON) = try await store.lockLive(object, id: id, tracked: RecordStore.trackedFields(object),
                                                                      caller: caller, in: tx) else {
             throw CRMError.notFound("No such \(object.label.lowercased()).")
@@ -247,7 +247,7 @@ public struct RecordService: Sendable {
         if let ifMatch, ifMatch != version {
             throw CRMError(.preconditionFailed, "The record changed since you read it (version \(version) now); read it again.")
         }
-        let actor = RecordActor(userId: caller.userId, requestId: caller.meta.requestId, origin: "api")
+        let actor = caller.actor("api")
         try await store.softDelete(object, id: id, by: caller.userId, actor: actor, at: now, in: tx)
     }
 
@@ -259,7 +259,7 @@ public struct RecordService: Sendable {
         guard caller.permissions.reaches(.delete, on: objectName, ownedBy: owner) else {
             throw CRMError.forbidden("You may see this \(object.label.lowercased()) but not restore it.")
         }
-        let actor = RecordActor(userId: caller.userId, requestId: caller.meta.requestId, origin: "api")
+        let actor = caller.actor("api")
         guard let fetched = try await store.restore(object, id: id, visible: caller.visibleFields(object), actor: actor, at: now, in: tx) else {
             throw CRMError.notFound("No such \(object.label.lowercased()) in the recycle bin.")
         }

@@ -15,6 +15,13 @@ extension UUID {
         }
     }
 
+    /// The UUID whose `compactHex` this is (32 hex digits); nil for anything else.
+    public init?(compactHex hex: String) {
+        guard hex.utf8.count == 32 else { return nil }
+        let h = Array(hex)
+        self.init(uuidString: String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32]))
+    }
+
     /// Lower-case hex without dashes, used to name a tenant's schema and role and as request id.
     public var compactHex: String {
         let digits: StaticString = "0123456789abcdef"

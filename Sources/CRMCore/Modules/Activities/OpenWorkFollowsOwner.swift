@@ -20,7 +20,8 @@ public struct OpenWorkFollowsOwner: RecordHook {
               let to = change.new.stringValue.flatMap(UUID.init(uuidString:)), from != to else { return }
         // The tables exist once the module was first enabled in this tenant.
         for try await installed in try await tx.query("SELECT to_regclass('tasks') IS NOT NULL").decode(Bool.self) where !installed { return }
-        let actor = RecordActor(userId: saved.actor.userId, requestId: saved.actor.requestId, origin: Self.origin)
+        let actor = RecordActor(userId: saved.actor.userId, requestId: saved.actor.requestId, origin: Self.origin,
+                                depth: saved.actor.depth, ruleId: saved.actor.ruleId)
         let customer = saved.id
         func move(_ object: String, _ table: String, _ sets: [SystemWrite.Assignment], _ open: StaticString, assigned: Bool? = nil) async throws {
             _ = try await SystemWrite(object: object, table: try SQLIdentifier(table), set: sets, hooks: .none).run(

@@ -34,6 +34,8 @@ public protocol CRMModule: Sendable {
     /// Its calls beyond the records API, under `/api/v1`; they answer `module-disabled` while
     /// the module is off in the caller's tenant.
     var routes: [ModuleRoute] { get }
+    /// What it does with committed record change events (the workflow engine), while it is on.
+    var eventConsumers: [any ChangeEventConsumer] { get }
 }
 
 extension CRMModule {
@@ -50,6 +52,7 @@ extension CRMModule {
     public var constraintErrors: [ConstraintError] { [] }
     public var customerPanels: [CustomerPanel] { [] }
     public var routes: [ModuleRoute] { [] }
+    public var eventConsumers: [any ChangeEventConsumer] { [] }
 }
 
 /// What a module's hooks may be built with.

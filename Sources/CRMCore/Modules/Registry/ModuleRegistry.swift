@@ -18,6 +18,7 @@ public struct ModuleRegistry: Sendable {
         CustomersModule(),
         LeadsModule(),
         ActivitiesModule(),
+        WorkflowModule(),
     ])
 
     /// This registry and `more` after it (a test's own module).
@@ -27,6 +28,9 @@ public struct ModuleRegistry: Sendable {
 
     /// Every module's record hooks.
     public func hooks(_ context: ModuleContext) -> RecordHooks { RecordHooks(modules.flatMap { $0.hooks(context) }) }
+
+    /// Every module's consumers of record change events, in registry order.
+    public var eventConsumers: [any ChangeEventConsumer] { modules.flatMap(\.eventConsumers) }
 
     /// Every module's standard objects, in registry order.
     public var standardObjects: [StandardObject] { modules.flatMap(\.objects) }

@@ -1,0 +1,70 @@
+import Foundation
+
+/// A record change event as its consumers see it: one outbox row of stream `record` (written
+/// by `RecordChangeLog` in the same statement as the record write).
+public struct ChangeEvent: Sendable {
+    /// The outbox row's id: consumers key their work on it, so a replayed event adds nothing.
+    public let id: UUID
+    /// `record.created`, `record.updated`, `record.deleted` or `record.restored`.
+    public let kind: String
+    public let object: String
+    public let recordId: UUID
+    public let version: Int64
+    public let event: RecordEvent
+    public let actorId: UUID?
+    public let origin: String
+    /// How many workflow runs led to the write (0 for a person's own).
+    public let depth: Int
+    /// The rule whose action wrote, if any.
+    public let ruleId: UUID?
+    /// Each changed field's value before and after (every set field of a create).
+    public let changes: [String: RecordSaved.Change]
+    public let at: Date
+    /// The payload as stored, for consumers that pass it on (webhooks).
+    public let payload: String
+
+    /// Reads an outbox row; nil when the payload is not a record change event.
+    public init?(id: UUID, kind: String, payload: String, at: Date) {
+        guard case .object(let p)? = JSONValue.parse(payload),
+              let object = p["object"]?.stringValue,
+              let recordText = p["id"]?.stringValue, let recordId = UUID(uuidString: recordText),
+              let eventText = p["event"]?.stringValue, let event = RecordEvent(rawValue: eventText)
+        else { return nil }
+        self.id = id
+        self.kind = kind
+        self.object = object
+        self.recordId = recordId
+        if case .number(let v)? = p["version"] { version = NSDecimalNumber(decimal: v).int64Value } else { version = 0 }
+        self.event = event
+        actorId = p["actor_id"]?.stringValue.flatMap(UUID.init(uuidString:))
+        origin = p["origin"]?.stringValue ?? "api"
+        if case .number(let d)? = p["depth"] { depth = NSDecimalNumber(decimal: d).intValue } else { depth = 0 }
+        ruleId = p["rule_id"]?.stringValue.flatMap(UUID.init(uuidString:))
+        var changes: [String: RecordSaved.Change] = [:]
+        if case .object(let members)? = p["changes"] {
+            for (field, pair) in members {
+                if case .object(let o) = pair { changes[field] = RecordSaved.Change(old: o["old"] ?? .null, new: o["new"] ?? .null) }
+            }
+        }
+        self.changes = changes
+        self.at = at
+        self.payload = payload
+    }
+}
+
+/// Something that acts on record change events after they commit: workflow rules, webhooks.
+/// Runs in the dispatcher's transaction of the event's tenant; whatever it writes commits with
+/// the event marked consumed, so a crash replays the event and not half of it. It must be
+/// idempotent per event id (a replay after a failure of another consumer calls it again).
+public protocol ChangeEventConsumer: Sendable {
+    /// The module it belongs to (it sees events only while that module is on); nil for always.
+    var module: String? { get }
+    func consume(_ event: ChangeEvent, context: EventContext, in tx: Transaction) async throws
+}
+
+/// What a consumer works with.
+public struct EventContext: Sendable {
+    public let services: AppServices
+    public let tenant: Tenant
+    public let now: Date
+}

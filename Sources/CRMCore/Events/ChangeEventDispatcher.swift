@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Hands a tenant's pending record change events to the consumers, oldest first, in batches:
+/// each batch is one transaction that marks its events consumed and commits with everything the
+/// consumers wrote (their runs, records, notices, webhook deliveries). One dispatcher per tenant
+/// at a time (an advisory lock), so events are consumed in order even with several servers.
+///
+/// A consumer that throws on an event has its own writes for that event undone (a savepoint);
+/// the event is tried again later (10 s · 2^attempts, at most an hour) up to 10 attempts, and
+/// its `last_error` says why. The consumers that succeeded see it again then: they are
+/// idempotent per event id.
+public struct ChangeEventDispatcher: Sendable {
+    public let consumers: [any ChangeEventConsumer]
+    public static let maxAttempts = 10
+
+    public init(consumers: [any ChangeEventConsumer]) { self.consumers = consumers }
+
+    /// Consumes the tenant's due events until none is left; how many. 0 also when another
+    /// dispatcher holds the tenant (it goes on until none is left).
+    @discardableResult
+    public func drain(tenant: Tenant, services: AppServices, logger: Logger, batch: Int = 200) async throws -> Int {
+        var total = 0
+        while true {
+            let n = try await services.db.transaction(for: try tenant.schema()) { tx in
+                try await dispatchBatch(tenant: tenant, services: services, logger: logger, batch: batch, in: tx)
+            }
+            total += max(n, 0)
+            if n < batch { return total }
+        }
+    }
+
+    /// One batch in the caller's transaction: -1 when another dispatcher holds the tenant.
+    public func dispatchBatch(tenant: Tenant, services: AppServices, logger: Logger, batch: Int, in tx: Transaction) async throws -> Int {
+        var locked = false
+        for try await got in try await tx.query("SELECT pg_try_advisory_xact_lock(7411, hashtext(current_schema()))").decode(Bool.self) {
+            locked = got
+        }
+        guard locked else { return -1 }
+        let now = services.clock.now()
+        var rows: [(UUID, String, String, Date, Int32)] = []
+        for try await row in try await tx.query("""
+            UPDATE outbox SET delivered_at = \(now), attempts = attempts + 1
+            WHERE id IN (SELECT id FROM outbox WHERE stream = 'record' AND delivered_at IS NULL AND deliver_after <= \(now)
+                         ORDER BY created_at, id LIMIT \(Int64(batch)) FOR UPDATE SKIP LOCKED)
+            RETURNING id, kind, payload::text, created_at, attempts
+            """).decode((UUID, String, String, Date, Int32).self) { rows.append(row) }
+        guard !rows.isEmpty else { return 0 }
+        rows.sort { ($0.3, $0.0.uuidString) < ($1.3, $1.0.uuidString) }
+        var enabled = Set<String>()
+        for try await id in try await tx.query("SELECT id FROM modules WHERE enabled").decode(String.self) { enabled.insert(id) }
+        let active = consumers.filter { $0.module.map(enabled.contains) ?? true }
+        let context = EventContext(services: services, tenant: tenant, now: now)
+        for (id, kind, payload, createdAt, attempts) in rows {
+            guard let event = ChangeEvent(id: id, kind: kind, payload: payload, at: createdAt) else { continue }
+            var failure: String?
+            for consumer in active {
+                do {
+                    try await tx.savepoint { try await consumer.consume(event, context: context, in: tx) }
+                } catch {
+                    if DatabaseHealth.isConnectionFailure(error) { throw error }
+                    failure = JobQueue.describe(error)
+                    logger.warning("change event consumer failed", metadata: [
+                        "event_id": "\(id.uuidString.lowercased())", "consumer": "\(type(of: consumer))", "error": "\(failure!)"])
+                }
+            }
+            if let failure {
+                let retry = attempts < Self.maxAttempts
+                let wait = min(3600, 10 * pow(2, Double(attempts - 1)))
+                try await tx.execute("""
+                    UPDATE outbox SET last_error = \(failure),
+                        delivered_at = CASE WHEN \(retry) THEN NULL ELSE delivered_at END,
+                        deliver_after = \(now.addingTimeInterval(wait))
+                    WHERE id = \(id)
+                    """)
+            }
+        }
+        // Notices the consumers wrote go out with the batch.
+        _ = try await OutboxNotifier().deliver(now: now, logger: logger, in: tx)
+        return rows.count
+    }
+}
