@@ -15,12 +15,15 @@ public final class ChangeEventListener: Sendable {
     let queue = WakeQueue()
     let concurrency: Int
     let stopped = NIOLockedValueBox(false)
+    /// The schemas this listener drains (all when nil): a test's listener keeps to its tenants.
+    let only: Set<String>?
     public let logger: Logger
 
-    public init(services: AppServices, dispatcher: ChangeEventDispatcher, concurrency: Int = 4, logger: Logger) {
+    public init(services: AppServices, dispatcher: ChangeEventDispatcher, concurrency: Int = 4, only: Set<String>? = nil, logger: Logger) {
         self.services = services
         self.dispatcher = dispatcher
         self.concurrency = concurrency
+        self.only = only
         self.logger = logger
     }
 
@@ -40,7 +43,7 @@ public final class ChangeEventListener: Sendable {
     public func stop() { stopped.withLockedValue { $0 = true } }
 
     /// Asks for a drain of the tenant with this schema.
-    public func wake(schema: String) async { await queue.add(schema) }
+    public func wake(schema: String) async { if only?.contains(schema) ?? true { await queue.add(schema) } }
 
     private func listenLoop() async {
         while !Task.isCancelled {
@@ -48,7 +51,7 @@ public final class ChangeEventListener: Sendable {
                 try await services.db.listen(Self.channel) {
                     await self.sweep()
                 } onNotification: { payload in
-                    await self.queue.add(payload)
+                    await self.wake(schema: payload)
                 }
             } catch {
                 if Task.isCancelled { return }
@@ -67,7 +70,7 @@ public final class ChangeEventListener: Sendable {
                     "SELECT schema_name FROM platform.tenants WHERE status IN ('trial', 'active', 'past_due')").decode(String.self) { out.append(s) }
                 return out
             }
-            for schema in schemas { await queue.add(schema) }
+            for schema in schemas { await wake(schema: schema) }
         } catch {
             logger.warning("event sweep failed", metadata: ["error": "\(JobQueue.describe(error))"])
         }

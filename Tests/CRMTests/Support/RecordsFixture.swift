@@ -12,8 +12,8 @@ struct RecordsFixture {
     let client: any TestClientProtocol
     let admin: String
 
-    static func make(_ services: AppServices, _ client: any TestClientProtocol) async throws -> RecordsFixture {
-        let t = try await Fixtures.tenant(services)
+    static func make(_ services: AppServices, _ client: any TestClientProtocol, plan: String = "starter") async throws -> RecordsFixture {
+        let t = try await Fixtures.tenant(services, plan: plan)
         let token = try await client.login(t.slug, t.adminEmail, t.adminPassword)
         return RecordsFixture(services: services, t: t, client: client, admin: token)
     }
