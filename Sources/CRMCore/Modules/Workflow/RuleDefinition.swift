@@ -92,6 +92,8 @@ public struct RuleDefinition: Sendable, Equatable {
 public struct RuleTrigger: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
         case created, updated, createdOrUpdated = "created_or_updated", deleted, fieldChanged = "field_changed", manual
+        /// N minutes, hours, days or business days before or after a date field (`RelativeTime`).
+        case relativeTime = "relative_time"
     }
 
     public var type: Kind
@@ -101,6 +103,8 @@ public struct RuleTrigger: Sendable, Equatable {
     public var from: JSONValue?
     /// …to this value (when set).
     public var to: JSONValue?
+    /// `relative_time`: when, from the record's date field.
+    public var time: RelativeTime?
 
     static func parse(_ json: JSONValue, object: ObjectDefinition, metadata: TenantMetadata, errors: inout FieldErrors) -> RuleTrigger? {
         guard case .object(let o) = json, let typeText = o["type"]?.stringValue else {
@@ -108,8 +112,12 @@ public struct RuleTrigger: Sendable, Equatable {
             return nil
         }
         guard let type = Kind(rawValue: typeText) else {
-            errors.add("trigger.type", "invalid_value", "One of: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")) (time and schedule triggers are not built yet).")
+            errors.add("trigger.type", "invalid_value", "One of: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")) (cron schedules are not built yet).")
             return nil
+        }
+        if type == .relativeTime {
+            guard let time = RelativeTime.parse(o, object: object, errors: &errors) else { return nil }
+            return RuleTrigger(type: type, time: time)
         }
         for key in o.keys where !["type", "fields", "from", "to"].contains(key) {
             errors.add("trigger.\(String(key.prefix(40)))", "unknown_field", "Not a member of a trigger.")
@@ -151,7 +159,7 @@ public struct RuleTrigger: Sendable, Equatable {
         case .updated: return e.event == .updated
         case .createdOrUpdated: return e.event == .created || e.event == .updated
         case .deleted: return e.event == .deleted
-        case .manual: return false
+        case .manual, .relativeTime: return false
         case .fieldChanged:
             guard e.event == .updated || e.event == .created else { return false }
             return fields.contains { name in
@@ -168,6 +176,7 @@ public struct RuleTrigger: Sendable, Equatable {
         if type == .fieldChanged { o["fields"] = .array(fields.map { .string($0) }) }
         if let from { o["from"] = from }
         if let to { o["to"] = to }
+        if let time { o.merge(time.json) { a, _ in a } }
         return .object(o)
     }
 }

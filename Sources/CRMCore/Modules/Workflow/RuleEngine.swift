@@ -19,14 +19,20 @@ public struct RuleEngine: ChangeEventConsumer {
     public func consume(_ event: ChangeEvent, context: EventContext, in tx: Transaction) async throws {
         let rules = try await store.active(object: event.object, in: tx)
         guard !rules.isEmpty else { return }
+        if event.event == .deleted { try await store.unscheduleRecord(event.recordId, in: tx) }
         let maxDepth = try await WorkflowModule.maxDepth.load(in: tx)
+        var metadataByPublisher: [UUID: TenantMetadata] = [:]
         for (ruleId, version) in rules {
             // Rules published after the change do not act on it (a backlog after a restart).
             guard version.publishedAt <= event.at else { continue }
             if event.ruleId == ruleId, !(try await definitionAllowsRetrigger(version)) { continue }
             guard try await !store.hasRun(rule: ruleId, event: event.id, in: tx) else { continue }
-            let metadata = try await context.services.metadata.metadata(
-                for: try await publisher(version, tx: tx), in: context.tenant, tx: tx)
+            // The object as the publisher sees it; one read per publisher, not per rule.
+            let metadata: TenantMetadata
+            if let known = metadataByPublisher[version.publishedBy] { metadata = known } else {
+                metadata = try await context.services.metadata.metadata(for: try await publisher(version, tx: tx), in: context.tenant, tx: tx)
+                metadataByPublisher[version.publishedBy] = metadata
+            }
             guard let object = metadata.objects[event.object] else { continue }
             let definition: RuleDefinition
             do { definition = try RuleDefinition.stored(version.definition, object: object, metadata: metadata) } catch {
@@ -35,11 +41,48 @@ public struct RuleEngine: ChangeEventConsumer {
                               status: "failed", error: "The rule no longer fits the object: \(Self.describe(error))", context: context, tx: tx)
                 continue
             }
+            if let time = definition.trigger.time {
+                try await schedule(time, rule: ruleId, version: version.version, event: event, context: context, tx: tx)
+                continue
+            }
             guard definition.trigger.matches(event) else { continue }
             let start = Start(rule: ruleId, version: version, object: event.object, recordId: event.recordId, eventId: event.id,
                               trigger: event.kind, changes: event.changes, actorId: event.actorId, depth: event.depth + 1)
             _ = try await run(start, definition: definition, maxDepth: maxDepth, context: context, tx: tx)
         }
+    }
+
+    /// A time trigger's fire is set when the record is created with a date and moved when the
+    /// date changes; a date cleared, a fire time already past, or the record deleted removes it.
+    func schedule(_ time: RelativeTime, rule: UUID, version: Int, event: ChangeEvent, context: EventContext, tx: Transaction) async throws {
+        guard event.event == .created || event.event == .updated, let change = event.changes[time.field] else { return }
+        let value = change.new
+        let zone = TimeZone(identifier: context.tenant.timeZone) ?? .gmt
+        let due = time.due(for: value, zone: zone).flatMap { $0 > context.now ? $0 : nil }
+        try await store.schedule(rule: rule, version: version, object: event.object, record: event.recordId, due: due, at: context.now, in: tx)
+    }
+
+    /// Fires the tenant's due time triggers, each once, on the version that scheduled it; the
+    /// condition is evaluated now (false: a `skipped` run in the log). How many fired.
+    public func fireDue(context: EventContext, limit: Int = 500, in tx: Transaction) async throws -> Int {
+        let due = try await store.claimDue(now: context.now, limit: limit, in: tx)
+        guard !due.isEmpty else { return 0 }
+        let maxDepth = try await WorkflowModule.maxDepth.load(in: tx)
+        for fire in due {
+            guard let version = try await store.version(fire.rule, fire.version, in: tx) else { continue }
+            let start = Start(rule: fire.rule, version: version, object: fire.object, recordId: fire.record, eventId: nil,
+                              trigger: "relative_time", changes: [:], actorId: nil, depth: 1)
+            do {
+                let metadata = try await context.services.metadata.metadata(for: try await publisher(version, tx: tx), in: context.tenant, tx: tx)
+                guard let object = metadata.objects[fire.object] else { continue }
+                let definition = try RuleDefinition.stored(version.definition, object: object, metadata: metadata)
+                _ = try await run(start, definition: definition, maxDepth: maxDepth, context: context, tx: tx)
+            } catch {
+                if DatabaseHealth.isConnectionFailure(error) { throw error }
+                try await log(start, status: "failed", error: Self.describe(error), context: context, tx: tx)
+            }
+        }
+        return due.count
     }
 
     func definitionAllowsRetrigger(_ version: RuleStore.Version) async throws -> Bool {

@@ -102,6 +102,7 @@ struct RuleStore: Sendable {
     }
 
     func deactivate(_ ruleId: UUID, at: Date, in tx: Transaction) async throws {
+        try await unscheduleRule(ruleId, in: tx)
         try await tx.execute("""
             WITH retired AS (UPDATE workflow_rule_versions SET retired_at = \(at) WHERE rule_id = \(ruleId) AND retired_at IS NULL)
             UPDATE workflow_rules SET active_version = NULL, updated_at = \(at) WHERE id = \(ruleId)
@@ -211,6 +212,43 @@ struct RuleStore: Sendable {
             ORDER BY created_at DESC, id DESC LIMIT \(Int64(limit))
             """).decode(RunRow.self) { out.append(Self.run(row)) }
         return out
+    }
+
+    // MARK: time triggers
+
+    /// Sets (or moves) the rule's fire for the record; nil `due` removes it.
+    func schedule(rule: UUID, version: Int, object: String, record: UUID, due: Date?, at: Date, in tx: Transaction) async throws {
+        guard let due else {
+            try await tx.execute("DELETE FROM workflow_schedules WHERE rule_id = \(rule) AND record_id = \(record) AND fired_at IS NULL")
+            return
+        }
+        try await tx.execute("""
+            INSERT INTO workflow_schedules (rule_id, record_id, rule_version, object, due_at, updated_at)
+            VALUES (\(rule), \(record), \(Int32(clamping: version)), \(object), \(due), \(at))
+            ON CONFLICT (rule_id, record_id) DO UPDATE SET due_at = excluded.due_at, rule_version = excluded.rule_version,
+                fired_at = NULL, updated_at = excluded.updated_at
+            """)
+    }
+
+    func unscheduleRecord(_ record: UUID, in tx: Transaction) async throws {
+        try await tx.execute("DELETE FROM workflow_schedules WHERE record_id = \(record) AND fired_at IS NULL")
+    }
+
+    func unscheduleRule(_ rule: UUID, in tx: Transaction) async throws {
+        try await tx.execute("DELETE FROM workflow_schedules WHERE rule_id = \(rule) AND fired_at IS NULL")
+    }
+
+    /// Marks up to `limit` due fires as fired and returns them, oldest first.
+    func claimDue(now: Date, limit: Int, in tx: Transaction) async throws -> [(rule: UUID, record: UUID, version: Int, object: String, due: Date)] {
+        var out: [(UUID, UUID, Int, String, Date)] = []
+        for try await (rule, record, version, object, due) in try await tx.query("""
+            UPDATE workflow_schedules s SET fired_at = \(now)
+            FROM (SELECT rule_id, record_id FROM workflow_schedules WHERE fired_at IS NULL AND due_at <= \(now)
+                  ORDER BY due_at LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED) d
+            WHERE s.rule_id = d.rule_id AND s.record_id = d.record_id
+            RETURNING s.rule_id, s.record_id, s.rule_version, s.object, s.due_at
+            """).decode((UUID, UUID, Int32, String, Date).self) { out.append((rule, record, Int(version), object, due)) }
+        return out.sorted { $0.4 < $1.4 }
     }
 
     // MARK: people

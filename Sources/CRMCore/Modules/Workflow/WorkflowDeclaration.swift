@@ -19,6 +19,16 @@ extension WorkflowModule {
 
     public var settings: [any ModuleSetting] { [Self.maxDepth] }
 
+    /// Time triggers that are due, every minute.
+    public static let timeTriggers = "workflow.time_triggers"
+
+    public var jobs: [ModuleJob] {
+        [ModuleJob(kind: Self.timeTriggers, cron: "* * * * *") { ctx, services, tx in
+            guard let tenant = ctx.tenant else { return }
+            _ = try await RuleEngine().fireDue(context: EventContext(services: services, tenant: tenant, now: ctx.clock.now()), in: tx)
+        }]
+    }
+
     public var eventConsumers: [any ChangeEventConsumer] { [RuleEngine()] }
 
     public var routes: [ModuleRoute] {
