@@ -191,6 +191,9 @@ public enum RuleAction: Sendable, Equatable {
     case createTask(subject: String, dueInDays: Int?, assignee: Recipient, priority: String?)
     /// A notice to people: the in-app inbox, e-mail.
     case notify(to: [Recipient], title: String, body: String?, channels: [String])
+    /// A signed POST to one of the tenant's webhook endpoints (kind `workflow.rule`), with the
+    /// record as the run-as user sees it.
+    case webhook(endpoint: UUID)
 
     /// Who an action means.
     public enum Recipient: Sendable, Equatable {
@@ -217,7 +220,7 @@ public enum RuleAction: Sendable, Equatable {
         }
     }
 
-    static let types = ["set_field", "assign", "create_task", "notify"]
+    static let types = ["set_field", "assign", "create_task", "notify", "webhook"]
     static let channels: Set<String> = ["inbox", "email"]
 
     var writesRecord: Bool {
@@ -313,6 +316,13 @@ public enum RuleAction: Sendable, Equatable {
             }
             guard let subject else { return nil }
             return .createTask(subject: subject, dueInDays: due, assignee: assignee, priority: priority)
+        case "webhook":
+            allowOnly(["endpoint_id"])
+            guard let id = o["endpoint_id"]?.stringValue.flatMap(UUID.init(uuidString:)) else {
+                errors.add("\(path).endpoint_id", "required", "The id of one of the tenant's webhook endpoints.")
+                return nil
+            }
+            return .webhook(endpoint: id)
         default:  // notify
             allowOnly(["to", "title", "body", "channels"])
             var to: [Recipient] = []
@@ -354,6 +364,8 @@ public enum RuleAction: Sendable, Equatable {
                                           "channels": .array(channels.map { .string($0) })]
             if let body { o["body"] = .string(body) }
             return .object(o)
+        case .webhook(let endpoint):
+            return .object(["type": .string("webhook"), "endpoint_id": .string(endpoint.uuidString.lowercased())])
         }
     }
 }

@@ -231,7 +231,30 @@ public struct RuleEngine: ChangeEventConsumer {
                 try await store.notice(user: person, payload: .object(payload), at: context.now, in: tx)
             }
             return .object(["notified": .array(people.map { .string($0.uuidString.lowercased()) })])
+        case .webhook(let endpoint):
+            let payload: JSONValue = .object([
+                "rule_id": .string(start.rule.uuidString.lowercased()), "rule_version": .number(Decimal(start.version.version)),
+                "run_id": .string(start.runId.uuidString.lowercased()), "trigger": .string(start.trigger),
+                "object": .string(start.object), "record_id": .string(start.recordId.uuidString.lowercased()),
+                "record": .object(subject.values),
+                "changes": .object(start.changes.mapValues { .object(["old": $0.old, "new": $0.new]) }),
+            ])
+            // The event id is the run's and the step's: a receiver that dedupes on it sees a retried
+            // run's delivery as the same event.
+            guard let delivery = try await WebhookFanout(tenantId: context.tenant.id, jobs: context.services.jobs)
+                .enqueue(endpointId: endpoint, eventId: Self.stepId(start.runId, step), kind: "workflow.rule", payload: payload,
+                         at: context.now, in: tx) else {
+                throw CRMError.conflict("The webhook endpoint \(endpoint.uuidString.lowercased()) is gone or inactive.")
+            }
+            return .object(["delivery_id": .string(delivery.uuidString.lowercased())])
         }
+    }
+
+    /// A run's step as an id: the run id with its last byte changed by the step.
+    static func stepId(_ run: UUID, _ step: Int) -> UUID {
+        var bytes = run.uuid
+        bytes.15 ^= UInt8(truncatingIfNeeded: step &+ 1)
+        return UUID(uuid: bytes)
     }
 
     /// The active users an action's recipients mean (each once, in order).
