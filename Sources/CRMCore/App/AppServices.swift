@@ -38,6 +38,9 @@ public struct AppServices: Sendable {
     public let jobs: JobQueue
     public let jobSchedules: JobScheduler
     public let jobRunner: JobRunner
+    /// Tenant webhooks: endpoints, fan-out, delivery (its handler is registered on `jobRunner`).
+    /// A `var` so that tests can give theirs a job kind of their own.
+    public var webhooks: Webhooks
     public var fieldPurger: FieldPurger { FieldPurger(db: db, tenants: tenants, fields: fields) }
 
     public init(config: AppConfig, db: Database, clock: any WallClock = SystemWallClock(), registry: ModuleRegistry = .standard) {
@@ -74,6 +77,8 @@ public struct AppServices: Sendable {
         self.jobs = JobQueue(db: db, clock: clock)
         self.jobSchedules = JobScheduler(db: db, clock: clock)
         self.jobRunner = JobRunner(queue: jobs, scheduler: jobSchedules)
+        self.webhooks = Webhooks(jobs: jobs, clock: clock, policy: WebhookURLPolicy(allowPrivate: config.webhookAllowPrivate))
+        webhooks.register(on: jobRunner)
         ModuleJobs.register(on: jobRunner, services: self)
     }
 
