@@ -8,9 +8,9 @@ enum WebhooksOpenAPI {
         let ref = OpenAPIResponses.ref
         let tags = ["webhooks"]
         let dateTime = JSONSchema.string(format: .dateTime)
-        let eventKind = JSONSchema.string(maxLength: 100, pattern: #"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\.\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)$"#,
-                                          description: "An event kind (record.updated), a prefix (record.*) or *")
-        let objectName = JSONSchema.string(maxLength: 63, pattern: "^[a-z_][a-z0-9_]*$", description: "An object's api name")
+        let eventKind = JSONSchema.string(description: "An event kind (record.updated), a prefix (record.*) or *", maxLength: 100,
+                                          pattern: #"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\.\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)$"#)
+        let objectName = JSONSchema.string(description: "An object's api name", maxLength: 63, pattern: "^[a-z_][a-z0-9_]*$")
         let endpointProperties: OrderedDictionary<String, JSONSchema> = [
             "id": .string(format: .uuid),
             "url": .string(format: .uri, maxLength: WebhookURLPolicy.maxLength),
@@ -25,17 +25,18 @@ enum WebhooksOpenAPI {
         ]
         schemas[key("WebhookEndpoint")] = .object(title: "Webhook endpoint", properties: endpointProperties, additionalProperties: .a(false))
         var withSecret = endpointProperties
-        withSecret["secret"] = .string(pattern: "^whsec_[A-Za-z0-9_-]{43}$",
-                                       description: "The signing secret, shown only in this answer: store it now")
+        withSecret["secret"] = .string(description: "The signing secret, shown only in this answer: store it now",
+                                       pattern: "^whsec_[A-Za-z0-9_-]{43}$")
         schemas[key("WebhookEndpointWithSecret")] = .object(title: "Webhook endpoint with its new secret", properties: withSecret,
                                                            additionalProperties: .a(false))
         func input(_ creating: Bool) -> JSONSchema {
             .object(title: creating ? "Webhook endpoint to create" : "Webhook endpoint changes", properties: [
-                "url": .string(format: .uri, required: creating, maxLength: WebhookURLPolicy.maxLength,
-                               description: "https (http only with CRM_WEBHOOK_ALLOW_PRIVATE); no credentials; a public address"),
+                "url": .string(format: .uri, required: creating,
+                               description: "https (http only with CRM_WEBHOOK_ALLOW_PRIVATE); no credentials; a public address",
+                               maxLength: WebhookURLPolicy.maxLength),
                 "description": .string(required: false, nullable: true, maxLength: 500),
-                "events": .array(required: creating, maxItems: 50, minItems: 1, items: eventKind),
-                "objects": .array(required: false, nullable: true, maxItems: 100, minItems: 1, items: objectName),
+                "events": .array(required: creating, minItems: 1, maxItems: 50, items: eventKind),
+                "objects": .array(required: false, nullable: true, minItems: 1, maxItems: 100, items: objectName),
                 "active": .boolean(required: false),
             ], additionalProperties: .a(false))
         }

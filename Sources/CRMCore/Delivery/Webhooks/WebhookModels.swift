@@ -31,7 +31,7 @@ public struct WebhookEndpoint: Sendable, Encodable {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
+        try c.encode(id.uuidString.lowercased(), forKey: .id)
         try c.encode(url, forKey: .url)
         try c.encode(description, forKey: .description)
         try c.encode(events, forKey: .events)
@@ -45,6 +45,7 @@ public struct WebhookEndpoint: Sendable, Encodable {
 }
 
 /// One event for one endpoint, with its attempts so far: a line of the delivery log.
+/// Ids are written in lower case, as in the webhook's body and headers.
 public struct WebhookDelivery: Sendable, Encodable {
     public enum Status: String, Sendable, Codable, CaseIterable {
         case pending, delivered, failed
@@ -104,9 +105,9 @@ public struct WebhookDelivery: Sendable, Encodable {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(endpointId, forKey: .endpointId)
-        try c.encode(eventId, forKey: .eventId)
+        try c.encode(id.uuidString.lowercased(), forKey: .id)
+        try c.encode(endpointId.uuidString.lowercased(), forKey: .endpointId)
+        try c.encode(eventId.uuidString.lowercased(), forKey: .eventId)
         try c.encode(eventKind, forKey: .eventKind)
         try c.encode(payload, forKey: .payload)
         try c.encode(occurredAt, forKey: .occurredAt)
