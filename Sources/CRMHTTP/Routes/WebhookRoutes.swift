@@ -5,9 +5,12 @@ import Hummingbird
 /// `/api/v1/admin/webhooks` and `/api/v1/admin/webhook-deliveries`: a tenant's webhook
 /// endpoints, their delivery logs, redelivery and test events; capability `manage_settings`.
 enum WebhookRoutes {
-    static func register(on authed: RouterGroup<AppRequestContext>, services: AppServices) {
+    static func register(on authed: RouterGroup<AppRequestContext>, short authedShort: RouterGroup<AppRequestContext>,
+                         services: AppServices) {
         let limit = services.config.maxBodyBytes
         let admin = authed.group("admin")
+        // Creates and changes resolve the URL's host first, holding no connection meanwhile.
+        let adminShort = authedShort.group("admin")
         let webhooks = services.webhooks
 
         admin.get("webhooks") { _, context -> Response in
@@ -15,23 +18,33 @@ enum WebhookRoutes {
             let (_, tx) = try context.session()
             return try JSONOut.response(Page(data: try await webhooks.list(in: tx), nextCursor: nil))
         }
-        admin.post("webhooks") { request, context -> Response in
+        adminShort.post("webhooks") { request, context -> Response in
             _ = try context.require(.manageSettings)
-            let (principal, tx) = try context.session()
+            let principal = try context.requirePrincipal()
+            let tenant = try context.requireTenant()
             let body = try await JSONBody.decode(JSONValue.self, from: request, limit: limit)
-            return try JSONOut.response(try await webhooks.create(body, actor: principal, meta: context.meta, in: tx), status: .created)
+            let input = try await webhooks.check(body, creating: true)
+            let endpoint = try await services.db.transaction(for: try tenant.schema()) { tx in
+                try await webhooks.create(input, actor: principal, meta: context.meta, in: tx)
+            }
+            return try JSONOut.response(endpoint, status: .created)
         }
         admin.get("webhooks/:id") { _, context -> Response in
             _ = try context.require(.manageSettings)
             let (_, tx) = try context.session()
             return try JSONOut.response(try await webhooks.get(try id(context), in: tx))
         }
-        admin.patch("webhooks/:id") { request, context -> Response in
+        adminShort.patch("webhooks/:id") { request, context -> Response in
             _ = try context.require(.manageSettings)
-            let (principal, tx) = try context.session()
+            let principal = try context.requirePrincipal()
+            let tenant = try context.requireTenant()
             let id = try id(context)
             let body = try await JSONBody.decode(JSONValue.self, from: request, limit: limit)
-            return try JSONOut.response(try await webhooks.update(id, body, actor: principal, meta: context.meta, in: tx))
+            let input = try await webhooks.check(body, creating: false)
+            let endpoint = try await services.db.transaction(for: try tenant.schema()) { tx in
+                try await webhooks.update(id, input, actor: principal, meta: context.meta, in: tx)
+            }
+            return try JSONOut.response(endpoint)
         }
         admin.delete("webhooks/:id") { _, context -> Response in
             _ = try context.require(.manageSettings)

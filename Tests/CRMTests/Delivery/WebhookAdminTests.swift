@@ -159,7 +159,7 @@ struct WebhookAdminTests {
             let user = try await client.call(.post, "/api/v1/admin/users", tenant: f.t.slug, token: token,
                                              json: ["email": "rep@\(f.t.slug).example", "name": "Rep", "password": Fixtures.password])
             #expect(user.status == 201)
-            let rep = try await client.login(f.t.slug, "rep@\(f.t.slug).example", Fixtures.password)
+            let rep = try await client.login(f.t.slug, "rep@\(f.t.slug).example", Fixtures.password, address: f.address)
             #expect(try await client.call(.get, base, tenant: f.t.slug, token: rep).status == 403)
             #expect(try await client.call(.post, base, tenant: f.t.slug, token: rep, json: ["url": url, "events": ["*"]]).status == 403)
         }
@@ -174,7 +174,7 @@ struct WebhookAdminTests {
             let (id, _) = try await a.endpoint(client, token: tokenA, url: "http://127.0.0.1:9/hook")
             #expect(try await a.fanout("record.updated") == 1)
             let delivery = try #require(try await a.deliveries(id).first)
-            let tokenB = try await client.login(b.slug, b.adminEmail, b.adminPassword)
+            let tokenB = try await client.login(b.slug, b.adminEmail, b.adminPassword, address: a.address)
             let base = "/api/v1/admin/webhooks"
             for (method, path) in [(HTTPRequest.Method.get, "\(base)/\(id)"), (.patch, "\(base)/\(id)"), (.delete, "\(base)/\(id)"),
                                    (.post, "\(base)/\(id)/rotate-secret"), (.post, "\(base)/\(id)/test"), (.get, "\(base)/\(id)/deliveries"),

@@ -57,9 +57,13 @@ struct WebhookFixture {
         }
     }
 
+    /// An address of this test's own to log in from: other suites fail logins on purpose, and a
+    /// shared address would be throttled by their failures.
+    let address = "2001:db8:\(UUID().compactHex.prefix(4)):\(UUID().compactHex.prefix(4))::1"
+
     /// A logged-in admin (log in again after moving the clock past the session's idle time).
     func admin(_ client: any TestClientProtocol) async throws -> String {
-        try await client.login(t.slug, t.adminEmail, t.adminPassword)
+        try await client.login(t.slug, t.adminEmail, t.adminPassword, address: address)
     }
 
     /// Registers an endpoint through the API; its id and secret.

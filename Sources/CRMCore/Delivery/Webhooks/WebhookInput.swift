@@ -1,8 +1,8 @@
 import Foundation
 
 /// An endpoint's fields as a create or change sends them, checked all at once: every problem
-/// is a 400 naming its field, unknown members included.
-struct WebhookInput {
+/// is a 400 naming its field, unknown members included. Made by `Webhooks.check`.
+public struct WebhookInput: Sendable {
     var url: String?
     var description: String?
     var events: [String]?

@@ -57,10 +57,17 @@ public struct Webhooks: Sendable {
         return found
     }
 
-    /// Creates an endpoint from a request body; the answer carries its secret, once.
-    public func create(_ body: JSONValue, actor: Principal, meta: RequestMeta, in tx: Transaction) async throws -> WebhookEndpoint {
-        let input = try WebhookInput.parse(body, creating: true)
-        let url = try await checkURL(input.url!)
+    /// A create's or change's body, checked, its URL resolved. Outside any transaction: the DNS
+    /// lookup may take seconds, and no pooled connection should wait for it.
+    public func check(_ body: JSONValue, creating: Bool) async throws -> WebhookInput {
+        let input = try WebhookInput.parse(body, creating: creating)
+        if let url = input.url { _ = try await policy.check(url) }
+        return input
+    }
+
+    /// Creates an endpoint from a checked body; the answer carries its secret, once.
+    public func create(_ input: WebhookInput, actor: Principal, meta: RequestMeta, in tx: Transaction) async throws -> WebhookEndpoint {
+        guard let url = input.url, let events = input.events else { throw CRMError.invalid("url", "required", "A webhook needs a URL.") }
         let objects = try await checkObjects(input.objects ?? nil, in: tx)
         // Serializes creates of this tenant so that two at once cannot both pass the count.
         try await tx.execute("LOCK TABLE webhook_endpoints IN SHARE ROW EXCLUSIVE MODE")
@@ -73,7 +80,7 @@ public struct Webhooks: Sendable {
         let now = clock.now(), id = UUID.v7(now: now), secret = WebhookSignature.newSecret()
         var endpoint = try await tx.query("""
             INSERT INTO webhook_endpoints (id, url, description, events, objects, secret, active, created_at, updated_at)
-            VALUES (\(id), \(url), \(input.description ?? ""), \(input.events!), \(objects), \(secret), \(input.active ?? true),
+            VALUES (\(id), \(url), \(input.description ?? ""), \(events), \(objects), \(secret), \(input.active ?? true),
                     \(now), \(now))
             RETURNING \(unescaped: WebhookEndpoint.columns)
             """).decodeEndpoints()[0]
@@ -82,11 +89,9 @@ public struct Webhooks: Sendable {
         return endpoint
     }
 
-    /// Changes the members sent; the others keep their values.
-    public func update(_ id: UUID, _ body: JSONValue, actor: Principal, meta: RequestMeta, in tx: Transaction) async throws -> WebhookEndpoint {
-        let input = try WebhookInput.parse(body, creating: false)
-        var url: String?
-        if let given = input.url { url = try await checkURL(given) }
+    /// Changes the members sent (a checked body); the others keep their values.
+    public func update(_ id: UUID, _ input: WebhookInput, actor: Principal, meta: RequestMeta, in tx: Transaction) async throws -> WebhookEndpoint {
+        let url = input.url
         var objects: [String]?? = nil
         if let given = input.objects { objects = .some(try await checkObjects(given, in: tx)) }
         let clearObjects = objects.map { $0 == nil } ?? false
@@ -205,11 +210,6 @@ public struct Webhooks: Sendable {
 
     static let noEndpoint = CRMError.notFound("No such webhook endpoint.")
     static let inactive = CRMError.conflict("The webhook endpoint is inactive; activate it first.")
-
-    func checkURL(_ text: String) async throws -> String {
-        _ = try await policy.check(text)
-        return text
-    }
 
     /// Object names must be the tenant's objects.
     func checkObjects(_ names: [String]?, in tx: Transaction) async throws -> [String]? {
