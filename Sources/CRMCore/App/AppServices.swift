@@ -38,8 +38,12 @@ public struct AppServices: Sendable {
     public let jobs: JobQueue
     public let jobSchedules: JobScheduler
     public let jobRunner: JobRunner
-    /// Hands committed record change events to the modules' consumers (`crm serve` wakes it).
+    /// Hands committed record change events to the modules' consumers and the webhooks
+    /// (`crm serve` wakes it).
     public let events: ChangeEventDispatcher
+    /// Tenant webhooks: endpoints, fan-out, delivery (its handler is registered on `jobRunner`).
+    /// A `var` so that tests can give theirs a job kind of their own.
+    public var webhooks: Webhooks
     public var fieldPurger: FieldPurger { FieldPurger(db: db, tenants: tenants, fields: fields) }
 
     public init(config: AppConfig, db: Database, clock: any WallClock = SystemWallClock(), registry: ModuleRegistry = .standard) {
@@ -76,7 +80,9 @@ public struct AppServices: Sendable {
         self.jobs = JobQueue(db: db, clock: clock)
         self.jobSchedules = JobScheduler(db: db, clock: clock)
         self.jobRunner = JobRunner(queue: jobs, scheduler: jobSchedules)
-        self.events = ChangeEventDispatcher(consumers: registry.eventConsumers)
+        self.events = ChangeEventDispatcher(consumers: registry.eventConsumers + [WebhookEventConsumer()])
+        self.webhooks = Webhooks(jobs: jobs, clock: clock, policy: WebhookURLPolicy(allowPrivate: config.webhookAllowPrivate))
+        webhooks.register(on: jobRunner)
         ModuleJobs.register(on: jobRunner, services: self)
     }
 

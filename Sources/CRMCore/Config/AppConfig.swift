@@ -22,6 +22,8 @@ public struct AppConfig: Sendable {
     public var oneTripReads = true
     /// Statement timeouts of tenant requests by kind (the connection default, 30 s, for admin calls).
     public var statementBudgets = StatementBudgets()
+    /// Webhooks may go to loopback and private addresses, and over plain http (tests, local setups).
+    public var webhookAllowPrivate = false
 
     /// How long one SQL statement of a tenant request may run, by the kind of request, so a
     /// runaway statement frees its connection long before the default of 30 s.
@@ -58,6 +60,7 @@ public struct AppConfig: Sendable {
         "CRM_READ_TIMEOUT_MS": "2000",
         "CRM_LIST_TIMEOUT_MS": "5000",
         "CRM_WRITE_TIMEOUT_MS": "10000",
+        "CRM_WEBHOOK_ALLOW_PRIVATE": "false",
     ]
 
     /// Reads the configuration; `environment` defaults to the process environment.
@@ -112,6 +115,7 @@ public struct AppConfig: Sendable {
         config.statementBudgets.read = .milliseconds(try reader.int("CRM_READ_TIMEOUT_MS", 100...600_000))
         config.statementBudgets.list = .milliseconds(try reader.int("CRM_LIST_TIMEOUT_MS", 100...600_000))
         config.statementBudgets.write = .milliseconds(try reader.int("CRM_WRITE_TIMEOUT_MS", 100...600_000))
+        config.webhookAllowPrivate = try reader.bool("CRM_WEBHOOK_ALLOW_PRIVATE")
         return config
     }
 

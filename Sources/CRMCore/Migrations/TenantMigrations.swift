@@ -8,7 +8,7 @@ public enum TenantMigrations {
     public static let all: [MigrationScope] = ModuleRegistry.standard.allScopes
 
     /// The core features code checks for before using them.
-    public static let features: [SchemaFeature] = [.orgAndRoles, .metadata, .modules, .knownLogins, .idempotencyKeys, .recordChangeEvents, .outboxWake]
+    public static let features: [SchemaFeature] = [.orgAndRoles, .metadata, .modules, .knownLogins, .idempotencyKeys, .recordChangeEvents, .outboxWake, .webhooks]
 }
 
 extension SchemaFeature {
@@ -26,4 +26,6 @@ extension SchemaFeature {
     public static let recordChangeEvents = SchemaFeature(scope: "core", version: 7, migration: "record_change_events")
     /// The outbox wakes the event dispatcher on commit (`crm_events`).
     public static let outboxWake = SchemaFeature(scope: "core", version: 8, migration: "outbox_wake")
+    /// Webhook endpoints and their deliveries.
+    public static let webhooks = SchemaFeature(scope: "core", version: 9, migration: "webhooks")
 }

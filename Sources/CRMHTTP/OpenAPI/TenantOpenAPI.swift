@@ -43,6 +43,7 @@ enum TenantOpenAPI {
                 responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("A page", page(ref(name + "Deleted"))))],
                                                 errors: [400] + OpenAPIResponses.reads))))
         }
+        if caller.permissions.has(.manageSettings) { WebhooksOpenAPI.add(to: &paths, schemas: &schemas) }
         let loose = JSONSchema.object(description: "See the README for its members")
         paths[path("/api/v1/me")] = .b(OpenAPI.PathItem(get: OpenAPI.Operation(
             tags: ["identity"], summary: "The caller, their department, roles and permissions", operationId: "getMe",

@@ -46,7 +46,7 @@ struct Problem: Encodable {
         case .unauthorized: return .unauthorized
         case .forbidden: return .forbidden
         case .notFound, .tenantNotFound, .moduleDisabled: return .notFound
-        case .conflict: return .conflict
+        case .conflict, CRMError.Code("limit-exceeded"): return .conflict
         case .preconditionFailed: return .preconditionFailed
         case .payloadTooLarge: return .contentTooLarge
         case .unsupportedMediaType: return .unsupportedMediaType

@@ -241,7 +241,7 @@ public struct RuleEngine: ChangeEventConsumer {
             ])
             // The event id is the run's and the step's: a receiver that dedupes on it sees a retried
             // run's delivery as the same event.
-            guard let delivery = try await WebhookFanout(tenantId: context.tenant.id, jobs: context.services.jobs)
+            guard let delivery = try await context.services.webhooks.fanout(tenantId: context.tenant.id)
                 .enqueue(endpointId: endpoint, eventId: Self.stepId(start.runId, step), kind: "workflow.rule", payload: payload,
                          at: context.now, in: tx) else {
                 throw CRMError.conflict("The webhook endpoint \(endpoint.uuidString.lowercased()) is gone or inactive.")
