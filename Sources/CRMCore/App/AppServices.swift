@@ -75,6 +75,7 @@ public struct AppServices: Sendable {
         self.jobSchedules = JobScheduler(db: db, clock: clock)
         self.jobRunner = JobRunner(queue: jobs, scheduler: jobSchedules)
         ModuleJobs.register(on: jobRunner, services: self)
+        NoticeMailJob.register(on: jobRunner, settings: config.mail)
     }
 
     public func migrator() -> MigrationRunner {

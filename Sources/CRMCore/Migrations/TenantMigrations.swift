@@ -8,7 +8,7 @@ public enum TenantMigrations {
     public static let all: [MigrationScope] = ModuleRegistry.standard.allScopes
 
     /// The core features code checks for before using them.
-    public static let features: [SchemaFeature] = [.orgAndRoles, .metadata, .modules, .knownLogins, .idempotencyKeys, .recordChangeEvents]
+    public static let features: [SchemaFeature] = [.orgAndRoles, .metadata, .modules, .knownLogins, .idempotencyKeys, .recordChangeEvents, .inbox]
 }
 
 extension SchemaFeature {
@@ -24,4 +24,6 @@ extension SchemaFeature {
     public static let idempotencyKeys = SchemaFeature(scope: "core", version: 6, migration: "idempotency_keys")
     /// The outbox's streams and the origin of history entries: every record write needs them.
     public static let recordChangeEvents = SchemaFeature(scope: "core", version: 7, migration: "record_change_events")
+    /// The in-app inbox and the outbox's failed_at (e-mails given up for good).
+    public static let inbox = SchemaFeature(scope: "core", version: 10, migration: "inbox")
 }
