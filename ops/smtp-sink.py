@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """A local SMTP sink for tests and trying out notice e-mail: speaks enough SMTP (EHLO/HELO,
 AUTH PLAIN and LOGIN, MAIL, RCPT, DATA, RSET, NOOP, QUIT) and writes each message it takes
-to a folder as NNNNNN.json (envelope, decoded headers, body) beside NNNNNN.eml (the message
+to a folder as NNNNNN-PID.json (envelope, decoded headers, body) beside NNNNNN-PID.eml (the message
 as received). Standard library only.
 
-    python3 ops/smtp-sink.py --dir /tmp/mail [--port 2525] [--reject SUBSTRING] [--auth user:password]
+    python3 ops/smtp-sink.py --dir /tmp/mail [--port 2525] [--reject SUBSTRING] [--auth user:password] [--mute]
 
 Prints "listening on 127.0.0.1:PORT" once ready (--port 0 picks a free port). --reject answers
-550 to RCPT TO of addresses containing SUBSTRING; --auth requires that login before MAIL.
+550 to RCPT TO of addresses containing SUBSTRING; --auth requires that login before MAIL;
+--mute accepts connections and never answers.
 """
 import argparse, asyncio, base64, email, email.policy, json, os, sys
 
@@ -17,6 +18,7 @@ parser.add_argument("--host", default="127.0.0.1")
 parser.add_argument("--port", type=int, default=2525)
 parser.add_argument("--reject", action="append", default=[])
 parser.add_argument("--auth")
+parser.add_argument("--mute", action="store_true", help="accept connections and never answer (time-out tests)")
 args = parser.parse_args()
 os.makedirs(args.dir, exist_ok=True)
 counter = [len([n for n in os.listdir(args.dir) if n.endswith(".json")])]
@@ -50,6 +52,10 @@ async def session(reader, writer):
             raise ConnectionError
         return raw.rstrip(b"\r\n").decode("utf-8", "replace")
 
+    if args.mute:
+        await reader.read()  # until the client gives up
+        writer.close()
+        return
     mail_from, rcpt_to, user = None, [], None
     send("220 smtp-sink ready")
     try:

@@ -84,7 +84,7 @@ enum InboxRoutes {
         let page = JSONSchema.object(properties: [
             "data": .array(items: OpenAPIResponses.ref("InboxItem")),
             "next_cursor": .string(nullable: true),
-            "unread_count": .integer(minimum: (0, exclusive: false), description: "The caller's unread items, all pages"),
+            "unread_count": .integer(description: "The caller's unread items, all pages", minimum: (0, exclusive: false)),
         ], additionalProperties: .a(false))
         return [
             OpenAPI.Path(rawValue: "/api/v1/inbox"): .b(OpenAPI.PathItem(get: OpenAPI.Operation(

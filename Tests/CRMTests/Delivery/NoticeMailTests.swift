@@ -1,5 +1,6 @@
 @testable import CRMCore
 import Foundation
+import Logging
 import Testing
 
 /// E-mail to a real SMTP server: `ops/smtp-sink.py`, started by each test on a port of its own.
@@ -140,6 +141,20 @@ struct NoticeMailTests {
             #expect(try sink.messages().isEmpty)
             // The inbox has it all the same.
             #expect(try await f.call(.get, "/api/v1/inbox", as: nobody.token).data.count == 1)
+        }
+    }
+
+    @Test("a server that never answers ends the attempt with a temporary error instead of hanging it")
+    func stepTimeout() async throws {
+        let sink = try MailSink.start(arguments: ["--mute"])
+        defer { sink.stop() }
+        let transport = SMTPTransport(settings: SMTPSettings(host: "127.0.0.1", port: sink.port, stepTimeout: .seconds(1)))
+        let message = MailMessage(from: Self.from, to: "ann@notices.example", subject: "s", body: "b", messageId: "m@notices.example", date: Date())
+        do {
+            try await transport.send(message, logger: Logger(label: "test"))
+            Issue.record("a mute server took the message")
+        } catch let error as MailError {
+            #expect(!error.permanent && error.description.contains("greeting: no answer in time"), "\(error)")
         }
     }
 }

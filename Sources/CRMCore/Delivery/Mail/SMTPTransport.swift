@@ -64,8 +64,11 @@ public struct SMTPTransport: MailTransport {
         var extensions = try await hello(&s)
         if !secure, settings.security == .startTLSWhenOffered, extensions.keys.contains("STARTTLS"), let tls {
             try await s.expect("STARTTLS", [220], step: "STARTTLS")
-            let handler = try NIOSSLClientHandler(context: tls, serverHostname: Self.sniName(settings.host))
-            try await s.channel.pipeline.addHandler(handler, position: .first)
+            // In front of everything, on the channel's event loop: from here on bytes are TLS.
+            let channel = s.channel, name = Self.sniName(settings.host)
+            try await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: name), position: .first)
+            }.get()
             secure = true
             extensions = try await hello(&s)
         }

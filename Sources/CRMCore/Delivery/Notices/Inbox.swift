@@ -13,14 +13,15 @@ public struct InboxItem: Sendable, Encodable, Equatable {
     public var readAt: Date?
 
     public func encode(to encoder: any Encoder) throws {
-        // Absent values are written as null: every item has every member.
+        // Absent values are written as null: every item has every member. Ids in lower case,
+        // as the records API writes them.
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
+        try c.encode(id.uuidString.lowercased(), forKey: .id)
         try c.encode(kind, forKey: .kind)
         try c.encode(title, forKey: .title)
         try c.encode(body, forKey: .body)
         try c.encode(object, forKey: .object)
-        try c.encode(recordId, forKey: .recordId)
+        try c.encode(recordId?.uuidString.lowercased(), forKey: .recordId)
         try c.encode(createdAt, forKey: .createdAt)
         try c.encode(readAt, forKey: .readAt)
     }

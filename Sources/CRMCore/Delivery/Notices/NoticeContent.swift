@@ -51,7 +51,10 @@ public struct NoticeContent: Sendable, Equatable {
             body = text("reason").map { "Reason: \($0)." }
             object = object ?? "customer"; recordId = recordId ?? id("customer_id")
         case "pool.reclaim_warning":
-            let days = p["days_left"].flatMap { if case .number(let n) = $0 { return "\(n)" } else { return $0.stringValue } }
+            let days: String? = p["days_left"].flatMap { value -> String? in
+                if case .number(let n) = value { return "\(n)" }
+                return value.stringValue
+            }
             title = "A customer of yours goes back to the public pool in \(days ?? "a few") days"
             body = "Log an interaction with it to keep it."
             object = object ?? "customer"; recordId = recordId ?? id("customer_id")

@@ -30,14 +30,13 @@ public enum NoticeMailJob {
         guard let text = ctx.payload.objectValue?["email_id"]?.stringValue, let emailId = UUID(uuidString: text) else {
             throw NoticeError("the job names no email_id")
         }
-        struct Pending { var payload: JSONValue; var createdAt: Date; var email: String?; var name: String?; var active: Bool }
-        let pending: Pending? = try await ctx.tenantTransaction { tx in
+        let pending: PendingMail? = try await ctx.tenantTransaction { tx in
             for try await (payload, createdAt, email, name, active) in try await tx.query("""
                 SELECT o.payload::text, o.created_at, u.email, u.name, coalesce(u.is_active, false)
                 FROM outbox o LEFT JOIN users u ON u.id::text = o.payload ->> 'user_id'
                 WHERE o.id = \(emailId) AND o.stream = 'email' AND o.delivered_at IS NULL AND o.failed_at IS NULL
                 """).decode((String, Date, String?, String?, Bool).self) {
-                return Pending(payload: JSONValue.parse(payload) ?? .null, createdAt: createdAt, email: email, name: name, active: active)
+                return PendingMail(payload: JSONValue.parse(payload) ?? .null, createdAt: createdAt, email: email, name: name, active: active)
             }
             return nil
         }
@@ -88,6 +87,15 @@ public enum NoticeMailJob {
                 """)
         }
     }
+}
+
+/// An e-mail row not sent yet, with its recipient as the users table has them now.
+private struct PendingMail: Sendable {
+    var payload: JSONValue
+    var createdAt: Date
+    var email: String?
+    var name: String?
+    var active: Bool
 }
 
 extension JSONValue {
