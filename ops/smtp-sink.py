@@ -10,7 +10,12 @@ Prints "listening on 127.0.0.1:PORT" once ready (--port 0 picks a free port). --
 550 to RCPT TO of addresses containing SUBSTRING; --auth requires that login before MAIL;
 --mute accepts connections and never answers.
 """
-import argparse, asyncio, base64, email, email.policy, json, os, sys
+import argparse, asyncio, base64, email, email.policy, json, os, signal, sys, threading
+
+# A parent may have blocked signals (a test process does, and children inherit the mask):
+# SIGTERM and Ctrl-C must still stop the sink.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 parser.add_argument("--dir", required=True)
@@ -19,6 +24,7 @@ parser.add_argument("--port", type=int, default=2525)
 parser.add_argument("--reject", action="append", default=[])
 parser.add_argument("--auth")
 parser.add_argument("--mute", action="store_true", help="accept connections and never answer (time-out tests)")
+parser.add_argument("--exit-on-eof", action="store_true", help="stop when standard input closes (when the parent dies)")
 args = parser.parse_args()
 os.makedirs(args.dir, exist_ok=True)
 counter = [len([n for n in os.listdir(args.dir) if n.endswith(".json")])]
@@ -130,10 +136,17 @@ async def session(reader, writer):
         writer.close()
 
 
+def exit_on_eof():
+    sys.stdin.buffer.read()
+    os._exit(0)
+
+
 async def main():
     server = await asyncio.start_server(session, args.host, args.port)
     port = server.sockets[0].getsockname()[1]
     print("listening on %s:%d" % (args.host, port), flush=True)
+    if args.exit_on_eof:
+        threading.Thread(target=exit_on_eof, daemon=True).start()
     async with server:
         await server.serve_forever()
 

@@ -34,10 +34,11 @@ enum NoticeFixture {
         return (id.lowercased(), email, token)
     }
 
-    static func rows<T: Sendable>(_ services: AppServices, _ tenant: Tenant, _ sql: String, as: T.Type) async throws -> [T] {
+    /// The first column of each row of a query of the tenant's, as text.
+    static func texts(_ services: AppServices, _ tenant: Tenant, _ sql: String) async throws -> [String] {
         try await services.db.transaction(for: try tenant.schema()) { tx in
-            var out: [T] = []
-            for try await row in try await tx.query(PostgresQuery(unsafeSQL: sql)).decode(T.self) { out.append(row) }
+            var out: [String] = []
+            for try await row in try await tx.query(PostgresQuery(unsafeSQL: sql)).decode(String.self) { out.append(row) }
             return out
         }
     }
@@ -60,9 +61,11 @@ final class MailSink: @unchecked Sendable {
         let folder = folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("mail-\(UUID().compactHex)")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, "--dir", folder.path, "--port", String(port)] + arguments
-        let out = Pipe()
+        // It stops when our end of its standard input closes: a test process that dies takes it along.
+        process.arguments = ["python3", script.path, "--dir", folder.path, "--port", String(port), "--exit-on-eof"] + arguments
+        let out = Pipe(), input = Pipe()
         process.standardOutput = out
+        process.standardInput = input
         try process.run()
         // The first line says the port once the server listens.
         var text = ""
@@ -75,11 +78,14 @@ final class MailSink: @unchecked Sendable {
             process.terminate()
             throw TestFailure("the SMTP sink said: \(text)")
         }
-        return MailSink(process: process, folder: folder, port: bound)
+        return MailSink(process: process, input: input, folder: folder, port: bound)
     }
 
-    private init(process: Process, folder: URL, port: Int) {
+    let input: Pipe
+
+    private init(process: Process, input: Pipe, folder: URL, port: Int) {
         self.process = process
+        self.input = input
         self.folder = folder
         self.port = port
     }
@@ -94,10 +100,12 @@ final class MailSink: @unchecked Sendable {
     }
 
     func stop() {
+        // SIGKILL: the test process blocks signals, and its children inherit that mask.
         if process.isRunning {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+        try? input.fileHandleForWriting.close()
     }
 
     deinit { stop() }

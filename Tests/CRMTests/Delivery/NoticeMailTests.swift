@@ -29,9 +29,13 @@ struct NoticeMailTests {
     }
 
     static func emailRows(_ s: Setup, _ tenant: Tenant) async throws -> [(delivered: Bool, failed: Bool, attempts: Int32, error: String?)] {
-        try await NoticeFixture.rows(s.services, tenant, """
-            SELECT delivered_at IS NOT NULL, failed_at IS NOT NULL, attempts, last_error FROM outbox WHERE stream = 'email' ORDER BY created_at, id
-            """, as: (Bool, Bool, Int32, String?).self).map { (delivered: $0.0, failed: $0.1, attempts: $0.2, error: $0.3) }
+        try await s.services.db.transaction(for: try tenant.schema()) { tx in
+            var out: [(delivered: Bool, failed: Bool, attempts: Int32, error: String?)] = []
+            for try await row in try await tx.query("""
+                SELECT delivered_at IS NOT NULL, failed_at IS NOT NULL, attempts, last_error FROM outbox WHERE stream = 'email' ORDER BY created_at, id
+                """).decode((Bool, Bool, Int32, String?).self) { out.append(row) }
+            return out
+        }
     }
 
     @Test("one message per notice, with the user's address, a Chinese subject and the notice's Message-ID; CR/LF in a title starts no header; deactivated users get none")

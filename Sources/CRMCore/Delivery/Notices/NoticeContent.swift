@@ -76,7 +76,7 @@ public struct NoticeContent: Sendable, Equatable {
 
     /// `2026-11-25T01:00:00Z` as `2026-11-25 09:00 (Asia/Shanghai)` in the tenant's zone.
     static func localTime(_ text: String, zone: TimeZone) -> String? {
-        guard let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        guard let date = (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
             ?? (try? Date(text, strategy: Date.ISO8601FormatStyle())) else { return nil }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
