@@ -82,7 +82,7 @@ public struct NoticeContent: Sendable, Equatable {
         calendar.timeZone = zone
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
         return String(format: "%04d-%02d-%02d %02d:%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0)
-            + " (\(zone.identifier))"
+            + " (\(zone.identifier == "GMT" ? "UTC" : zone.identifier))"  // Foundation names UTC "GMT"
     }
 }
 
