@@ -84,6 +84,7 @@ public struct AppServices: Sendable {
         self.webhooks = Webhooks(jobs: jobs, clock: clock, policy: WebhookURLPolicy(allowPrivate: config.webhookAllowPrivate))
         webhooks.register(on: jobRunner)
         ModuleJobs.register(on: jobRunner, services: self)
+        NoticeMailJob.register(on: jobRunner, settings: config.mail)
     }
 
     public func migrator() -> MigrationRunner {

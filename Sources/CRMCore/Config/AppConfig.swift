@@ -24,6 +24,8 @@ public struct AppConfig: Sendable {
     public var statementBudgets = StatementBudgets()
     /// Webhooks may go to loopback and private addresses, and over plain http (tests, local setups).
     public var webhookAllowPrivate = false
+    /// Where notice e-mails go: an SMTP server, or the log (`CRM_SMTP_URL`, `CRM_MAIL_FROM`).
+    public var mail = MailSettings(smtp: nil, from: "crm@localhost")
 
     /// How long one SQL statement of a tenant request may run, by the kind of request, so a
     /// runaway statement frees its connection long before the default of 30 s.
@@ -65,7 +67,7 @@ public struct AppConfig: Sendable {
 
     /// Reads the configuration; `environment` defaults to the process environment.
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
-        var values = defaults.merging(IdentityConfig.defaults) { a, _ in a }
+        var values = defaults.merging(IdentityConfig.defaults) { a, _ in a }.merging(MailSettings.defaults) { a, _ in a }
         if let path = environment["CRM_CONFIG_FILE"], !path.isEmpty {
             for (key, value) in try parseFile(path) { values[key] = value }
         }
@@ -116,6 +118,7 @@ public struct AppConfig: Sendable {
         config.statementBudgets.list = .milliseconds(try reader.int("CRM_LIST_TIMEOUT_MS", 100...600_000))
         config.statementBudgets.write = .milliseconds(try reader.int("CRM_WRITE_TIMEOUT_MS", 100...600_000))
         config.webhookAllowPrivate = try reader.bool("CRM_WEBHOOK_ALLOW_PRIVATE")
+        config.mail = try MailSettings.read(values)
         return config
     }
 

@@ -76,8 +76,10 @@ public struct ChangeEventDispatcher: Sendable {
                     """)
             }
         }
-        // Notices the consumers wrote go out with the batch.
-        _ = try await OutboxNotifier().deliver(now: now, logger: logger, in: tx)
+        // Notices the consumers wrote go to the inbox (and e-mail) with the batch.
+        if tenant.has(.inbox) {
+            _ = try await NoticeDelivery(tenant: tenant, jobs: services.jobs).deliver(now: now, logger: logger, in: tx)
+        }
         return rows.count
     }
 }

@@ -8,7 +8,8 @@ public enum TenantMigrations {
     public static let all: [MigrationScope] = ModuleRegistry.standard.allScopes
 
     /// The core features code checks for before using them.
-    public static let features: [SchemaFeature] = [.orgAndRoles, .metadata, .modules, .knownLogins, .idempotencyKeys, .recordChangeEvents, .outboxWake, .webhooks]
+    public static let features: [SchemaFeature] = [.orgAndRoles, .metadata, .modules, .knownLogins, .idempotencyKeys, .recordChangeEvents, .outboxWake,
+                                                    .webhooks, .inbox]
 }
 
 extension SchemaFeature {
@@ -28,4 +29,6 @@ extension SchemaFeature {
     public static let outboxWake = SchemaFeature(scope: "core", version: 8, migration: "outbox_wake")
     /// Webhook endpoints and their deliveries.
     public static let webhooks = SchemaFeature(scope: "core", version: 9, migration: "webhooks")
+    /// The in-app inbox and the outbox's failed_at (e-mails given up for good).
+    public static let inbox = SchemaFeature(scope: "core", version: 10, migration: "inbox")
 }

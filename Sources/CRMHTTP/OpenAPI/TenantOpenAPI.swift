@@ -55,6 +55,10 @@ enum TenantOpenAPI {
             tags: ["metadata"], summary: "This document", operationId: "getOpenAPI",
             responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("The OpenAPI 3.1 document", loose))],
                                             errors: OpenAPIResponses.reads))))
+        if tenant.has(.inbox) {
+            schemas[key("InboxItem")] = InboxRoutes.itemSchema
+            for (path, item) in InboxRoutes.paths { paths[path] = item }
+        }
         return OpenAPI.Document(
             openAPIVersion: .v3_1_1,
             info: .init(title: "\(tenant.name) CRM API",

@@ -26,6 +26,7 @@ public enum HTTPServer {
         MetadataRoutes.register(on: authed, services: services)
         ModuleRoutes.register(on: authed, services: services)
         ModuleRouteMount.register(on: authed, services: services)
+        InboxRoutes.register(on: authed, services: services)
         // Last: router middleware added after the routes wraps only the not-found answer.
         router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
         return router

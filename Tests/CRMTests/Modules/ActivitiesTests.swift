@@ -49,11 +49,11 @@ struct ActivitiesTests {
             let second = try await services.db.transaction(for: schema) { tx in try await ActivityReminders().run(now: at, in: tx) }
             #expect(second == 0)
             let delivered = try await services.db.transaction(for: schema) { tx in
-                try await OutboxNotifier().deliver(now: at, logger: services.db.logger, in: tx)
+                try await NoticeDelivery(tenant: f.t.tenant, jobs: services.jobs).deliver(now: at, logger: services.db.logger, in: tx)
             }
             #expect(delivered == 3)
             let again = try await services.db.transaction(for: schema) { tx in
-                try await OutboxNotifier().deliver(now: at, logger: services.db.logger, in: tx)
+                try await NoticeDelivery(tenant: f.t.tenant, jobs: services.jobs).deliver(now: at, logger: services.db.logger, in: tx)
             }
             #expect(again == 0)
             // Enabling scheduled the reminder job for this tenant; disabling removes it.
