@@ -46,6 +46,8 @@ public final class ChangeEventListener: Sendable {
     public func wake(schema: String) async { if only?.contains(schema) ?? true { await queue.add(schema) } }
 
     private func listenLoop() async {
+        // The pool starts beside this service; a moment's wait spares a warning about leasing early.
+        try? await Task.sleep(for: .seconds(1))
         while !Task.isCancelled {
             do {
                 try await services.db.listen(Self.channel) {
@@ -57,7 +59,8 @@ public final class ChangeEventListener: Sendable {
                 if Task.isCancelled { return }
                 logger.warning("event listener lost its connection; listening again", metadata: ["error": "\(JobQueue.describe(error))"])
             }
-            try? await Task.sleep(for: .seconds(1))
+            // Every reconnect sweeps all tenants: not more often than every 5 s.
+            try? await Task.sleep(for: .seconds(5))
         }
     }
 

@@ -13,7 +13,7 @@ struct WebhookFixture {
     let t: TestTenant
 
     /// The clock starts now, in whole seconds (timestamps come back from the database in microseconds).
-    static func make(allowPrivate: Bool = true,
+    static func make(allowPrivate: Bool = true, plan: String = "starter",
                      start: Date = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))) async throws -> WebhookFixture {
         let shared = try await TestEnvironment.shared.services()
         let clock = ManualClock(start)
@@ -25,7 +25,7 @@ struct WebhookFixture {
         let runner = JobRunner(queue: services.jobs, scheduler: services.jobSchedules,
                                configuration: .init(concurrency: 4, kinds: [kind], workerId: "webhook-test"))
         services.webhooks.register(on: runner)
-        let t = try await Fixtures.tenant(services)
+        let t = try await Fixtures.tenant(services, plan: plan)
         return WebhookFixture(services: services, clock: clock, runner: runner, t: t)
     }
 

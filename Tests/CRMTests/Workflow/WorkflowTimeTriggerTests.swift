@@ -25,19 +25,23 @@ struct WorkflowTimeTriggerTests {
 
     @Test("3 business days before contract end at 09:00 fires once per record, moves with the date, and skips when the condition is false then")
     func firesOnceAndMoves() async throws {
-        // A year ahead of the real clock: the login throttle counts other tests' failures up to "now".
+        // A year ahead of the real clock: the throttle's rows of other tests lie in its past.
         let (services, clock) = try await JobsFixture.services(start: JobsFixture.utc("2027-11-29T00:00:00Z"))
         try await TestAPI(services: services).run { client in
             let request = Fixtures.newTenant(Fixtures.uniqueSlug(), plan: "enterprise", timeZone: "Asia/Shanghai")
             let tenant = try await Fixtures.provision(services, request)
             let t = TestTenant(tenant: tenant, adminEmail: request.admin.email, adminPassword: Fixtures.password)
-            var f = RecordsFixture(services: services, t: t, client: client, admin: try await client.login(t.slug, t.adminEmail, t.adminPassword))
+            // An address of its own: logging in on a clock a year ahead moves the address's turn a year ahead.
+            let address = "2001:db8:\(UUID().compactHex.prefix(4)):\(UUID().compactHex.prefix(4))::1"
+            var f = RecordsFixture(services: services, t: t, client: client,
+                                   admin: try await client.login(t.slug, t.adminEmail, t.adminPassword, address: address))
             try await f.enable("workflow")
             var w = WorkflowFixture(f: f)
             // Days pass on the clock: sessions time out, so the admin signs in again after each jump.
             func advance(to text: String) async throws {
                 clock.advance(JobsFixture.utc(text).timeIntervalSince(clock.now()))
-                f = RecordsFixture(services: services, t: t, client: client, admin: try await client.login(t.slug, t.adminEmail, t.adminPassword))
+                f = RecordsFixture(services: services, t: t, client: client,
+                                   admin: try await client.login(t.slug, t.adminEmail, t.adminPassword, address: address))
                 w = WorkflowFixture(f: f)
             }
             try await f.addField("customer", ["api_name": "contract_end", "label": "Contract end", "type": "date"])
