@@ -48,4 +48,5 @@ public enum JSONValue: Sendable, Equatable, Codable {
 
     public var isNull: Bool { self == .null }
     public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
+    public var objectValue: [String: JSONValue]? { if case .object(let o) = self { return o } else { return nil } }
 }

@@ -98,6 +98,3 @@ private struct PendingMail: Sendable {
     var active: Bool
 }
 
-extension JSONValue {
-    var objectValue: [String: JSONValue]? { if case .object(let o) = self { return o } else { return nil } }
-}

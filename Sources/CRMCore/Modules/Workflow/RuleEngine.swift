@@ -306,6 +306,3 @@ public struct RuleEngine: ChangeEventConsumer {
     }
 }
 
-extension JSONValue {
-    var objectValue: [String: JSONValue]? { if case .object(let o) = self { return o } else { return nil } }
-}

@@ -7,7 +7,8 @@ CREATE TABLE outbox (
     delivered_at timestamp with time zone,
     attempts integer DEFAULT 0 NOT NULL,
     last_error text,
-    stream text DEFAULT 'notice'::text NOT NULL
+    stream text DEFAULT 'notice'::text NOT NULL,
+    failed_at timestamp with time zone
 );
 ALTER TABLE outbox ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
 CREATE INDEX outbox_stream_pending_idx ON tenant_schema.outbox USING btree (stream, deliver_after) WHERE (delivered_at IS NULL);
