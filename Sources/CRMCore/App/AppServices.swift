@@ -51,7 +51,8 @@ public struct AppServices: Sendable {
         self.registry = registry
         self.db = db
         self.clock = clock
-        let hasher = PasswordHasher(parameters: config.identity.argon2, concurrency: config.identity.hashConcurrency)
+        let hasher = PasswordHasher(parameters: config.identity.argon2, concurrency: config.identity.hashConcurrency,
+                                    waiting: config.identity.hashQueue)
         let policy = PasswordPolicy(minLength: config.identity.passwordMinLength)
         self.hasher = hasher
         self.policy = policy

@@ -5,6 +5,8 @@ public struct IdentityConfig: Sendable {
     public var argon2: Argon2Parameters
     /// How many hashes may run at once; the rest wait, so logins cannot starve other requests.
     public var hashConcurrency: Int
+    /// How many hashes may wait in all (64 per slot when nil); past it a login gets 503 at once.
+    public var hashQueue: Int?
     /// Absolute lifetime of a login session.
     public var sessionTTL: TimeInterval
     /// A session unused this long is dead.
@@ -59,6 +61,7 @@ public struct IdentityConfig: Sendable {
                 addressMaxSpacing: TimeInterval(try reader.int("CRM_LOGIN_ADDRESS_SPACING_SECONDS", 1...60)),
                 addressMaxQueue: TimeInterval(try reader.int("CRM_LOGIN_ADDRESS_QUEUE_SECONDS", 1...600)),
                 knownAddressRetention: TimeInterval(try reader.int("CRM_LOGIN_KNOWN_ADDRESS_DAYS", 1...3650) * 86_400)))
+        if let text = reader.values["CRM_HASH_QUEUE"], !text.isEmpty { hashQueue = try reader.int("CRM_HASH_QUEUE", 1...1_000_000) }
     }
 }
 

@@ -49,8 +49,9 @@ actor TestEnvironment {
         env["CRM_SPARE_SCHEMAS"] = "0"
         env["CRM_DB_POOL_SIZE"] = "40"
         // Some 250 tests start at once, each provisioning a tenant and logging in: a burst no
-        // server sees. The default queue (64 waiting hashes per core) turns its tail into 503s.
-        env["CRM_HASH_CONCURRENCY"] = "8"
+        // server sees. The default queue (64 waiting hashes per core) turns its tail into 503s;
+        // more hashes at once would only hold database connections longer.
+        env["CRM_HASH_QUEUE"] = "2000"
         for (k, v) in overrides { env[k] = v }
         return try AppConfig.load(environment: env)
     }
