@@ -24,7 +24,7 @@ def setup_a(stack):
             raise RuntimeError("set-up %s %s: %d %s" % (method, path, r.status, r.body[:300]))
         return r.json()
 
-    for module in ("leads", "activities"):
+    for module in ("leads", "activities", "workflow"):
         ok("POST", "/api/v1/admin/modules/%s/enable" % module)
     ids["customer"] = ok("POST", "/api/v1/records/customer", {"name": marker + " customer", "email": "a@%s.example" % slug})["id"]
     ids["contact"] = ok("POST", "/api/v1/records/contact", {"name": marker + " contact", "customer_id": ids["customer"]})["id"]
@@ -40,6 +40,16 @@ def setup_a(stack):
     ids["token"] = ok("POST", "/api/v1/me/tokens", {"name": marker + " token"})["id"]
     ids["registration"] = ok("POST", "/api/v1/registrations", {"company": marker + " prospect"})["id"]
     ok("POST", "/api/v1/admin/objects/customer/fields", {"api_name": "secret_a", "label": marker + " field", "type": "text"})
+    ids["rule"] = ok("POST", "/api/v1/admin/workflow-rules", {
+        "name": marker + " rule", "object": "customer", "trigger": {"type": "manual"},
+        "actions": [{"type": "set_field", "values": {"address": marker + " address"}}]})["id"]
+    ok("POST", "/api/v1/admin/workflow-rules/%s/publish" % ids["rule"])
+    ids["run"] = ok("POST", "/api/v1/records/customer/%s/actions/%s" % (ids["customer"], ids["rule"]))["id"]
+    # An endpoint needs a public https address (no private ones outside tests): ids of nothing stand in,
+    # as for inbox items; B's answers for them must still be 4xx and name nothing of A.
+    ids["webhook"] = str(uuid.uuid4())
+    ids["delivery"] = str(uuid.uuid4())
+    ids["inbox"] = str(uuid.uuid4())
     markers = [marker.lower()] + [str(v).lower() for v in ids.values()]
     return slug, token, ids, markers
 
@@ -50,9 +60,11 @@ def fill(path, ids, slug_a):
         ("/api/v1/admin/departments/", "department"), ("/api/v1/admin/roles/", "role"), ("/api/v1/admin/users/", "user"),
         ("/api/v1/customers/", "customer"), ("/api/v1/events/", "event"), ("/api/v1/leads/", "lead"),
         ("/api/v1/me/tokens/", "token"), ("/api/v1/pool/", "customer"), ("/api/v1/registrations/", "registration"),
-        ("/api/v1/records/", "customer"),
+        ("/api/v1/records/", "customer"), ("/api/v1/admin/workflow-rules/", "rule"), ("/api/v1/admin/workflow-runs/", "run"),
+        ("/api/v1/admin/webhooks/", "webhook"), ("/api/v1/admin/webhook-deliveries/", "delivery"), ("/api/v1/inbox/", "inbox"),
     ]
     out = path.replace("{object}", "customer").replace("{field}", "secret_a").replace("{slug}", slug_a)
+    out = out.replace("{rule_id}", ids["rule"])
     if "{id}" in out:
         if out.startswith("/api/v1/admin/modules/"):
             # Module ids are not tenant data; a made-up one keeps B's modules as they are.
