@@ -39,7 +39,9 @@ struct FairnessTests {
             try await TestAPI(services: services).run { client in
                 let tokenA = try await client.login(a.slug, a.adminEmail, a.adminPassword)
                 let tokenB = try await client.login(b.slug, b.adminEmail, b.adminPassword)
-                let holders = Self.hold(services, a.tenant, count: 2, seconds: 1.5)
+                // Held long enough that a loaded machine (CI runs every suite at once) still asks
+                // while they are held; 1.5 s once let the request through after they were let go.
+                let holders = Self.hold(services, a.tenant, count: 2, seconds: 5)
                 try await Self.waitUntilHeld(services, a.tenant, 2)
                 let busy = try await client.call(.get, "/api/v1/records/customer", tenant: a.slug, token: tokenA)
                 #expect(busy.status == 429)
