@@ -25,8 +25,6 @@ public struct RuleEngine: ChangeEventConsumer {
         for (ruleId, version) in rules {
             // Rules published after the change do not act on it (a backlog after a restart).
             guard version.publishedAt <= event.at else { continue }
-            if event.ruleId == ruleId, !(try await definitionAllowsRetrigger(version)) { continue }
-            guard try await !store.hasRun(rule: ruleId, event: event.id, in: tx) else { continue }
             // The object as the publisher sees it; one read per publisher, not per rule.
             let metadata: TenantMetadata
             if let known = metadataByPublisher[version.publishedBy] { metadata = known } else {
@@ -41,6 +39,9 @@ public struct RuleEngine: ChangeEventConsumer {
                               status: "failed", error: "The rule no longer fits the object: \(Self.describe(error))", context: context, tx: tx)
                 continue
             }
+            // A rule is not started by its own writes unless it says so.
+            if event.ruleId == ruleId, !definition.allowRetrigger { continue }
+            guard try await !store.hasRun(rule: ruleId, event: event.id, in: tx) else { continue }
             if let time = definition.trigger.time {
                 try await schedule(time, rule: ruleId, version: version.version, event: event, context: context, tx: tx)
                 continue
@@ -83,11 +84,6 @@ public struct RuleEngine: ChangeEventConsumer {
             }
         }
         return due.count
-    }
-
-    func definitionAllowsRetrigger(_ version: RuleStore.Version) async throws -> Bool {
-        guard case .object(let o)? = JSONValue.parse(version.definition), case .bool(let allow)? = o["allow_retrigger"] else { return false }
-        return allow
     }
 
     /// What starts a run.
