@@ -40,9 +40,13 @@ struct Serve: AsyncParsableCommand {
         services.jobRunner.logger = jobLogger
         var eventLogger = logger
         eventLogger[metadataKey: "component"] = "events"
-        let events = ChangeEventListener(services: services, dispatcher: services.events, logger: eventLogger)
+        var background: [any Service] = [app, services.jobRunner]
+        if config.eventWorkers > 0 {
+            background.append(ChangeEventListener(services: services, dispatcher: services.events,
+                                                  concurrency: config.eventWorkers, logger: eventLogger))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [app, services.jobRunner, events], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: background, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

@@ -26,6 +26,9 @@ public struct AppConfig: Sendable {
     public var webhookAllowPrivate = false
     /// Where notice e-mails go: an SMTP server, or the log (`CRM_SMTP_URL`, `CRM_MAIL_FROM`).
     public var mail = MailSettings(smtp: nil, from: "crm@localhost")
+    /// Tenants whose record change events `crm serve` dispatches at once (`CRM_EVENT_WORKERS`;
+    /// 0: this instance dispatches none, another one does).
+    public var eventWorkers = 4
 
     /// How long one SQL statement of a tenant request may run, by the kind of request, so a
     /// runaway statement frees its connection long before the default of 30 s.
@@ -63,6 +66,7 @@ public struct AppConfig: Sendable {
         "CRM_LIST_TIMEOUT_MS": "5000",
         "CRM_WRITE_TIMEOUT_MS": "10000",
         "CRM_WEBHOOK_ALLOW_PRIVATE": "false",
+        "CRM_EVENT_WORKERS": "4",
     ]
 
     /// Reads the configuration; `environment` defaults to the process environment.
@@ -119,6 +123,7 @@ public struct AppConfig: Sendable {
         config.statementBudgets.write = .milliseconds(try reader.int("CRM_WRITE_TIMEOUT_MS", 100...600_000))
         config.webhookAllowPrivate = try reader.bool("CRM_WEBHOOK_ALLOW_PRIVATE")
         config.mail = try MailSettings.read(values)
+        config.eventWorkers = try reader.int("CRM_EVENT_WORKERS", 0...64)
         return config
     }
 

@@ -6,23 +6,28 @@ import PostgresNIO
 /// Dispatches record change events as soon as they commit: each tenant schema's outbox wakes
 /// the channel `crm_events` on insert (a statement trigger; NOTIFY is delivered at commit), and
 /// the listener drains that tenant, at most `concurrency` tenants at once, one drain per tenant
-/// at a time (a wake during a drain runs it again after). When the listening connection is
-/// (re)established it sweeps every tenant, since wakes are lost while nobody listens.
+/// at a time (a wake during a drain runs it again after). A drain starts `gather` after the
+/// tenant's first wake, so a tenant writing fast has its events taken in batches, not one
+/// transaction per write. When the listening connection is (re)established it sweeps every
+/// tenant, since wakes are lost while nobody listens.
 public final class ChangeEventListener: Sendable {
     public static let channel = "crm_events"
     let services: AppServices
     let dispatcher: ChangeEventDispatcher
     let queue = WakeQueue()
     let concurrency: Int
+    let gather: Duration
     let stopped = NIOLockedValueBox(false)
     /// The schemas this listener drains (all when nil): a test's listener keeps to its tenants.
     let only: Set<String>?
     public let logger: Logger
 
-    public init(services: AppServices, dispatcher: ChangeEventDispatcher, concurrency: Int = 4, only: Set<String>? = nil, logger: Logger) {
+    public init(services: AppServices, dispatcher: ChangeEventDispatcher, concurrency: Int = 4, gather: Duration = .milliseconds(25),
+                only: Set<String>? = nil, logger: Logger) {
         self.services = services
         self.dispatcher = dispatcher
         self.concurrency = concurrency
+        self.gather = gather
         self.only = only
         self.logger = logger
     }
@@ -80,7 +85,9 @@ public final class ChangeEventListener: Sendable {
     }
 
     private func drainLoop() async {
-        while let schema = await queue.take() {
+        while let (schema, woken) = await queue.take() {
+            let due = woken.advanced(by: gather)
+            if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
             do {
                 if let tenant = try await tenant(schema: schema), tenant.status.acceptsWrites {
                     try await dispatcher.drain(tenant: tenant, services: services, logger: logger)
@@ -98,23 +105,24 @@ public final class ChangeEventListener: Sendable {
     }
 }
 
-/// Tenants waiting for a drain, each once, in the order they woke; a tenant being drained is
-/// not handed out again until its drain finishes.
+/// Tenants waiting for a drain, each once, in the order they woke, with the time of their first
+/// wake; a tenant being drained is not handed out again until its drain finishes.
 actor WakeQueue {
     private var order: [String] = []
-    private var queued = Set<String>()
+    private var queued: [String: ContinuousClock.Instant] = [:]
     private var running = Set<String>()
-    private var waiting: [CheckedContinuation<String?, Never>] = []
+    private var waiting: [CheckedContinuation<(String, ContinuousClock.Instant)?, Never>] = []
     private var stopped = false
 
     func add(_ schema: String) {
-        guard !stopped, queued.insert(schema).inserted else { return }
+        guard !stopped, queued[schema] == nil else { return }
+        queued[schema] = .now
         order.append(schema)
         handOut()
     }
 
-    /// The next tenant to drain; nil once stopped.
-    func take() async -> String? {
+    /// The next tenant to drain and when it first woke; nil once stopped.
+    func take() async -> (String, ContinuousClock.Instant)? {
         if stopped { return nil }
         if let next = nextEligible() { return next }
         return await withCheckedContinuation { waiting.append($0) }
@@ -131,12 +139,12 @@ actor WakeQueue {
         waiting.removeAll()
     }
 
-    private func nextEligible() -> String? {
+    private func nextEligible() -> (String, ContinuousClock.Instant)? {
         guard let i = order.firstIndex(where: { !running.contains($0) }) else { return nil }
         let schema = order.remove(at: i)
-        queued.remove(schema)
+        let woken = queued.removeValue(forKey: schema) ?? .now
         running.insert(schema)
-        return schema
+        return (schema, woken)
     }
 
     private func handOut() {

@@ -161,4 +161,44 @@ struct ChangeEventsTests {
             }
         }
     }
+
+    /// Whether the record's change events wait for a consumer (true) or were born consumed.
+    static func pending(_ f: RecordsFixture, _ id: String) async throws -> [Bool] {
+        try await f.services.db.transaction(for: try f.t.tenant.schema()) { tx in
+            var out: [Bool] = []
+            for try await waiting in try await tx.query("""
+                SELECT delivered_at IS NULL FROM outbox WHERE stream = 'record' AND payload->>'id' = \(id) ORDER BY created_at
+                """).decode(Bool.self) { out.append(waiting) }
+            return out
+        }
+    }
+
+    @Test("a tenant with nothing consuming its events still writes them, born consumed; an active webhook endpoint makes them wait for dispatch, from then on only")
+    func eventsWaitOnlyForConsumers() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let f = try await RecordsFixture.make(services, client)
+            let before = try #require(try await f.create("customer", ["name": "Unwatched"])["id"] as? String)
+            #expect(try await Self.pending(f, before) == [false])
+
+            // Straight into the table: the API would resolve the host, and the rule is the table's.
+            let hookId = UUID()
+            try await f.services.db.transaction(for: try f.t.tenant.schema()) { tx in
+                try await tx.execute("""
+                    INSERT INTO webhook_endpoints (id, url, events, secret, created_at, updated_at)
+                    VALUES (\(hookId), 'https://hooks.example.com/crm', '{record.*}', 'whsec_test', now(), now())
+                    """)
+            }
+            let watched = try #require(try await f.create("customer", ["name": "Watched"])["id"] as? String)
+            #expect(try await Self.pending(f, watched) == [true])
+            // The earlier event was not kept back for the endpoint that came later.
+            #expect(try await Self.pending(f, before) == [false])
+
+            try await f.services.db.transaction(for: try f.t.tenant.schema()) { tx in
+                try await tx.execute("UPDATE webhook_endpoints SET active = false WHERE id = \(hookId)")
+            }
+            let after = try #require(try await f.create("customer", ["name": "Unwatched again"])["id"] as? String)
+            #expect(try await Self.pending(f, after) == [false])
+        }
+    }
 }

@@ -12,4 +12,4 @@ CREATE TABLE outbox (
 );
 ALTER TABLE outbox ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
 CREATE INDEX outbox_stream_pending_idx ON tenant_schema.outbox USING btree (stream, deliver_after) WHERE (delivered_at IS NULL);
-CREATE TRIGGER outbox_wake AFTER INSERT ON tenant_schema.outbox FOR EACH STATEMENT EXECUTE FUNCTION crm_outbox_wake();
+CREATE TRIGGER outbox_wake BEFORE INSERT ON tenant_schema.outbox FOR EACH ROW EXECUTE FUNCTION crm_outbox_wake();

@@ -14,3 +14,4 @@ CREATE TABLE webhook_endpoints (
 ALTER TABLE webhook_endpoints ADD CONSTRAINT webhook_endpoints_events_check CHECK ((cardinality(events) > 0));
 ALTER TABLE webhook_endpoints ADD CONSTRAINT webhook_endpoints_pkey PRIMARY KEY (id);
 ALTER TABLE webhook_endpoints ADD CONSTRAINT webhook_endpoints_url_check CHECK (((length(url) >= 1) AND (length(url) <= 2000)));
+CREATE TRIGGER webhook_endpoints_consumer AFTER INSERT OR DELETE OR UPDATE ON tenant_schema.webhook_endpoints FOR EACH STATEMENT EXECUTE FUNCTION crm_webhook_consumer();

@@ -13,3 +13,4 @@ CREATE TABLE workflow_rules (
 );
 ALTER TABLE workflow_rules ADD CONSTRAINT workflow_rules_pkey PRIMARY KEY (id);
 CREATE INDEX workflow_rules_active_idx ON tenant_schema.workflow_rules USING btree (object, "position", id) WHERE (active_version IS NOT NULL);
+CREATE TRIGGER workflow_rules_consumer AFTER INSERT OR DELETE OR UPDATE ON tenant_schema.workflow_rules FOR EACH STATEMENT EXECUTE FUNCTION crm_workflow_consumer();
