@@ -13,9 +13,10 @@ SCENARIOS = {
     "outage": "outage",
     "noisy": "noisy",
     "fuzz": "fuzz",
+    "once": "once",
 }
 QUICK = ["matrix", "hostile"]
-ALL = ["matrix", "hostile", "kill9", "outage", "noisy", "fuzz"]
+ALL = ["matrix", "hostile", "kill9", "outage", "noisy", "fuzz", "once"]
 
 
 def main(argv):

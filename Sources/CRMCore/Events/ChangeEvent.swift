@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// A record change event as its consumers see it: one outbox row of stream `record` (written
 /// by `RecordChangeLog` in the same statement as the record write).
@@ -67,4 +68,32 @@ public struct EventContext: Sendable {
     public let services: AppServices
     public let tenant: Tenant
     public let now: Date
+    /// What consumers read once per batch rather than once per event (their rules, the
+    /// run-as user's permissions): one batch is one transaction, so it cannot go stale.
+    public let memo = EventMemo()
+
+    public init(services: AppServices, tenant: Tenant, now: Date) {
+        self.services = services
+        self.tenant = tenant
+        self.now = now
+    }
+}
+
+/// Values kept for one dispatch batch, by key.
+public final class EventMemo: Sendable {
+    private let values = NIOLockedValueBox<[String: any Sendable]>([:])
+
+    public init() {}
+
+    /// The value under `key`, made by `make` the first time.
+    public func value<T: Sendable>(_ key: String, _ make: () async throws -> T) async rethrows -> T {
+        // Unwrapped first: a missing key cast to an optional T would read as a stored nil.
+        if let stored = values.withLockedValue({ $0[key] }), let known = stored as? T { return known }
+        let made = try await make()
+        values.withLockedValue { $0[key] = made }
+        return made
+    }
+
+    /// Forgets every value whose key starts with `prefix`.
+    public func remove(prefix: String) { values.withLockedValue { $0 = $0.filter { !$0.key.hasPrefix(prefix) } } }
 }

@@ -18,9 +18,11 @@ public struct ChangeEventDispatcher: Sendable {
     public init(consumers: [any ChangeEventConsumer]) { self.consumers = consumers }
 
     /// Consumes the tenant's due events until none is left; how many. 0 also when another
-    /// dispatcher holds the tenant (it goes on until none is left).
+    /// dispatcher holds the tenant (it goes on until none is left). A batch's effects (a rule's
+    /// writes) are seen when it commits, so batches stay small enough to commit within a fraction
+    /// of a second under load (50 events of 50 rules each).
     @discardableResult
-    public func drain(tenant: Tenant, services: AppServices, logger: Logger, batch: Int = 200) async throws -> Int {
+    public func drain(tenant: Tenant, services: AppServices, logger: Logger, batch: Int = 50) async throws -> Int {
         var total = 0
         while true {
             let n = try await services.db.transaction(for: try tenant.schema()) { tx in

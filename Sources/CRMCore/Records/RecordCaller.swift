@@ -6,7 +6,7 @@ public struct RecordCaller: Sendable {
     public let principal: Principal
     public let permissions: EffectivePermissions
     public let metadata: TenantMetadata
-    public let meta: RequestMeta
+    public var meta: RequestMeta
 
     public init(principal: Principal, permissions: EffectivePermissions, metadata: TenantMetadata, meta: RequestMeta) {
         self.principal = principal

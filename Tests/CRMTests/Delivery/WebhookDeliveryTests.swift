@@ -233,6 +233,45 @@ struct WebhookDeliveryTests {
         }
     }
 
+    @Test("a receiver down for 10 minutes while 100 events happen gets every one of them after backoff, each delivered once")
+    func receiverDownTenMinutes() async throws {
+        let f = try await WebhookFixture.make()
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        try await TestAPI(services: f.services).run { client in
+            let token = try await f.admin(client)
+            let (id, _) = try await f.endpoint(client, token: token, url: receiver.url)
+            receiver.fail(1_000_000, status: 503)
+            let start = f.clock.now()
+            var events: Set<String> = []
+            // One event every 6 s for 10 minutes, the delivery jobs running as the clock moves.
+            for _ in 0..<100 {
+                let event = UUID()
+                events.insert(event.uuidString.lowercased())
+                #expect(try await f.fanout("record.updated", eventId: event) == 1)
+                while try await f.runDue() > 0 {}
+                f.clock.advance(6)
+            }
+            #expect(try await f.deliveries(id).allSatisfy { $0.status == .pending })
+            receiver.fail(0)
+            let back = f.clock.now()
+            // After it is back, every delivery goes on its next scheduled attempt.
+            var delivered: [WebhookDelivery] = []
+            while f.clock.now() < back.addingTimeInterval(3600) {
+                f.clock.advance(10)
+                while try await f.runDue() > 0 {}
+                delivered = try await f.deliveries(id).filter { $0.status == .delivered }
+                if delivered.count == 100 { break }
+            }
+            #expect(delivered.count == 100)
+            // The backoff after 10 minutes down is at most 15 minutes: all in within 25 minutes of the first event.
+            #expect(f.clock.now() <= start.addingTimeInterval(25 * 60), "\(f.clock.now().timeIntervalSince(start)) s")
+            let answered = receiver.captured.suffix(100).compactMap { $0.header("CRM-Event-Id") }
+            #expect(Set(answered) == events && answered.count == 100)
+            #expect(try await f.runDue() == 0)
+        }
+    }
+
     @Test("a receiver down for good: attempts stop 24 hours after the event and the delivery is failed; redeliver sends it again")
     func failsAfterADayThenRedeliver() async throws {
         let f = try await WebhookFixture.make()

@@ -248,4 +248,9 @@ public struct ConditionTrace: Sendable, Codable, Equatable {
     /// The value it was compared with (for changed…: `[old, new]`, or null when it did not change).
     public var actual: JSONValue
     public var result: Bool
+
+    /// As the run log keeps it (the Codable form, without a trip through JSON text).
+    public var json: JSONValue {
+        .object(["field": .string(field), "op": .string(op), "value": value, "actual": actual, "result": .bool(result)])
+    }
 }

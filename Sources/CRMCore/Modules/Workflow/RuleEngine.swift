@@ -17,40 +17,78 @@ public struct RuleEngine: ChangeEventConsumer {
     public init() {}
 
     public func consume(_ event: ChangeEvent, context: EventContext, in tx: Transaction) async throws {
-        let rules = try await store.active(object: event.object, in: tx)
+        let rules = try await loaded(object: event.object, context: context, tx: tx)
         guard !rules.isEmpty else { return }
         if event.event == .deleted { try await store.unscheduleRecord(event.recordId, in: tx) }
-        let maxDepth = try await WorkflowModule.maxDepth.load(in: tx)
-        var metadataByPublisher: [UUID: TenantMetadata] = [:]
-        for (ruleId, version) in rules {
+        // What the event starts, without a round trip: published before it, not the rule's own
+        // write, the trigger matching. Time triggers only move their fire (an upsert).
+        var starts: [(rule: LoadedRule, definition: RuleDefinition?)] = []
+        for rule in rules {
             // Rules published after the change do not act on it (a backlog after a restart).
-            guard version.publishedAt <= event.at else { continue }
-            // The object as the publisher sees it; one read per publisher, not per rule.
-            let metadata: TenantMetadata
-            if let known = metadataByPublisher[version.publishedBy] { metadata = known } else {
-                metadata = try await context.services.metadata.metadata(for: try await publisher(version, tx: tx), in: context.tenant, tx: tx)
-                metadataByPublisher[version.publishedBy] = metadata
-            }
-            guard let object = metadata.objects[event.object] else { continue }
-            let definition: RuleDefinition
-            do { definition = try RuleDefinition.stored(version.definition, object: object, metadata: metadata) } catch {
-                try await log(Start(rule: ruleId, version: version, object: event.object, recordId: event.recordId, eventId: event.id,
-                                    trigger: event.kind, changes: event.changes, actorId: event.actorId, depth: event.depth + 1),
-                              status: "failed", error: "The rule no longer fits the object: \(Self.describe(error))", context: context, tx: tx)
-                continue
-            }
+            guard rule.version.publishedAt <= event.at else { continue }
+            guard let definition = rule.definition else { starts.append((rule, nil)); continue }
             // A rule is not started by its own writes unless it says so.
-            if event.ruleId == ruleId, !definition.allowRetrigger { continue }
-            guard try await !store.hasRun(rule: ruleId, event: event.id, in: tx) else { continue }
+            if event.ruleId == rule.id, !definition.allowRetrigger { continue }
             if let time = definition.trigger.time {
-                try await schedule(time, rule: ruleId, version: version.version, event: event, context: context, tx: tx)
+                try await schedule(time, rule: rule.id, version: rule.version.version, event: event, context: context, tx: tx)
                 continue
             }
             guard definition.trigger.matches(event) else { continue }
-            let start = Start(rule: ruleId, version: version, object: event.object, recordId: event.recordId, eventId: event.id,
-                              trigger: event.kind, changes: event.changes, actorId: event.actorId, depth: event.depth + 1)
-            _ = try await run(start, definition: definition, maxDepth: maxDepth, context: context, tx: tx)
+            starts.append((rule, definition))
         }
+        guard !starts.isEmpty else { return }
+        // A replayed event runs nothing twice: one look at the log for all of them.
+        let done = try await store.ran(rules: starts.map(\.rule.id), event: event.id, in: tx)
+        let maxDepth = try await context.memo.value("workflow.max_depth") { try await WorkflowModule.maxDepth.load(in: tx) }
+        let skipped = SkippedRuns()
+        for (rule, definition) in starts where !done.contains(rule.id) {
+            let start = Start(rule: rule.id, version: rule.version, object: event.object, recordId: event.recordId, eventId: event.id,
+                              trigger: event.kind, changes: event.changes, actorId: event.actorId, depth: event.depth + 1)
+            guard let definition else {
+                try await log(start, status: "failed", error: "The rule no longer fits the object: \(rule.problem ?? "")", context: context, tx: tx)
+                continue
+            }
+            _ = try await run(start, definition: definition, maxDepth: maxDepth, context: context, tx: tx, skipped: skipped)
+        }
+        try await store.insertSkipped(skipped.runs, in: tx)
+    }
+
+    /// An active rule with its definition read against its publisher's view of the object
+    /// (nil and the reason when it no longer fits).
+    struct LoadedRule: Sendable {
+        var id: UUID
+        var version: RuleStore.Version
+        var definition: RuleDefinition?
+        var problem: String?
+    }
+
+    /// The object's active rules in order, read and parsed once per batch.
+    func loaded(object: String, context: EventContext, tx: Transaction) async throws -> [LoadedRule] {
+        try await context.memo.value("workflow.rules." + object) {
+            var out: [LoadedRule] = []
+            var metadataByPublisher: [UUID: TenantMetadata] = [:]
+            for (ruleId, version) in try await store.active(object: object, in: tx) {
+                // The object as the publisher sees it; one read per publisher, not per rule.
+                let metadata: TenantMetadata
+                if let known = metadataByPublisher[version.publishedBy] { metadata = known } else {
+                    metadata = try await context.services.metadata.metadata(for: try await publisher(version, tx: tx), in: context.tenant, tx: tx)
+                    metadataByPublisher[version.publishedBy] = metadata
+                }
+                guard let definitionObject = metadata.objects[object] else { continue }
+                do {
+                    out.append(LoadedRule(id: ruleId, version: version,
+                                          definition: try RuleDefinition.stored(version.definition, object: definitionObject, metadata: metadata)))
+                } catch {
+                    out.append(LoadedRule(id: ruleId, version: version, definition: nil, problem: Self.describe(error)))
+                }
+            }
+            return out
+        }
+    }
+
+    /// Runs of one event whose conditions were false, logged together at the end of the event.
+    final class SkippedRuns: @unchecked Sendable {
+        var runs: [RuleStore.Run] = []
     }
 
     /// A time trigger's fire is set when the record is created with a date and moved when the
@@ -101,8 +139,10 @@ public struct RuleEngine: ChangeEventConsumer {
         var attempts = 1
     }
 
-    /// Evaluates and acts; logs the run (a new row, or the retried one) and returns it.
-    func run(_ start: Start, definition: RuleDefinition, maxDepth: Int, context: EventContext, tx: Transaction) async throws -> RuleStore.Run {
+    /// Evaluates and acts; logs the run (a new row, or the retried one) and returns it. With
+    /// `skipped`, a run whose condition is false is handed there to be logged with its event's.
+    func run(_ start: Start, definition: RuleDefinition, maxDepth: Int, context: EventContext, tx: Transaction,
+             skipped: SkippedRuns? = nil) async throws -> RuleStore.Run {
         guard start.depth <= maxDepth else {
             return try await log(start, status: "depth_limited",
                                  error: "Stopped: this change came through \(start.depth - 1) rule runs, and chains stop at \(maxDepth).",
@@ -111,18 +151,26 @@ public struct RuleEngine: ChangeEventConsumer {
         var trace: [ConditionTrace] = []
         var steps: [JSONValue] = []
         do {
-            let outcome = try await tx.savepoint { () -> Bool in
-                let caller = try await caller(start, definition: definition, context: context, tx: tx)
-                let subject = try await subject(start, definition: definition, caller: caller, context: context, tx: tx)
-                if let condition = definition.condition, !condition.evaluate(subject, trace: &trace) { return false }
+            let caller = try await caller(start, definition: definition, context: context, tx: tx)
+            let subject = try await subject(start, definition: definition, caller: caller, context: context, tx: tx)
+            if let condition = definition.condition, !condition.evaluate(subject, trace: &trace) {
+                if let skipped, start.attempts == 1 {
+                    let run = record(start, status: "skipped", trace: trace, steps: [], error: nil, context: context)
+                    skipped.runs.append(run)
+                    return run
+                }
+                return try await log(start, status: "skipped", trace: trace, context: context, tx: tx)
+            }
+            // The actions are all or nothing; the record they change is read again by the next rule.
+            defer { context.memo.remove(prefix: Self.subjectKey(start)) }
+            try await tx.savepoint {
                 for (i, action) in definition.actions.enumerated() {
                     let output = try await act(action, step: i, start: start, subject: subject, caller: caller, context: context, tx: tx)
                     steps.append(.object(["step": .number(Decimal(i)), "type": action.json.objectValue?["type"] ?? .null, "status": .string("done"),
                                           "output": output]))
                 }
-                return true
             }
-            return try await log(start, status: outcome ? "succeeded" : "skipped", trace: trace, steps: steps, context: context, tx: tx)
+            return try await log(start, status: "succeeded", trace: trace, steps: steps, context: context, tx: tx)
         } catch {
             if DatabaseHealth.isConnectionFailure(error) { throw error }
             return try await log(start, status: "failed", trace: trace, steps: steps, error: Self.describe(error), context: context, tx: tx)
@@ -132,27 +180,40 @@ public struct RuleEngine: ChangeEventConsumer {
     @discardableResult
     func log(_ start: Start, status: String, trace: [ConditionTrace] = [], steps: [JSONValue] = [], error: String? = nil,
              context: EventContext, tx: Transaction) async throws -> RuleStore.Run {
-        let changes = JSONValue.object(start.changes.mapValues { .object(["old": $0.old, "new": $0.new]) })
-        let traceJSON = (try? JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(trace))) ?? .array([])
-        let run = RuleStore.Run(id: start.runId, ruleId: start.rule, ruleVersion: start.version.version, object: start.object,
-                                recordId: start.recordId, eventId: start.eventId, trigger: start.trigger, changes: changes,
-                                actorId: start.actorId, depth: start.depth, status: status, conditions: traceJSON, steps: .array(steps),
-                                error: error.map { String($0.prefix(2000)) }, attempts: start.attempts, createdAt: context.now,
-                                finishedAt: context.now)
+        let run = record(start, status: status, trace: trace, steps: steps, error: error, context: context)
         if start.attempts > 1 { try await store.update(run, in: tx) } else { try await store.insert(run, in: tx) }
         return run
+    }
+
+    /// The log row of a run.
+    func record(_ start: Start, status: String, trace: [ConditionTrace], steps: [JSONValue], error: String?,
+                context: EventContext) -> RuleStore.Run {
+        let changes = JSONValue.object(start.changes.mapValues { .object(["old": $0.old, "new": $0.new]) })
+        let traceJSON = JSONValue.array(trace.map(\.json))
+        return RuleStore.Run(id: start.runId, ruleId: start.rule, ruleVersion: start.version.version, object: start.object,
+                             recordId: start.recordId, eventId: start.eventId, trigger: start.trigger, changes: changes,
+                             actorId: start.actorId, depth: start.depth, status: status, conditions: traceJSON, steps: .array(steps),
+                             error: error.map { String($0.prefix(2000)) }, attempts: start.attempts, createdAt: context.now,
+                             finishedAt: context.now)
     }
 
     /// The run-as user as a records caller whose writes carry the rule and depth.
     func caller(_ start: Start, definition: RuleDefinition, context: EventContext, tx: Transaction) async throws -> RecordCaller {
         let userId = definition.runAs == .actor ? (start.actorId ?? start.version.publishedBy) : start.version.publishedBy
-        guard let principal = try await UserStore().principal(userId: userId, kind: "workflow", in: tx), principal.user.isActive else {
+        // Who the user is and what they may do, read once per batch.
+        let base = try await context.memo.value("workflow.caller." + userId.uuidString) { () -> RecordCaller? in
+            guard let principal = try await UserStore().principal(userId: userId, kind: "workflow", in: tx), principal.user.isActive else {
+                return nil
+            }
+            let services = context.services
+            return RecordCaller(principal: principal, permissions: try await services.access.permissions(for: principal, in: context.tenant, tx: tx),
+                                metadata: try await services.metadata.metadata(for: principal, in: context.tenant, tx: tx),
+                                meta: RequestMeta(requestId: "workflow", clientAddress: "workflow"))
+        }
+        guard var caller = base else {
             throw CRMError.conflict("The rule runs as a user who is no longer active; publish it again as an active admin.")
         }
-        let services = context.services
-        var caller = RecordCaller(principal: principal, permissions: try await services.access.permissions(for: principal, in: context.tenant, tx: tx),
-                                  metadata: try await services.metadata.metadata(for: principal, in: context.tenant, tx: tx),
-                                  meta: RequestMeta(requestId: "workflow-" + start.runId.compactHex, clientAddress: "workflow"))
+        caller.meta = RequestMeta(requestId: "workflow-" + start.runId.compactHex, clientAddress: "workflow")
         caller.cause = (start.depth, start.rule)
         return caller
     }
@@ -170,8 +231,10 @@ public struct RuleEngine: ChangeEventConsumer {
         var subject = RuleCondition.Subject(values: [:], related: [:], changes: start.changes)
         guard definition.trigger.type != .deleted else { return subject }
         let records = context.services.records
-        let fetched = try await records.get(start.object, id: start.recordId, caller: caller, in: tx)
-        subject.values = JSONValue.parse(fetched.json)?.objectValue ?? [:]
+        // The record as this user sees it, read once for all the rules an event starts (until one acts on it).
+        subject.values = try await context.memo.value(Self.subjectKey(start) + "." + caller.principal.user.id.uuidString) {
+            JSONValue.parse(try await records.get(start.object, id: start.recordId, caller: caller, in: tx).json)?.objectValue ?? [:]
+        }
         for lookup in (definition.condition?.relatedFields ?? [:]).keys {
             guard let target = caller.metadata.objects[start.object]?.field(lookup)?.options.target,
                   let id = subject.values[lookup]?.stringValue.flatMap(UUID.init(uuidString:)) else { continue }
@@ -181,6 +244,8 @@ public struct RuleEngine: ChangeEventConsumer {
         }
         return subject
     }
+
+    static func subjectKey(_ start: Start) -> String { "workflow.subject." + start.recordId.uuidString }
 
     /// One action; what it did, for the run log.
     func act(_ action: RuleAction, step: Int, start: Start, subject: RuleCondition.Subject, caller: RecordCaller, context: EventContext,

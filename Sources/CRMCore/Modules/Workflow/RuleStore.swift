@@ -168,10 +168,26 @@ struct RuleStore: Sendable {
             steps: JSONValue.parse(r.12) ?? .null, error: r.13, attempts: Int(r.14), createdAt: r.15, finishedAt: r.16)
     }
 
-    func hasRun(rule: UUID, event: UUID, in tx: Transaction) async throws -> Bool {
-        for try await _ in try await tx.query(
-            "SELECT 1 FROM workflow_runs WHERE rule_id = \(rule) AND event_id = \(event)").decode(Int32.self) { return true }
-        return false
+    /// Which of `rules` already ran on the event (a replay).
+    func ran(rules: [UUID], event: UUID, in tx: Transaction) async throws -> Set<UUID> {
+        var out = Set<UUID>()
+        for try await id in try await tx.query(
+            "SELECT rule_id FROM workflow_runs WHERE rule_id = ANY(\(rules)) AND event_id = \(event)").decode(UUID.self) { out.insert(id) }
+        return out
+    }
+
+    /// Skipped runs of one event, in one statement (they differ only in rule and trace).
+    func insertSkipped(_ runs: [Run], in tx: Transaction) async throws {
+        guard let first = runs.first else { return }
+        try await tx.execute("""
+            INSERT INTO workflow_runs (id, rule_id, rule_version, object, record_id, event_id, trigger, changes, actor_id, depth, status,
+                                       conditions, steps, error, attempts, created_at, finished_at)
+            SELECT u.id, u.rule_id, u.rule_version, \(first.object), \(first.recordId), \(first.eventId), \(first.trigger),
+                   \(first.changes.jsonText)::jsonb, \(first.actorId), \(Int32(clamping: first.depth)), 'skipped', u.conditions::jsonb,
+                   '[]'::jsonb, NULL, 1, \(first.createdAt), \(first.finishedAt)
+            FROM unnest(\(runs.map(\.id)), \(runs.map(\.ruleId)), \(runs.map { Int32(clamping: $0.ruleVersion) }),
+                        \(runs.map(\.conditions.jsonText))) AS u(id, rule_id, rule_version, conditions)
+            """)
     }
 
     func insert(_ run: Run, in tx: Transaction) async throws {

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Workflow latency (issue 15): customer updates at a fixed rate with 50 active rules on the
+object; how long from an update's answer until the rule's set_field is visible, and whether the
+backlog of undispatched change events grows.
+
+  bench-workflow.py BASE_URL SLUG EMAIL PASSWORD RATE SECONDS PENDING_CMD
+
+One rule fires on every update (phone changed → level set to vip; each update sets level back to
+normal, so every fire is a real write); 49 others are evaluated on every event and take no
+action (conditions false, or other fields). Every 20th update is timed: the driver reads the
+record every 20 ms until level is vip. PENDING_CMD is a shell command printing how many change
+events wait for dispatch; it is sampled every 10 s."""
+import http.client
+import json
+import subprocess
+import sys
+import threading
+import time
+
+BASE, SLUG, EMAIL, PASSWORD = sys.argv[1:5]
+RATE, SECONDS = float(sys.argv[5]), float(sys.argv[6])
+PENDING_CMD = sys.argv[7]
+HOST, PORT = BASE.split("//")[1].split(":")
+PORT = int(PORT)
+CUSTOMERS = 4000
+THREADS = 24
+SAMPLE_EVERY = 20
+
+
+class Client:
+    def __init__(self, token=None):
+        self.conn = http.client.HTTPConnection(HOST, PORT, timeout=30)
+        self.token = token
+
+    def call(self, method, path, body=None):
+        headers = {"X-Tenant": SLUG, "Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = "Bearer " + self.token
+        for attempt in range(3):
+            try:
+                self.conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+                r = self.conn.getresponse()
+                data = r.read()
+                return r.status, (json.loads(data) if data else {})
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection(HOST, PORT, timeout=30)
+                if attempt == 2:
+                    raise
+
+
+def must(status_body, what):
+    status, body = status_body
+    if status not in (200, 201):
+        raise SystemExit("%s: %d %s" % (what, status, json.dumps(body)[:300]))
+    return body
+
+
+def percentile(values, p):
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))] if s else 0.0
+
+
+def pending():
+    out = subprocess.run(PENDING_CMD, shell=True, capture_output=True, text=True).stdout.strip()
+    return int(out or "0")
+
+
+def main():
+    c = Client()
+    token = must(c.call("POST", "/api/v1/auth/login", {"email": EMAIL, "password": PASSWORD}), "login")["token"]
+    c = Client(token)
+    must(c.call("POST", "/api/v1/admin/modules/workflow/enable"), "enable workflow")
+
+    rules = [{"name": "phone changed: VIP", "object": "customer", "position": 1,
+              "trigger": {"type": "field_changed", "fields": ["phone"]},
+              "actions": [{"type": "set_field", "values": {"level": "vip"}}]}]
+    for i in range(49):
+        if i % 2 == 0:
+            rules.append({"name": "retail only %d" % i, "object": "customer", "position": 2 + i,
+                          "trigger": {"type": "updated"},
+                          "conditions": {"all": [{"field": "industry", "op": "eq", "value": "retail"},
+                                                 {"field": "name", "op": "starts_with", "value": "Never %d" % i}]},
+                          "actions": [{"type": "set_field", "values": {"source": "website"}}]})
+        else:
+            rules.append({"name": "email changed %d" % i, "object": "customer", "position": 2 + i,
+                          "trigger": {"type": "field_changed", "fields": ["email"]},
+                          "actions": [{"type": "set_field", "values": {"source": "referral"}}]})
+    for rule in rules:
+        made = must(c.call("POST", "/api/v1/admin/workflow-rules", rule), "rule")
+        must(c.call("POST", "/api/v1/admin/workflow-rules/%s/publish" % made["id"]), "publish")
+
+    ids = [None] * CUSTOMERS
+
+    def create(t):
+        cl = Client(token)
+        for i in range(t, CUSTOMERS, THREADS):
+            ids[i] = must(cl.call("POST", "/api/v1/records/customer", {"name": "Flow %05d" % i, "industry": "other"}), "create")["id"]
+    threads = [threading.Thread(target=create, args=(t,)) for t in range(THREADS)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    # The creates' events dispatched before the clock starts.
+    for _ in range(240):
+        if pending() == 0:
+            break
+        time.sleep(0.5)
+
+    latencies, errors, sent, throttled = [], [], [0], [0]
+    lock = threading.Lock()
+    start = time.monotonic()
+    interval = THREADS / RATE
+
+    def driver(t):
+        cl = Client(token)
+        n, k = 0, t
+        next_at = start + (t / RATE)
+        while True:
+            now = time.monotonic()
+            if now - start >= SECONDS:
+                return
+            if next_at > now:
+                time.sleep(next_at - now)
+            next_at += interval
+            customer = ids[k % CUSTOMERS]
+            k += THREADS
+            while True:
+                status, body = cl.call("PATCH", "/api/v1/records/customer/%s" % customer,
+                                       {"phone": "+86 10 %04d %05d" % (t, n), "level": "normal"})
+                if status != 429:
+                    break
+                with lock:
+                    throttled[0] += 1
+                time.sleep(0.05)
+            answered = time.monotonic()
+            n += 1
+            with lock:
+                sent[0] += 1
+                if status != 200:
+                    errors.append("%d %s" % (status, json.dumps(body)[:200]))
+                    continue
+            if n % SAMPLE_EVERY == 0:
+                while time.monotonic() - answered < 30:
+                    s, rec = cl.call("GET", "/api/v1/records/customer/%s" % customer)
+                    if s == 200 and rec.get("level") == "vip":
+                        with lock:
+                            latencies.append(time.monotonic() - answered)
+                        break
+                    time.sleep(0.02)
+                else:
+                    with lock:
+                        errors.append("no set_field within 30 s")
+
+    backlog = []
+
+    def sampler():
+        while time.monotonic() - start < SECONDS + 1:
+            backlog.append(pending())
+            time.sleep(10)
+
+    threads = [threading.Thread(target=driver, args=(t,)) for t in range(THREADS)]
+    s = threading.Thread(target=sampler, daemon=True)
+    s.start()
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    elapsed = time.monotonic() - start
+    print("workflow: %d customer updates in %.0f s (%.0f/s, target %.0f/s), 50 active rules on customer, 1 firing: "
+          "update answered → set_field visible p50 %.0f ms, p95 %.0f ms, p99 %.0f ms over %d timed; "
+          "events waiting for dispatch every 10 s: %s; 429 answers sent again: %d; errors: %d%s" % (
+              sent[0], elapsed, sent[0] / elapsed, RATE, percentile(latencies, 50) * 1000, percentile(latencies, 95) * 1000,
+              percentile(latencies, 99) * 1000, len(latencies), " ".join(str(b) for b in backlog), throttled[0], len(errors),
+              (" (" + "; ".join(errors[:3]) + ")") if errors else ""))
+
+
+if __name__ == "__main__":
+    main()
