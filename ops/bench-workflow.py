@@ -12,6 +12,7 @@ record every 20 ms until level is vip. PENDING_CMD is a shell command printing h
 events wait for dispatch; it is sampled every 10 s."""
 import http.client
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -100,9 +101,15 @@ def main():
     [t.start() for t in threads]
     [t.join() for t in threads]
     # The creates' events dispatched before the clock starts.
-    for _ in range(240):
+    for i in range(240):
         if pending() == 0:
             break
+        if os.environ.get("BENCH_DEBUG") and i % 10 == 0:
+            sql = ("SELECT pid, state, wait_event_type, wait_event, round(extract(epoch FROM now() - xact_start)::numeric, 2), "
+                   "left(regexp_replace(query, '\\s+', ' ', 'g'), 160) FROM pg_stat_activity "
+                   "WHERE datname = 'crm_bench' AND state <> 'idle' AND pid <> pg_backend_pid()")
+            cmd = PENDING_CMD[:PENDING_CMD.index("-tAc")] + "-tAc \"" + sql + "\""
+            print("pending %d\n%s" % (pending(), subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout), file=sys.stderr)
         time.sleep(0.5)
 
     latencies, errors, sent, throttled = [], [], [0], [0]

@@ -86,6 +86,26 @@ struct WorkflowLoopTests {
         }
     }
 
+    @Test("field_changed [email] fires on a create that sets the email, not on one that leaves it empty (a create lists empty fields as null → null)")
+    func fieldChangedOnCreate() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let w = try await WorkflowFixture.make(services, client)
+            let rule = try await w.rule(["trigger": ["type": "field_changed", "fields": ["email"]],
+                                         "conditions": ["all": [["field": "phone", "op": "changed"]]],
+                                         "actions": [["type": "notify", "to": ["owner"], "title": "{{name}} has an e-mail"]]])
+            let plain = try #require(try await w.f.create("customer", ["name": "No Mail"])["id"] as? String)
+            let mailed = try #require(try await w.f.create("customer", ["name": "Mail", "email": "a@mail.example"])["id"] as? String)
+            let both = try #require(try await w.f.create("customer", ["name": "Both", "email": "b@mail.example", "phone": "+86 10 5555 0001"])["id"] as? String)
+            try await w.dispatch()
+            let runs = try await w.runs("rule_id=\(rule)")
+            #expect(!runs.contains { $0["record_id"] as? String == plain }, "\(runs)")
+            // The condition `phone changed` is false where the create left the phone empty.
+            #expect(runs.first { $0["record_id"] as? String == mailed }?["status"] as? String == "skipped")
+            #expect(runs.first { $0["record_id"] as? String == both }?["status"] as? String == "succeeded")
+        }
+    }
+
     @Test("an event dispatched again (a worker died after the rule ran) runs nothing twice and notifies once")
     func replayIsIdempotent() async throws {
         let services = try await TestEnvironment.shared.services()

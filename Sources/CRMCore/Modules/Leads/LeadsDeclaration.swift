@@ -35,6 +35,15 @@ extension LeadsModule {
     public func hooks(_ context: ModuleContext) -> [any RecordHook] { [LeadWriteHook(clock: context.clock)] }
 
     public var routes: [ModuleRoute] { LeadRoutes.all }
+
+    public var events: [ModuleEvent] {
+        [ModuleEvent(name: "lead.converted", object: "lead", origin: LeadWriteHook.conversion,
+                     description: "A lead was converted (its status set to converted, with the customer and contact it made)."),
+         ModuleEvent(name: "pool.claimed", object: "customer", origin: "pool.claim", description: "A rep claimed the customer from the public pool."),
+         ModuleEvent(name: "pool.released", object: "customer", origin: "pool.release", description: "The customer was released to the public pool."),
+         ModuleEvent(name: "pool.reclaimed", object: "customer", origin: "pool.reclaim",
+                     description: "The daily job moved the customer to the public pool (no interaction for the rule's days).")]
+    }
 }
 
 extension AppServices {

@@ -36,6 +36,9 @@ public protocol CRMModule: Sendable {
     var routes: [ModuleRoute] { get }
     /// What it does with committed record change events (the workflow engine), while it is on.
     var eventConsumers: [any ChangeEventConsumer] { get }
+    /// Its named business events (`lead.converted`): record changes it makes through a door of
+    /// its own, which workflow rules can be started by.
+    var events: [ModuleEvent] { get }
 }
 
 extension CRMModule {
@@ -53,6 +56,23 @@ extension CRMModule {
     public var customerPanels: [CustomerPanel] { [] }
     public var routes: [ModuleRoute] { [] }
     public var eventConsumers: [any ChangeEventConsumer] { [] }
+    public var events: [ModuleEvent] { [] }
+}
+
+/// A module's business event: the change events of `object` that came through `origin` (the
+/// path that wrote, as history and change events name it).
+public struct ModuleEvent: Sendable, Equatable {
+    public let name: String
+    public let object: String
+    public let origin: String
+    public let description: String
+
+    public init(name: String, object: String, origin: String, description: String) {
+        self.name = name
+        self.object = object
+        self.origin = origin
+        self.description = description
+    }
 }
 
 /// What a module's hooks may be built with.

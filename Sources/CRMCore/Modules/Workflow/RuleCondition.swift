@@ -166,7 +166,8 @@ public indirect enum RuleCondition: Sendable, Equatable {
         case .compare(let field, let op, let value):
             let parts = field.split(separator: ".").map(String.init)
             let actual: JSONValue = parts.count == 2 ? (s.related[parts[0]]?[parts[1]] ?? .null) : (s.values[field] ?? .null)
-            let change = s.changes[field]
+            // A create lists every field, the empty ones as null → null: not a change.
+            let change = s.changes[field].flatMap { Self.equal($0.old, $0.new) ? nil : $0 }
             let result: Bool
             switch op {
             case .eq: result = Self.equal(actual, value)

@@ -94,6 +94,8 @@ public struct RuleTrigger: Sendable, Equatable {
         case created, updated, createdOrUpdated = "created_or_updated", deleted, fieldChanged = "field_changed", manual
         /// N minutes, hours, days or business days before or after a date field (`RelativeTime`).
         case relativeTime = "relative_time"
+        /// A module's business event on the rule's object (`lead.converted`, `pool.claimed`).
+        case event
     }
 
     public var type: Kind
@@ -105,6 +107,8 @@ public struct RuleTrigger: Sendable, Equatable {
     public var to: JSONValue?
     /// `relative_time`: when, from the record's date field.
     public var time: RelativeTime?
+    /// `event`: the module event.
+    public var event: ModuleEvent?
 
     static func parse(_ json: JSONValue, object: ObjectDefinition, metadata: TenantMetadata, errors: inout FieldErrors) -> RuleTrigger? {
         guard case .object(let o) = json, let typeText = o["type"]?.stringValue else {
@@ -118,6 +122,20 @@ public struct RuleTrigger: Sendable, Equatable {
         if type == .relativeTime {
             guard let time = RelativeTime.parse(o, object: object, errors: &errors) else { return nil }
             return RuleTrigger(type: type, time: time)
+        }
+        if type == .event {
+            for key in o.keys where !["type", "event"].contains(key) {
+                errors.add("trigger.\(String(key.prefix(40)))", "unknown_field", "Not a member of an event trigger.")
+            }
+            let known = ModuleRegistry.standard.modules.filter { metadata.enabledModules.contains($0.id) }
+                .flatMap(\.events).filter { $0.object == object.apiName }
+            guard let name = o["event"]?.stringValue, let event = known.first(where: { $0.name == name }) else {
+                errors.add("trigger.event", o["event"] == nil ? "required" : "invalid_value", known.isEmpty
+                    ? "\(object.label) has no module events."
+                    : "One of the events of \(object.label): \(known.map(\.name).joined(separator: ", ")).")
+                return nil
+            }
+            return RuleTrigger(type: type, event: event)
         }
         for key in o.keys where !["type", "fields", "from", "to"].contains(key) {
             errors.add("trigger.\(String(key.prefix(40)))", "unknown_field", "Not a member of a trigger.")
@@ -160,10 +178,12 @@ public struct RuleTrigger: Sendable, Equatable {
         case .createdOrUpdated: return e.event == .created || e.event == .updated
         case .deleted: return e.event == .deleted
         case .manual, .relativeTime: return false
+        case .event: return event.map { e.object == $0.object && e.origin == $0.origin } ?? false
         case .fieldChanged:
             guard e.event == .updated || e.event == .created else { return false }
             return fields.contains { name in
-                guard let change = e.changes[name] else { return false }
+                // A create lists every field, the empty ones as null → null: not a change.
+                guard let change = e.changes[name], !RuleCondition.equal(change.old, change.new) else { return false }
                 if let from, !RuleCondition.equal(change.old, from) { return false }
                 if let to, !RuleCondition.equal(change.new, to) { return false }
                 return true
@@ -177,6 +197,7 @@ public struct RuleTrigger: Sendable, Equatable {
         if let from { o["from"] = from }
         if let to { o["to"] = to }
         if let time { o.merge(time.json) { a, _ in a } }
+        if let event { o["event"] = .string(event.name) }
         return .object(o)
     }
 }

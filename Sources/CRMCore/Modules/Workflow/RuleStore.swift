@@ -154,6 +154,33 @@ struct RuleStore: Sendable {
         var attempts: Int
         var createdAt: Date
         var finishedAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case id, ruleId, ruleVersion, object, recordId, eventId, trigger, changes, actorId, depth, status, conditions, steps, error
+            case attempts, createdAt, finishedAt
+        }
+
+        /// Ids in lower case, as everywhere else in the API (UUID's own encoding is upper case).
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id.uuidString.lowercased(), forKey: .id)
+            try c.encode(ruleId.uuidString.lowercased(), forKey: .ruleId)
+            try c.encode(ruleVersion, forKey: .ruleVersion)
+            try c.encode(object, forKey: .object)
+            try c.encode(recordId.uuidString.lowercased(), forKey: .recordId)
+            try c.encode(eventId?.uuidString.lowercased(), forKey: .eventId)
+            try c.encode(trigger, forKey: .trigger)
+            try c.encode(changes, forKey: .changes)
+            try c.encode(actorId?.uuidString.lowercased(), forKey: .actorId)
+            try c.encode(depth, forKey: .depth)
+            try c.encode(status, forKey: .status)
+            try c.encode(conditions, forKey: .conditions)
+            try c.encode(steps, forKey: .steps)
+            try c.encode(error, forKey: .error)
+            try c.encode(attempts, forKey: .attempts)
+            try c.encode(createdAt, forKey: .createdAt)
+            try c.encode(finishedAt, forKey: .finishedAt)
+        }
     }
 
     static let runColumns = """
