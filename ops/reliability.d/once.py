@@ -75,7 +75,20 @@ def run(stack):
                     {"type": "webhook", "endpoint_id": endpoint["id"]}]})
     call("POST", "/api/v1/admin/workflow-rules/%s/publish" % rule["id"])
 
-    ids = run_threads(CUSTOMERS, lambda i: call("POST", "/api/v1/records/customer", {"name": "Once %05d" % i})["id"])
+    ids = [None] * CUSTOMERS
+
+    def create(w):
+        for i in range(w, CUSTOMERS, WORKERS):
+            while True:
+                r = stack.request("POST", "/api/v1/records/customer", tenant=slug, token=token, body={"name": "Once %05d" % i})
+                if r.status == 201:
+                    ids[i] = r.json()["id"]
+                    break
+                if r.status not in (429, 503):
+                    raise RuntimeError("create: %d %s" % (r.status, r.body[:300]))
+                time.sleep(0.2)
+
+    run_threads(WORKERS, create)
 
     done = threading.Event()
     errors = []
