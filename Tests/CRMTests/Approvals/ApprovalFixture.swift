@@ -29,7 +29,8 @@ struct ApprovalFixture {
             ["object": "customer", "actions": ["read"], "scope": "all"]]])
         for (key, role, department) in [("ceo", manager, hq), ("vp", manager, sales), ("lead", manager, east), ("rep", rep, east),
                                         ("rep2", rep, east), ("f1", a.financeRole, hq), ("f2", a.financeRole, hq), ("f3", a.financeRole, hq)] {
-            a.people[key] = try await f.user(key, roles: [role], department: department)
+            let made = try await f.user(key, roles: [role], department: department)
+            a.people[key] = (made.id.lowercased(), made.token)
         }
         for (department, key) in [(hq, "ceo"), (sales, "vp"), (east, "lead")] {
             let r = try await f.call(.patch, "/api/v1/admin/departments/\(department)", json: ["manager_id": a.id(key)])

@@ -158,7 +158,7 @@ struct ApprovalFlowTests {
             let id = try await a.submitted(record)
             let patch = try await a.f.call(.patch, "/api/v1/records/customer/\(record)", as: a.token("rep"), json: ["amount": 99, "description": "x"])
             #expect(patch.status == 409 && patch.problemType == "record-locked", "\(patch.text)")
-            #expect(patch.object["reason"] as? String == "approval" && patch.object["request_id"] as? String == id)
+            #expect(patch.object["reason"] as? String == "approval" && patch.object["approval_id"] as? String == id)
             #expect(patch.fieldNames == ["amount"])
             // Even the admin is refused; nothing was written.
             #expect(try await a.f.call(.patch, "/api/v1/records/customer/\(record)", json: ["name": "Renamed"]).status == 409)

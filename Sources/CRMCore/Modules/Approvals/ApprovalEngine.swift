@@ -36,7 +36,7 @@ struct ApprovalEngine: Sendable {
         }
         if let pending = try await store.pendingRequest(object: objectName, record: record, in: tx) {
             var error = CRMError(CRMError.Code("approval-pending"), "This \(object.label.lowercased()) is already waiting for approval.")
-            error.extensions["request_id"] = .string(pending.id.uuidString.lowercased())
+            error.extensions["approval_id"] = .string(pending.id.uuidString.lowercased())
             throw error
         }
         var chosen: (ApprovalStore.Process, ApprovalStore.Version, ProcessDefinition)?

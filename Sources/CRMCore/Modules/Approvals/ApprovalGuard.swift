@@ -71,7 +71,7 @@ struct ApprovalGuard: RecordHook {
         var error = CRMError(CRMError.Code("record-locked"), "The record is locked while it waits for approval: \(allowed) until it is decided.",
                              fieldErrors: fields.map { FieldError(field: $0, code: "locked", message: "Locked while the record waits for approval.") })
         error.extensions["reason"] = .string("approval")
-        error.extensions["request_id"] = .string(request.uuidString.lowercased())
+        error.extensions["approval_id"] = .string(request.uuidString.lowercased())
         error.extensions["editable_fields"] = .array(editable.map { .string($0) })
         return error
     }
