@@ -57,6 +57,7 @@ let package = Package(
                 .copy("Modules/Leads/migrations/leads"),
                 .copy("Modules/Activities/migrations/activities"),
                 .copy("Modules/Workflow/migrations/workflow"),
+                .copy("Modules/Approvals/migrations/approvals"),
             ]
         ),
         // HTTP: routes, middleware, problem+json. Knows no SQL.

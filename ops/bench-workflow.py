@@ -7,8 +7,8 @@ backlog of undispatched change events grows.
 
 One rule fires on every update (phone changed → level set to vip; each update sets level back to
 normal, so every fire is a real write); 49 others are evaluated on every event and take no
-action (conditions false, or other fields). Every 20th update is timed: the driver reads the
-record every 20 ms until level is vip. PENDING_CMD is a shell command printing how many change
+action (conditions false, or other fields). Every 20th update is timed: a thread of its own reads the
+record every 50 ms until level is vip. PENDING_CMD is a shell command printing how many change
 events wait for dispatch; it is sampled every 10 s."""
 import http.client
 import json
@@ -146,16 +146,20 @@ def main():
                     errors.append("%d %s" % (status, json.dumps(body)[:200]))
                     continue
             if n % SAMPLE_EVERY == 0:
-                while time.monotonic() - answered < 30:
-                    s, rec = cl.call("GET", "/api/v1/records/customer/%s" % customer)
-                    if s == 200 and rec.get("level") == "vip":
-                        with lock:
-                            latencies.append(time.monotonic() - answered)
-                        break
-                    time.sleep(0.02)
-                else:
-                    with lock:
-                        errors.append("no set_field within 30 s")
+                # Timed on a thread of its own, so the driver keeps its rate whatever the latency.
+                threading.Thread(target=watch, args=(customer, answered), daemon=True).start()
+
+    def watch(customer, answered):
+        cl = Client(token)
+        while time.monotonic() - answered < 60:
+            s, rec = cl.call("GET", "/api/v1/records/customer/%s" % customer)
+            if s == 200 and rec.get("level") == "vip":
+                with lock:
+                    latencies.append(time.monotonic() - answered)
+                return
+            time.sleep(0.05)
+        with lock:
+            errors.append("no set_field within 60 s")
 
     backlog = []
 
@@ -170,6 +174,7 @@ def main():
     [t.start() for t in threads]
     [t.join() for t in threads]
     elapsed = time.monotonic() - start
+    time.sleep(5)  # the last timed updates
     print("workflow: %d customer updates in %.0f s (%.0f/s, target %.0f/s), 50 active rules on customer, 1 firing: "
           "update answered → set_field visible p50 %.0f ms, p95 %.0f ms, p99 %.0f ms over %d timed; "
           "events waiting for dispatch every 10 s: %s; 429 answers sent again: %d; errors: %d%s" % (

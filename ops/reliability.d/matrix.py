@@ -45,6 +45,15 @@ def setup_a(stack):
         "actions": [{"type": "set_field", "values": {"address": marker + " address"}}]})["id"]
     ok("POST", "/api/v1/admin/workflow-rules/%s/publish" % ids["rule"])
     ids["run"] = ok("POST", "/api/v1/records/customer/%s/actions/%s" % (ids["customer"], ids["rule"]))["id"]
+    # An approval process on customers and a pending request of the customer (it is locked
+    # from here on: set-up writes to it come before).
+    ids["process"] = ok("POST", "/api/v1/admin/approval-processes", {
+        "name": marker + " process", "object": "customer",
+        "steps": [{"approvers": {"type": "users", "user_ids": [ids["user"]]}}]})["id"]
+    ok("POST", "/api/v1/admin/approval-processes/%s/publish" % ids["process"])
+    ids["approval"] = ok("POST", "/api/v1/approvals", {"object": "customer", "record_id": ids["customer"],
+                                                        "comment": marker + " approval"})["id"]
+    ok("PUT", "/api/v1/me/delegation", {"delegate_id": ids["user"], "from": "2030-01-01T00:00:00Z", "to": "2030-01-02T00:00:00Z"})
     # An endpoint needs a public https address (no private ones outside tests): ids of nothing stand in,
     # as for inbox items; B's answers for them must still be 4xx and name nothing of A.
     ids["webhook"] = str(uuid.uuid4())
@@ -62,6 +71,7 @@ def fill(path, ids, slug_a):
         ("/api/v1/me/tokens/", "token"), ("/api/v1/pool/", "customer"), ("/api/v1/registrations/", "registration"),
         ("/api/v1/records/", "customer"), ("/api/v1/admin/workflow-rules/", "rule"), ("/api/v1/admin/workflow-runs/", "run"),
         ("/api/v1/admin/webhooks/", "webhook"), ("/api/v1/admin/webhook-deliveries/", "delivery"), ("/api/v1/inbox/", "inbox"),
+        ("/api/v1/admin/approval-processes/", "process"), ("/api/v1/approvals/", "approval"),
     ]
     out = path.replace("{object}", "customer").replace("{field}", "secret_a").replace("{slug}", slug_a)
     out = out.replace("{rule_id}", ids["rule"])

@@ -12,6 +12,10 @@ public struct TenantMetadata: Sendable {
     /// Objects of modules that are off, by api name → module: kept so that a call naming one
     /// gets `module-disabled` rather than a plain 404.
     public var disabledObjects: [String: String] = [:]
+    /// Objects whose writes must also pass guards that read other tables (a record under
+    /// approval is locked): the approvals module lists an object here when it first publishes a
+    /// process for it. Kept with the metadata, so writes of other objects ask nothing more.
+    public var guardedObjects: Set<String> = []
 
     /// Objects in their display order.
     public var ordered: [ObjectDefinition] { objects.values.sorted { ($0.position, $0.apiName) < ($1.position, $1.apiName) } }
@@ -66,7 +70,32 @@ public struct TenantMetadata: Sendable {
         for module in ModuleRegistry.standard.modules where !enabled.contains(module.id) {
             for object in module.objectNames where objects[object] == nil { disabled[object] = disabled[object] ?? module.id }
         }
-        return TenantMetadata(version: version, objects: objects, enabledModules: enabled, disabledObjects: disabled)
+        var guarded = Set<String>()
+        for try await text in try await tx.query("SELECT value::text FROM settings WHERE key = \(GuardedObjects.key)").decode(String.self) {
+            if case .array(let names)? = JSONValue.parse(text) { guarded = Set(names.compactMap(\.stringValue)) }
+        }
+        return TenantMetadata(version: version, objects: objects, enabledModules: enabled, disabledObjects: disabled, guardedObjects: guarded)
+    }
+}
+
+/// The tenant's guarded objects (`TenantMetadata.guardedObjects`): one row of `settings`.
+public enum GuardedObjects {
+    public static let key = "records.guarded_objects"
+
+    /// Adds `object`; bumps the metadata version when it was not there, so every instance
+    /// starts guarding its writes at its next request.
+    public static func add(_ object: String, in tx: Transaction) async throws {
+        var current = Set<String>()
+        for try await text in try await tx.query("SELECT value::text FROM settings WHERE key = \(key) FOR UPDATE").decode(String.self) {
+            if case .array(let names)? = JSONValue.parse(text) { current = Set(names.compactMap(\.stringValue)) }
+        }
+        guard current.insert(object).inserted else { return }
+        let json = JSONValue.array(current.sorted().map { .string($0) }).jsonText
+        try await tx.execute("""
+            INSERT INTO settings (key, value) VALUES (\(key), \(json)::jsonb)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()
+            """)
+        try await MetadataVersion.bump(in: tx)
     }
 }
 

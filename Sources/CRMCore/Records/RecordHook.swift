@@ -6,8 +6,12 @@ import PostgresNIO
 /// is written, and `afterSave` once the row, its history and its change event are written, in
 /// the same transaction (a throw rolls everything back).
 public protocol RecordHook: Sendable {
-    /// The object whose writes it sees.
+    /// The object whose writes it sees; `RecordHooks.anyObject` (`*`) for every object its
+    /// `applies(to:metadata:)` accepts.
     var object: String { get }
+    /// For a hook on any object: whether it sees writes of `object`, decided from the tenant's
+    /// metadata alone (no query), so objects it does not apply to pay nothing on their writes.
+    func applies(to object: String, metadata: TenantMetadata) -> Bool
     /// What the hook adds to the object's API: the query parameters it reads on POST and PATCH,
     /// values it refuses, shorter limits, members it adds to the answer (the tenant's OpenAPI
     /// document states them).
@@ -15,12 +19,24 @@ public protocol RecordHook: Sendable {
     /// May refuse the write (throw a `CRMError`) or add annotations to the answer (warnings).
     func beforeSave(_ write: RecordWrite, in tx: Transaction) async throws -> [String: JSONValue]
     func afterSave(_ saved: RecordSaved, in tx: Transaction) async throws
+    /// May refuse a delete (moving the record to the recycle bin) by throwing; runs after the
+    /// record was found, locked and the caller's reach checked.
+    func beforeDelete(_ delete: RecordDelete, in tx: Transaction) async throws
 }
 
 extension RecordHook {
     public var contract: WriteContract { WriteContract() }
     public func beforeSave(_ write: RecordWrite, in tx: Transaction) async throws -> [String: JSONValue] { [:] }
     public func afterSave(_ saved: RecordSaved, in tx: Transaction) async throws {}
+    public func applies(to object: String, metadata: TenantMetadata) -> Bool { true }
+    public func beforeDelete(_ delete: RecordDelete, in tx: Transaction) async throws {}
+}
+
+/// A delete about to be made, as a hook sees it.
+public struct RecordDelete: Sendable {
+    public let object: ObjectDefinition
+    public let id: UUID
+    public let caller: RecordCaller
 }
 
 /// A boolean query parameter a hook reads on writes (`?allow_duplicates=true`).
@@ -113,17 +129,32 @@ public struct RecordSaved: Sendable {
     public var changed: Set<String> { Set(changes.keys) }
 }
 
-/// The hooks of the modules, by object.
+/// The hooks of the modules, by object, and those on any object.
 public struct RecordHooks: Sendable {
     let byObject: [String: [any RecordHook]]
+    /// Hooks on every object their `applies(to:metadata:)` accepts.
+    let onAnyObject: [any RecordHook]
+
+    /// The `object` of a hook that sees writes of any object.
+    public static let anyObject = "*"
 
     public init(_ hooks: [any RecordHook]) {
-        self.byObject = Dictionary(grouping: hooks, by: \.object)
+        self.byObject = Dictionary(grouping: hooks.filter { $0.object != Self.anyObject }, by: \.object)
+        self.onAnyObject = hooks.filter { $0.object == Self.anyObject }
     }
 
     public static let none = RecordHooks([])
 
+    /// The hooks declared for `object` by name (not those on any object).
     public func hooks(for object: String) -> [any RecordHook] { byObject[object] ?? [] }
+
+    /// Every hook a write of `object` runs: its own, then those on any object that apply to it
+    /// in this tenant (decided from metadata already loaded: no query).
+    public func hooks(for object: String, metadata: TenantMetadata) -> [any RecordHook] {
+        let own = byObject[object] ?? []
+        guard !onAnyObject.isEmpty else { return own }
+        return own + onAnyObject.filter { $0.applies(to: object, metadata: metadata) }
+    }
 
     /// Every write parameter declared for `object`.
     public func writeParameters(for object: String) -> [WriteParameter] { hooks(for: object).flatMap(\.contract.parameters) }

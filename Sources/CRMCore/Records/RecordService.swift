@@ -153,7 +153,7 @@ public struct RecordService: Sendable {
         try await checkReferences(object, values: values, extraUser: owner == caller.userId ? nil : owner, caller: caller, in: tx)
         let id = UUID.v7(now: now)
         try await checkUnique(object, values: values, excluding: id, in: tx)
-        let hooks = hooks.hooks(for: object.apiName)
+        let hooks = hooks.hooks(for: object.apiName, metadata: caller.metadata)
         var annotations: [String: JSONValue] = [:]
         if !hooks.isEmpty {
             var withOwner = values
@@ -210,7 +210,7 @@ public struct RecordService: Sendable {
         }
         try await checkReferences(object, values: values, extraUser: newOwner, caller: caller, in: tx)
         try await checkUnique(object, values: values, excluding: id, in: tx)
-        let hooks = hooks.hooks(for: object.apiName)
+        let hooks = hooks.hooks(for: object.apiName, metadata: caller.metadata)
         var annotations: [String: JSONValue] = [:]
         if !hooks.isEmpty {
             guard case .object(let before)? = JSONValue.parse(oldJSON) else { throw CRMError.conflict("The record could not be read.") }
@@ -246,6 +246,9 @@ public struct RecordService: Sendable {
         }
         if let ifMatch, ifMatch != version {
             throw CRMError(.preconditionFailed, "The record changed since you read it (version \(version) now); read it again.")
+        }
+        for hook in hooks.hooks(for: object.apiName, metadata: caller.metadata) {
+            try await hook.beforeDelete(RecordDelete(object: object, id: id, caller: caller), in: tx)
         }
         let actor = caller.actor("api")
         try await store.softDelete(object, id: id, by: caller.userId, actor: actor, at: now, in: tx)

@@ -46,7 +46,8 @@ struct Problem: Encodable {
         case .unauthorized: return .unauthorized
         case .forbidden: return .forbidden
         case .notFound, .tenantNotFound, .moduleDisabled: return .notFound
-        case .conflict, CRMError.Code("limit-exceeded"): return .conflict
+        case .conflict, CRMError.Code("limit-exceeded"), CRMError.Code("record-locked"), CRMError.Code("already-decided"),
+             CRMError.Code("no-approval-process"), CRMError.Code("approval-pending"), CRMError.Code("no-approver"): return .conflict
         case .preconditionFailed: return .preconditionFailed
         case .payloadTooLarge: return .contentTooLarge
         case .unsupportedMediaType: return .unsupportedMediaType

@@ -275,7 +275,7 @@ struct BlueprintTests {
         try await TestAPI(services: services).run { client in
             let token = try await client.login(slug, admin.email, admin.password)
             let me = try await client.call(.get, "/api/v1/me", tenant: slug, token: token)
-            #expect(me.object["enabled_modules"] as? [String] == ["activities", "customers", "leads"], "\(me.text)")
+            #expect(me.object["enabled_modules"] as? [String] == ["activities", "approvals", "customers", "leads"], "\(me.text)")
             let customers = try await client.call(.get, "/api/v1/records/customer", tenant: slug, token: token)
             #expect(customers.data.contains { $0["name"] as? String == "东方纺织有限公司" }, "\(customers.text)")
         }

@@ -23,7 +23,7 @@ struct TenantLoginTests {
             #expect((me.object["roles"] as? [[String: Any]])?.compactMap { $0["builtin"] as? String } == ["tenant_admin"])
             #expect((me.object["capabilities"] as? [String])?.contains("manage_roles") == true)
             #expect((me.object["permissions"] as? [String: [String: String]])?["*"]?["delete"] == "all")
-            #expect(me.object["enabled_modules"] as? [String] == ["customers"])
+            #expect(me.object["enabled_modules"] as? [String] == ["approvals", "customers"])
 
             #expect(try await client.call(.post, "/api/v1/auth/logout", tenant: t.slug, token: token).status == 204)
             #expect(try await client.call(.get, "/api/v1/me", tenant: t.slug, token: token).status == 401)

@@ -21,7 +21,7 @@ struct ModuleTests {
             let lead = try await f.create("lead", ["name": "Wang Wei", "company": "Shanghai Trading 贸易", "phone": "+86 139 0000 1111"])
             let id = try #require(lead["id"] as? String)
             #expect(try await f.call(.get, "/api/v1/objects").data.contains { $0["api_name"] as? String == "lead" })
-            #expect(try await f.call(.get, "/api/v1/me").object["enabled_modules"] as? [String] == ["customers", "leads"])
+            #expect(try await f.call(.get, "/api/v1/me").object["enabled_modules"] as? [String] == ["approvals", "customers", "leads"])
 
             #expect(try await f.call(.post, "/api/v1/admin/modules/leads/disable").status == 200)
             let hidden = try await f.call(.get, "/api/v1/records/lead/\(id)")

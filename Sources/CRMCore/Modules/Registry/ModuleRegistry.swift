@@ -16,6 +16,7 @@ public struct ModuleRegistry: Sendable {
     /// The modules of this server. Adding a module: one folder under `Modules/`, one line here.
     public static let standard = ModuleRegistry([
         CustomersModule(),
+        ApprovalsModule(),
         LeadsModule(),
         ActivitiesModule(),
         WorkflowModule(),

@@ -215,6 +215,9 @@ public enum RuleAction: Sendable, Equatable {
     /// A signed POST to one of the tenant's webhook endpoints (kind `workflow.rule`), with the
     /// record as the run-as user sees it.
     case webhook(endpoint: UUID)
+    /// Submits the record for approval as the run-as user: with `process`, or the first
+    /// published process of the object whose entry criteria hold (approvals module).
+    case startApproval(process: UUID?, comment: String?)
 
     /// Who an action means.
     public enum Recipient: Sendable, Equatable {
@@ -241,12 +244,12 @@ public enum RuleAction: Sendable, Equatable {
         }
     }
 
-    static let types = ["set_field", "assign", "create_task", "notify", "webhook"]
+    static let types = ["set_field", "assign", "create_task", "notify", "webhook", "start_approval"]
     static let channels: Set<String> = ["inbox", "email"]
 
     var writesRecord: Bool {
         switch self {
-        case .setField, .assign: return true
+        case .setField, .assign, .startApproval: return true
         default: return false
         }
     }
@@ -337,6 +340,17 @@ public enum RuleAction: Sendable, Equatable {
             }
             guard let subject else { return nil }
             return .createTask(subject: subject, dueInDays: due, assignee: assignee, priority: priority)
+        case "start_approval":
+            allowOnly(["process_id", "comment"])
+            var process: UUID?
+            if let p = o["process_id"], !p.isNull {
+                guard let id = p.stringValue.flatMap(UUID.init(uuidString:)) else {
+                    errors.add("\(path).process_id", "invalid_value", "The id of an approval process of this object.")
+                    return nil
+                }
+                process = id
+            }
+            return .startApproval(process: process, comment: text("comment", max: 2000, required: false))
         case "webhook":
             allowOnly(["endpoint_id"])
             guard let id = o["endpoint_id"]?.stringValue.flatMap(UUID.init(uuidString:)) else {
@@ -387,6 +401,11 @@ public enum RuleAction: Sendable, Equatable {
             return .object(o)
         case .webhook(let endpoint):
             return .object(["type": .string("webhook"), "endpoint_id": .string(endpoint.uuidString.lowercased())])
+        case .startApproval(let process, let comment):
+            var o: [String: JSONValue] = ["type": .string("start_approval")]
+            if let process { o["process_id"] = .string(process.uuidString.lowercased()) }
+            if let comment { o["comment"] = .string(comment) }
+            return .object(o)
         }
     }
 }

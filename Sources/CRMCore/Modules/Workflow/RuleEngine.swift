@@ -308,6 +308,13 @@ public struct RuleEngine: ChangeEventConsumer {
                 throw CRMError.conflict("The webhook endpoint \(endpoint.uuidString.lowercased()) is gone or inactive.")
             }
             return .object(["delivery_id": .string(delivery.uuidString.lowercased())])
+        case .startApproval(let process, let comment):
+            let approvals = ApprovalEngine.Context(now: context.now, zone: TimeZone(identifier: context.tenant.timeZone) ?? .gmt,
+                                                   metadata: caller.metadata, actor: caller.userId)
+            let request = try await ApprovalEngine().submit(object: start.object, record: start.recordId, process: process,
+                                                            comment: comment.map { String(Self.render($0, subject.values).prefix(2000)) },
+                                                            caller: caller, records: records, context: approvals, in: tx)
+            return .object(["request_id": .string(request.uuidString.lowercased())])
         }
     }
 
