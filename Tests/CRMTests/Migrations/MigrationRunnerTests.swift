@@ -78,18 +78,22 @@ struct MigrationRunnerTests {
         ])
         let runner = MigrationRunner(db: services.db, tenantScopes: TenantMigrations.all + [scope], concurrency: 2, lockTimeoutMs: 200)
         let schema = try t.tenant.schema()
-        // Hold a lock on the table in another transaction while the runner tries; the run starts
-        // once the lock is held (a fixed pause was too short on a loaded machine).
+        // Hold a lock on the table in another transaction while the runner tries: the run starts
+        // once the lock is held and the lock is let go once the run is over (a fixed hold of 2 s
+        // ended before a loaded CI machine's run reached the table, and the run then succeeded).
         let (locked, lockedNow) = AsyncStream.makeStream(of: Void.self)
+        let (release, releaseNow) = AsyncStream.makeStream(of: Void.self)
         let holding = Task {
             try await services.db.transaction(for: schema) { tx in
                 try await tx.execute("LOCK TABLE users IN ACCESS SHARE MODE")
                 lockedNow.yield()
-                try await Task.sleep(for: .seconds(2))
+                for await _ in release { break }
             }
         }
         for await _ in locked { break }
         let report = try await runner.migrateTenants(only: [t.tenant.id])
+        releaseNow.yield()
+        releaseNow.finish()
         #expect(report.failures.count == 1)
         #expect(report.failures.first?.error.contains("55P03") == true, "\(report.failures)")
         try await holding.value
