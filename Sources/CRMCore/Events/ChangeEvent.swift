@@ -23,6 +23,9 @@ public struct ChangeEvent: Sendable {
     public let at: Date
     /// The payload as stored, for consumers that pass it on (webhooks).
     public let payload: String
+    /// How many times the event has been taken, this time included: 1 means no consumer has
+    /// seen it before, so nothing it started can be in any log yet.
+    public var attempts: Int = 1
 
     /// Reads an outbox row; nil when the payload is not a record change event.
     public init?(id: UUID, kind: String, payload: String, at: Date) {
@@ -60,7 +63,17 @@ public struct ChangeEvent: Sendable {
 public protocol ChangeEventConsumer: Sendable {
     /// The module it belongs to (it sees events only while that module is on); nil for always.
     var module: String? { get }
+    /// Its row in the tenant's `event_consumers` when it keeps one: absent, the consumer has
+    /// nothing to do in that tenant and is not called (nil: always called).
+    var consumerName: String? { get }
     func consume(_ event: ChangeEvent, context: EventContext, in tx: Transaction) async throws
+    /// After the batch's last event, in its transaction: writes a consumer gathered over the batch.
+    func finish(context: EventContext, in tx: Transaction) async throws
+}
+
+extension ChangeEventConsumer {
+    public var consumerName: String? { nil }
+    public func finish(context: EventContext, in tx: Transaction) async throws {}
 }
 
 /// What a consumer works with.
@@ -71,11 +84,16 @@ public struct EventContext: Sendable {
     /// What consumers read once per batch rather than once per event (their rules, the
     /// run-as user's permissions): one batch is one transaction, so it cannot go stale.
     public let memo = EventMemo()
+    /// False on a dispatcher's first try of a batch: consumers take no savepoints and let any
+    /// failure abort the batch, which is then tried again carefully (a savepoint per consumer
+    /// and rule, failures logged). Savepoints are two round trips each, most of a batch's cost.
+    public let careful: Bool
 
-    public init(services: AppServices, tenant: Tenant, now: Date) {
+    public init(services: AppServices, tenant: Tenant, now: Date, careful: Bool = true) {
         self.services = services
         self.tenant = tenant
         self.now = now
+        self.careful = careful
     }
 }
 
@@ -93,6 +111,12 @@ public final class EventMemo: Sendable {
         values.withLockedValue { $0[key] = made }
         return made
     }
+
+    /// The value under `key` if one was kept.
+    public func existing<T: Sendable>(_ key: String) -> T? { values.withLockedValue { $0[key] } as? T }
+
+    /// Keeps `value` under `key`, replacing what was there.
+    public func set<T: Sendable>(_ key: String, _ value: T) { values.withLockedValue { $0[key] = value } }
 
     /// Forgets every value whose key starts with `prefix`.
     public func remove(prefix: String) { values.withLockedValue { $0 = $0.filter { !$0.key.hasPrefix(prefix) } } }

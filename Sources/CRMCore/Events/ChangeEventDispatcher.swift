@@ -21,20 +21,37 @@ public struct ChangeEventDispatcher: Sendable {
     /// dispatcher holds the tenant (it goes on until none is left). A batch's effects (a rule's
     /// writes) are seen when it commits, so batches stay small enough to commit within a fraction
     /// of a second under load (50 events of 50 rules each).
+    ///
+    /// Each batch is tried first without savepoints; if anything in it fails, that transaction
+    /// is rolled back and the batch runs again with a savepoint per consumer and per rule, so
+    /// the failure is logged and retried alone while the rest commits.
     @discardableResult
     public func drain(tenant: Tenant, services: AppServices, logger: Logger, batch: Int = 50) async throws -> Int {
         var total = 0
         while true {
-            let n = try await services.db.transaction(for: try tenant.schema()) { tx in
-                try await dispatchBatch(tenant: tenant, services: services, logger: logger, batch: batch, in: tx)
+            let schema = try tenant.schema()
+            let n: Int
+            do {
+                n = try await services.db.transaction(for: schema) { tx in
+                    try await dispatchBatch(tenant: tenant, services: services, logger: logger, batch: batch, careful: false, in: tx)
+                }
+            } catch is NeedsCare {
+                n = try await services.db.transaction(for: schema) { tx in
+                    try await dispatchBatch(tenant: tenant, services: services, logger: logger, batch: batch, careful: true, in: tx)
+                }
             }
             total += max(n, 0)
             if n < batch { return total }
         }
     }
 
+    /// A consumer failed in a batch tried without savepoints: the batch is run again carefully.
+    struct NeedsCare: Error { var underlying: Error }
+
     /// One batch in the caller's transaction: -1 when another dispatcher holds the tenant.
-    public func dispatchBatch(tenant: Tenant, services: AppServices, logger: Logger, batch: Int, in tx: Transaction) async throws -> Int {
+    /// Not `careful`, the first failure throws `NeedsCare` (the caller rolls back and retries).
+    public func dispatchBatch(tenant: Tenant, services: AppServices, logger: Logger, batch: Int, careful: Bool = true,
+                              in tx: Transaction) async throws -> Int {
         var locked = false
         for try await got in try await tx.query("SELECT pg_try_advisory_xact_lock(7411, hashtext(current_schema()))").decode(Bool.self) {
             locked = got
@@ -50,14 +67,31 @@ public struct ChangeEventDispatcher: Sendable {
             """).decode((UUID, String, String, Date, Int32).self) { rows.append(row) }
         guard !rows.isEmpty else { return 0 }
         rows.sort { ($0.3, $0.0.uuidString) < ($1.3, $1.0.uuidString) }
-        var enabled = Set<String>()
-        for try await id in try await tx.query("SELECT id FROM modules WHERE enabled").decode(String.self) { enabled.insert(id) }
-        let active = consumers.filter { $0.module.map(enabled.contains) ?? true }
-        let context = EventContext(services: services, tenant: tenant, now: now)
+        // The modules that are on and the consumers with something to do, in one round trip.
+        var enabled = Set<String>(), present = Set<String>()
+        for try await (modules, names) in try await tx.query("""
+            SELECT coalesce((SELECT array_agg(id) FROM modules WHERE enabled), '{}'),
+                   coalesce((SELECT array_agg(name) FROM event_consumers), '{}')
+            """).decode(([String], [String]).self) {
+            enabled = Set(modules)
+            present = Set(names)
+        }
+        let active = consumers.filter { c in (c.module.map(enabled.contains) ?? true) && (c.consumerName.map(present.contains) ?? true) }
+        let context = EventContext(services: services, tenant: tenant, now: now, careful: careful)
         for (id, kind, payload, createdAt, attempts) in rows {
-            guard let event = ChangeEvent(id: id, kind: kind, payload: payload, at: createdAt) else { continue }
+            guard var event = ChangeEvent(id: id, kind: kind, payload: payload, at: createdAt) else { continue }
+            event.attempts = Int(attempts)
             var failure: String?
             for consumer in active {
+                guard careful else {
+                    do {
+                        try await consumer.consume(event, context: context, in: tx)
+                    } catch {
+                        if DatabaseHealth.isConnectionFailure(error) { throw error }
+                        throw NeedsCare(underlying: error)
+                    }
+                    continue
+                }
                 do {
                     try await tx.savepoint { try await consumer.consume(event, context: context, in: tx) }
                 } catch {
@@ -76,6 +110,14 @@ public struct ChangeEventDispatcher: Sendable {
                         deliver_after = \(now.addingTimeInterval(wait))
                     WHERE id = \(id)
                     """)
+            }
+        }
+        for consumer in active {
+            do {
+                try await consumer.finish(context: context, in: tx)
+            } catch {
+                if careful || DatabaseHealth.isConnectionFailure(error) { throw error }
+                throw NeedsCare(underlying: error)
             }
         }
         // Notices the consumers wrote go to the inbox (and e-mail) with the batch.

@@ -6,6 +6,8 @@ import PostgresNIO
 /// added in the dispatching transaction (a replayed event adds nothing).
 struct WebhookEventConsumer: ChangeEventConsumer {
     var module: String? { nil }
+    /// Called only where some endpoint is active.
+    var consumerName: String? { "webhooks" }
 
     func consume(_ event: ChangeEvent, context: EventContext, in tx: Transaction) async throws {
         try await context.services.webhooks.fanout(tenantId: context.tenant.id)

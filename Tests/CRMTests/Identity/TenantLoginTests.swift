@@ -257,7 +257,7 @@ struct TenantLoginTests {
         let newPassword = "Audit-Trail-Password-5"
         let issued: [String] = try await TestAPI(services: services, logs: logs).run { client in
             _ = try await client.loginAttempt(t.slug, t.adminEmail, "wrong-password-xyz")
-            let session = try await client.login(t.slug, t.adminEmail, t.adminPassword)
+            let session = try await client.login(t.slug, t.adminEmail, t.adminPassword, address: "10.0.0.1")
             let api = try await client.call(.post, "/api/v1/me/tokens", tenant: t.slug, token: session, json: ["name": "ci"])
             let apiToken = try #require(api.object["token"] as? String)
             let apiId = try #require(api.object["id"] as? String)

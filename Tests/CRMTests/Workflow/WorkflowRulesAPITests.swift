@@ -159,6 +159,32 @@ struct WorkflowRulesAPITests {
         }
     }
 
+    @Test("in a batch where one rule fails on every event, the other rule acts once per event and each failure is logged once")
+    func failureInBatch() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let w = try await WorkflowFixture.make(services, client)
+            let empty = try await w.f.department("Nobody here")
+            let notify = try await w.rule(["trigger": ["type": "created"], "actions": [["type": "notify", "to": ["owner"], "title": "New: {{name}}"],
+                                                                                     ["type": "set_field", "values": ["level": "important"]]]])
+            let assign = try await w.rule(["trigger": ["type": "created"], "actions": [["type": "set_field", "values": ["level": "vip"]],
+                                                                                     ["type": "assign", "round_robin_department_id": empty]]])
+            var ids: [String] = []
+            for i in 0..<5 { ids.append(try #require(try await w.f.create("customer", ["name": "Batch \(i)", "level": "normal"])["id"] as? String)) }
+            // All five events in one batch: the first try fails on the second rule, the careful one logs it.
+            try await w.dispatch()
+            let ok = try await w.runs("rule_id=\(notify)")
+            #expect(ok.count == 5 && ok.allSatisfy { $0["status"] as? String == "succeeded" })
+            let failed = try await w.runs("rule_id=\(assign)")
+            #expect(failed.count == 5 && failed.allSatisfy { $0["status"] as? String == "failed" })
+            // The failed rule's own first step is undone with it; the other rule's notices are there once each.
+            for id in ids {
+                #expect(try await w.f.call(.get, "/api/v1/records/customer/\(id)").object["level"] as? String == "important")
+            }
+            #expect(try await w.outbox(kind: "workflow.notice").count == 5)
+        }
+    }
+
     @Test("a manual rule starts on a record the caller can read; other rules cannot be started by hand")
     func manualStart() async throws {
         let services = try await TestEnvironment.shared.services()

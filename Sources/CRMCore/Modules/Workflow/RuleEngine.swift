@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import PostgresNIO
 
 /// Runs workflow rules: on each committed record change event (as a `ChangeEventConsumer`), on
@@ -12,11 +13,40 @@ import PostgresNIO
 /// `depth_limited` and takes no action.
 public struct RuleEngine: ChangeEventConsumer {
     public var module: String? { WorkflowModule.id }
+    /// Called only while some rule is published (workflow migration 0003 keeps the row).
+    public var consumerName: String? { "workflow" }
     let store = RuleStore()
 
     public init() {}
 
     public func consume(_ event: ChangeEvent, context: EventContext, in tx: Transaction) async throws {
+        let runs = PendingRuns()
+        do {
+            try await consume(event, context: context, runs: runs, in: tx)
+        } catch {
+            // Its writes are rolled back: so are the records it read after them.
+            context.memo.remove(prefix: Self.subjectPrefix)
+            throw error
+        }
+        // Logged with the batch, only once the event's work stands.
+        batchRuns(context).append(runs.runs)
+    }
+
+    /// The batch's run log, one statement.
+    public func finish(context: EventContext, in tx: Transaction) async throws {
+        try await store.insert(batchRuns(context).runs, in: tx)
+    }
+
+    func batchRuns(_ context: EventContext) -> PendingRuns {
+        // A class in the memo: made once per batch, appended to in place.
+        context.memo.existing("workflow.runs") ?? {
+            let made = PendingRuns()
+            context.memo.set("workflow.runs", made)
+            return made
+        }()
+    }
+
+    func consume(_ event: ChangeEvent, context: EventContext, runs: PendingRuns, in tx: Transaction) async throws {
         let rules = try await loaded(object: event.object, context: context, tx: tx)
         guard !rules.isEmpty else { return }
         if event.event == .deleted { try await store.unscheduleRecord(event.recordId, in: tx) }
@@ -37,20 +67,20 @@ public struct RuleEngine: ChangeEventConsumer {
             starts.append((rule, definition))
         }
         guard !starts.isEmpty else { return }
-        // A replayed event runs nothing twice: one look at the log for all of them.
-        let done = try await store.ran(rules: starts.map(\.rule.id), event: event.id, in: tx)
+        // A replayed event runs nothing twice: one look at the log for all of them. An event
+        // taken for the first time has nothing there (its runs commit with its being taken).
+        let done = event.attempts > 1 ? try await store.ran(rules: starts.map(\.rule.id), event: event.id, in: tx) : []
         let maxDepth = try await context.memo.value("workflow.max_depth") { try await WorkflowModule.maxDepth.load(in: tx) }
-        let skipped = SkippedRuns()
         for (rule, definition) in starts where !done.contains(rule.id) {
             let start = Start(rule: rule.id, version: rule.version, object: event.object, recordId: event.recordId, eventId: event.id,
                               trigger: event.kind, changes: event.changes, actorId: event.actorId, depth: event.depth + 1)
             guard let definition else {
-                try await log(start, status: "failed", error: "The rule no longer fits the object: \(rule.problem ?? "")", context: context, tx: tx)
+                runs.append(record(start, status: "failed", trace: [], steps: [], error: "The rule no longer fits the object: \(rule.problem ?? "")",
+                                   context: context))
                 continue
             }
-            _ = try await run(start, definition: definition, maxDepth: maxDepth, context: context, tx: tx, skipped: skipped)
+            _ = try await run(start, definition: definition, maxDepth: maxDepth, context: context, tx: tx, pending: runs)
         }
-        try await store.insertSkipped(skipped.runs, in: tx)
     }
 
     /// An active rule with its definition read against its publisher's view of the object
@@ -86,9 +116,12 @@ public struct RuleEngine: ChangeEventConsumer {
         }
     }
 
-    /// Runs of one event whose conditions were false, logged together at the end of the event.
-    final class SkippedRuns: @unchecked Sendable {
-        var runs: [RuleStore.Run] = []
+    /// Runs not yet in the log: an event's, then its batch's, written in one statement.
+    final class PendingRuns: Sendable {
+        private let box = NIOLockedValueBox<[RuleStore.Run]>([])
+        var runs: [RuleStore.Run] { box.withLockedValue { $0 } }
+        func append(_ run: RuleStore.Run) { box.withLockedValue { $0.append(run) } }
+        func append(_ more: [RuleStore.Run]) { box.withLockedValue { $0.append(contentsOf: more) } }
     }
 
     /// A time trigger's fire is set when the record is created with a date and moved when the
@@ -140,13 +173,16 @@ public struct RuleEngine: ChangeEventConsumer {
     }
 
     /// Evaluates and acts; logs the run (a new row, or the retried one) and returns it. With
-    /// `skipped`, a run whose condition is false is handed there to be logged with its event's.
+    /// `pending`, a first run is handed there to be logged with its batch. Not careful (a
+    /// dispatcher's first try), nothing is caught: a failure aborts the batch, which is run again
+    /// carefully, and only then is the failure logged.
     func run(_ start: Start, definition: RuleDefinition, maxDepth: Int, context: EventContext, tx: Transaction,
-             skipped: SkippedRuns? = nil) async throws -> RuleStore.Run {
+             pending: PendingRuns? = nil) async throws -> RuleStore.Run {
+        let pending = start.attempts == 1 ? pending : nil
         guard start.depth <= maxDepth else {
             return try await log(start, status: "depth_limited",
                                  error: "Stopped: this change came through \(start.depth - 1) rule runs, and chains stop at \(maxDepth).",
-                                 context: context, tx: tx)
+                                 context: context, pending: pending, tx: tx)
         }
         var trace: [ConditionTrace] = []
         var steps: [JSONValue] = []
@@ -154,34 +190,40 @@ public struct RuleEngine: ChangeEventConsumer {
             let caller = try await caller(start, definition: definition, context: context, tx: tx)
             let subject = try await subject(start, definition: definition, caller: caller, context: context, tx: tx)
             if let condition = definition.condition, !condition.evaluate(subject, trace: &trace) {
-                if let skipped, start.attempts == 1 {
-                    let run = record(start, status: "skipped", trace: trace, steps: [], error: nil, context: context)
-                    skipped.runs.append(run)
-                    return run
-                }
-                return try await log(start, status: "skipped", trace: trace, context: context, tx: tx)
+                return try await log(start, status: "skipped", trace: trace, context: context, pending: pending, tx: tx)
             }
-            // The actions are all or nothing; the record they change is read again by the next rule.
-            defer { context.memo.remove(prefix: Self.subjectKey(start)) }
-            try await tx.savepoint {
+            // The actions are all or nothing; the next rule sees the record as they left it.
+            context.memo.remove(prefix: Self.subjectKey(start))
+            var after: String?
+            let actions = {
                 for (i, action) in definition.actions.enumerated() {
-                    let output = try await act(action, step: i, start: start, subject: subject, caller: caller, context: context, tx: tx)
+                    let (output, record) = try await act(action, step: i, start: start, subject: subject, caller: caller, context: context, tx: tx)
+                    if let record { after = record }
                     steps.append(.object(["step": .number(Decimal(i)), "type": action.json.objectValue?["type"] ?? .null, "status": .string("done"),
                                           "output": output]))
                 }
             }
-            return try await log(start, status: "succeeded", trace: trace, steps: steps, context: context, tx: tx)
+            if context.careful { try await tx.savepoint { try await actions() } } else { try await actions() }
+            // What the last write answered is the record as this user now sees it: no read again.
+            if let after, let values = JSONValue.parse(after)?.objectValue {
+                context.memo.remove(prefix: Self.subjectKey(start))
+                context.memo.set(Self.subjectKey(start) + "." + caller.principal.user.id.uuidString, values)
+            }
+            return try await log(start, status: "succeeded", trace: trace, steps: steps, context: context, pending: pending, tx: tx)
         } catch {
-            if DatabaseHealth.isConnectionFailure(error) { throw error }
-            return try await log(start, status: "failed", trace: trace, steps: steps, error: Self.describe(error), context: context, tx: tx)
+            context.memo.remove(prefix: Self.subjectKey(start))
+            if DatabaseHealth.isConnectionFailure(error) || !context.careful { throw error }
+            return try await log(start, status: "failed", trace: trace, steps: steps, error: Self.describe(error), context: context,
+                                 pending: pending, tx: tx)
         }
     }
 
     @discardableResult
     func log(_ start: Start, status: String, trace: [ConditionTrace] = [], steps: [JSONValue] = [], error: String? = nil,
-             context: EventContext, tx: Transaction) async throws -> RuleStore.Run {
+             context: EventContext, pending: PendingRuns? = nil, tx: Transaction) async throws -> RuleStore.Run {
         let run = record(start, status: status, trace: trace, steps: steps, error: error, context: context)
-        if start.attempts > 1 { try await store.update(run, in: tx) } else { try await store.insert(run, in: tx) }
+        if let pending { pending.append(run); return run }
+        if start.attempts > 1 { try await store.update(run, in: tx) } else { try await store.insert([run], in: tx) }
         return run
     }
 
@@ -245,17 +287,18 @@ public struct RuleEngine: ChangeEventConsumer {
         return subject
     }
 
-    static func subjectKey(_ start: Start) -> String { "workflow.subject." + start.recordId.uuidString }
+    static let subjectPrefix = "workflow.subject."
+    static func subjectKey(_ start: Start) -> String { subjectPrefix + start.recordId.uuidString }
 
-    /// One action; what it did, for the run log.
+    /// One action; what it did, for the run log, and the record's JSON when it wrote the record.
     func act(_ action: RuleAction, step: Int, start: Start, subject: RuleCondition.Subject, caller: RecordCaller, context: EventContext,
-             tx: Transaction) async throws -> JSONValue {
+             tx: Transaction) async throws -> (JSONValue, String?) {
         let records = context.services.records
         switch action {
         case .setField(let values):
             let saved = try await records.update(start.object, id: start.recordId, body: values, ifMatch: nil, origin: "workflow",
                                                  caller: caller, in: tx)
-            return .object(["version": .number(Decimal(saved.version))])
+            return (.object(["version": .number(Decimal(saved.version))]), saved.json)
         case .assign(let user, let department):
             var owner = user
             if let department {
@@ -264,7 +307,7 @@ public struct RuleEngine: ChangeEventConsumer {
             }
             let saved = try await records.update(start.object, id: start.recordId, body: ["owner_id": .string(owner!.uuidString.lowercased())],
                                                  ifMatch: nil, origin: "workflow", caller: caller, in: tx)
-            return .object(["owner_id": .string(owner!.uuidString.lowercased()), "version": .number(Decimal(saved.version))])
+            return (.object(["owner_id": .string(owner!.uuidString.lowercased()), "version": .number(Decimal(saved.version))]), saved.json)
         case .createTask(let subjectTemplate, let dueInDays, let assignee, let priority):
             var body: [String: JSONValue] = ["subject": .string(String(Self.render(subjectTemplate, subject.values).prefix(300)))]
             if let dueInDays { body["due_at"] = .string(Self.iso(context.now.addingTimeInterval(Double(dueInDays) * 86_400))) }
@@ -277,7 +320,7 @@ public struct RuleEngine: ChangeEventConsumer {
                 body["customer_id"] = customer
             }
             let made = try await records.create("task", body: body, origin: "workflow", caller: caller, in: tx)
-            return .object(["task_id": JSONValue.parse(made.json)?.objectValue?["id"] ?? .null])
+            return (.object(["task_id": JSONValue.parse(made.json)?.objectValue?["id"] ?? .null]), nil)
         case .notify(let to, let title, let text, let channels):
             let people = try await resolve(to, start: start, subject: subject, tx: tx)
             for person in people {
@@ -291,7 +334,7 @@ public struct RuleEngine: ChangeEventConsumer {
                 if let text { payload["body"] = .string(String(Self.render(text, subject.values).prefix(4000))) }
                 try await store.notice(user: person, payload: .object(payload), at: context.now, in: tx)
             }
-            return .object(["notified": .array(people.map { .string($0.uuidString.lowercased()) })])
+            return (.object(["notified": .array(people.map { .string($0.uuidString.lowercased()) })]), nil)
         case .webhook(let endpoint):
             let payload: JSONValue = .object([
                 "rule_id": .string(start.rule.uuidString.lowercased()), "rule_version": .number(Decimal(start.version.version)),
@@ -307,14 +350,14 @@ public struct RuleEngine: ChangeEventConsumer {
                          at: context.now, in: tx) else {
                 throw CRMError.conflict("The webhook endpoint \(endpoint.uuidString.lowercased()) is gone or inactive.")
             }
-            return .object(["delivery_id": .string(delivery.uuidString.lowercased())])
+            return (.object(["delivery_id": .string(delivery.uuidString.lowercased())]), nil)
         case .startApproval(let process, let comment):
             let approvals = ApprovalEngine.Context(now: context.now, zone: TimeZone(identifier: context.tenant.timeZone) ?? .gmt,
                                                    metadata: caller.metadata, actor: caller.userId)
             let request = try await ApprovalEngine().submit(object: start.object, record: start.recordId, process: process,
                                                             comment: comment.map { String(Self.render($0, subject.values).prefix(2000)) },
                                                             caller: caller, records: records, context: approvals, in: tx)
-            return .object(["request_id": .string(request.uuidString.lowercased())])
+            return (.object(["request_id": .string(request.uuidString.lowercased())]), nil)
         }
     }
 

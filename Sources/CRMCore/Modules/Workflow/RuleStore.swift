@@ -203,27 +203,29 @@ struct RuleStore: Sendable {
         return out
     }
 
-    /// Skipped runs of one event, in one statement (they differ only in rule and trace).
-    func insertSkipped(_ runs: [Run], in tx: Transaction) async throws {
-        guard let first = runs.first else { return }
+    /// New runs in one statement, whatever their number (a batch of events logs them together);
+    /// a run already logged for its rule and event is left as it is.
+    func insert(_ runs: [Run], in tx: Transaction) async throws {
+        guard !runs.isEmpty else { return }
+        func uuid(_ u: UUID?) -> JSONValue { u.map { .string($0.uuidString.lowercased()) } ?? .null }
+        // Times as epoch seconds: a double keeps their microseconds, which ISO text would cut.
+        let rows = JSONValue.array(runs.map { r in
+            .object(["id": uuid(r.id), "rule_id": uuid(r.ruleId), "rule_version": .number(Decimal(r.ruleVersion)), "object": .string(r.object),
+                     "record_id": uuid(r.recordId), "event_id": uuid(r.eventId), "trigger": .string(r.trigger), "changes": r.changes,
+                     "actor_id": uuid(r.actorId), "depth": .number(Decimal(r.depth)), "status": .string(r.status),
+                     "conditions": r.conditions, "steps": r.steps, "error": r.error.map { .string($0) } ?? .null,
+                     "attempts": .number(Decimal(r.attempts)),
+                     "created_at": .number(Decimal(r.createdAt.timeIntervalSince1970)),
+                     "finished_at": .number(Decimal(r.finishedAt.timeIntervalSince1970))])
+        })
         try await tx.execute("""
             INSERT INTO workflow_runs (id, rule_id, rule_version, object, record_id, event_id, trigger, changes, actor_id, depth, status,
                                        conditions, steps, error, attempts, created_at, finished_at)
-            SELECT u.id, u.rule_id, u.rule_version, \(first.object), \(first.recordId), \(first.eventId), \(first.trigger),
-                   \(first.changes.jsonText)::jsonb, \(first.actorId), \(Int32(clamping: first.depth)), 'skipped', u.conditions::jsonb,
-                   '[]'::jsonb, NULL, 1, \(first.createdAt), \(first.finishedAt)
-            FROM unnest(\(runs.map(\.id)), \(runs.map(\.ruleId)), \(runs.map { Int32(clamping: $0.ruleVersion) }),
-                        \(runs.map(\.conditions.jsonText))) AS u(id, rule_id, rule_version, conditions)
-            """)
-    }
-
-    func insert(_ run: Run, in tx: Transaction) async throws {
-        try await tx.execute("""
-            INSERT INTO workflow_runs (id, rule_id, rule_version, object, record_id, event_id, trigger, changes, actor_id, depth, status,
-                                       conditions, steps, error, attempts, created_at, finished_at)
-            VALUES (\(run.id), \(run.ruleId), \(Int32(clamping: run.ruleVersion)), \(run.object), \(run.recordId), \(run.eventId), \(run.trigger),
-                    \(run.changes.jsonText)::jsonb, \(run.actorId), \(Int32(clamping: run.depth)), \(run.status), \(run.conditions.jsonText)::jsonb,
-                    \(run.steps.jsonText)::jsonb, \(run.error), \(Int32(clamping: run.attempts)), \(run.createdAt), \(run.finishedAt))
+            SELECT id, rule_id, rule_version, object, record_id, event_id, trigger, changes, actor_id, depth, status,
+                   conditions, steps, error, attempts, to_timestamp(created_at), to_timestamp(finished_at)
+            FROM jsonb_to_recordset(\(rows.jsonText)::jsonb) AS r(id uuid, rule_id uuid, rule_version int, object text, record_id uuid,
+                 event_id uuid, trigger text, changes jsonb, actor_id uuid, depth int, status text, conditions jsonb, steps jsonb,
+                 error text, attempts int, created_at float8, finished_at float8)
             ON CONFLICT (rule_id, event_id) WHERE event_id IS NOT NULL DO NOTHING
             """)
     }
