@@ -95,6 +95,8 @@ start_cluster() {
   if [ "$(id -u)" -eq 0 ]; then chown postgres: "$sockdir"; fi
   local opts="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$sockdir -c max_connections=300"
   opts="$opts -c shared_buffers=256MB"
+  # For a profile: CRM_PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements".
+  [ -n "${CRM_PG_EXTRA_OPTS:-}" ] && opts="$opts $CRM_PG_EXTRA_OPTS"
   if [ "$mode" = fast ]; then
     opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   fi

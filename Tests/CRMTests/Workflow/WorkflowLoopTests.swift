@@ -92,8 +92,12 @@ struct WorkflowLoopTests {
         try await TestAPI(services: services).run { client in
             let w = try await WorkflowFixture.make(services, client)
             let rule = try await w.rule(["trigger": ["type": "field_changed", "fields": ["email"]],
-                                         "conditions": ["all": [["field": "phone", "op": "changed"]]],
+                                         "conditions": ["all": [["field": "phone", "op": "changed"]]], "log_skipped": true,
                                          "actions": [["type": "notify", "to": ["owner"], "title": "{{name}} has an e-mail"]]])
+            // The same rule without log_skipped (the default): its false conditions leave no row.
+            let quiet = try await w.rule(["trigger": ["type": "field_changed", "fields": ["email"]],
+                                          "conditions": ["all": [["field": "phone", "op": "changed"]]],
+                                          "actions": [["type": "notify", "to": ["owner"], "title": "{{name}} has an e-mail too"]]])
             let plain = try #require(try await w.f.create("customer", ["name": "No Mail"])["id"] as? String)
             let mailed = try #require(try await w.f.create("customer", ["name": "Mail", "email": "a@mail.example"])["id"] as? String)
             let both = try #require(try await w.f.create("customer", ["name": "Both", "email": "b@mail.example", "phone": "+86 10 5555 0001"])["id"] as? String)
@@ -103,6 +107,11 @@ struct WorkflowLoopTests {
             // The condition `phone changed` is false where the create left the phone empty.
             #expect(runs.first { $0["record_id"] as? String == mailed }?["status"] as? String == "skipped")
             #expect(runs.first { $0["record_id"] as? String == both }?["status"] as? String == "succeeded")
+            let quietRuns = try await w.runs("rule_id=\(quiet)")
+            #expect(quietRuns.map { $0["record_id"] as? String } == [both], "\(quietRuns)")
+            #expect(try await w.f.call(.post, "/api/v1/admin/workflow-rules", json: ["name": "x", "object": "customer", "trigger": ["type": "updated"],
+                                                                                 "actions": [["type": "notify", "to": ["owner"], "title": "t"]],
+                                                                                 "log_skipped": "yes"]).fieldNames == ["log_skipped"])
         }
     }
 

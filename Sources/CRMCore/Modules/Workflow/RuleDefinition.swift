@@ -10,6 +10,11 @@ public struct RuleDefinition: Sendable, Equatable {
     /// Whether the rule's own writes may trigger it again (off: a rule that updates its record
     /// runs once per edit).
     public var allowRetrigger: Bool
+    /// Whether a record event whose conditions are false is logged as a `skipped` run. Off by
+    /// default: with many rules on a busy object those rows were most of the dispatcher's
+    /// database time (25 per update in `ops/bench workflow`); time, schedule and manual fires
+    /// log theirs always, and a dry run explains any record.
+    public var logSkipped: Bool = false
 
     public enum RunAs: String, Sendable, CaseIterable {
         /// The admin who published the version.
@@ -21,7 +26,7 @@ public struct RuleDefinition: Sendable, Equatable {
     public static let maxActions = 20
 
     /// Reads a definition from a rule body (`trigger`, `conditions`, `actions`, `run_as`,
-    /// `allow_retrigger`), over `base` for members the body leaves out (a PATCH), checked
+    /// `allow_retrigger`, `log_skipped`), over `base` for members the body leaves out (a PATCH), checked
     /// against the object's metadata; 400 naming every wrong member.
     static func parse(_ body: [String: JSONValue], base: RuleDefinition?, object: ObjectDefinition, metadata: TenantMetadata) throws -> RuleDefinition {
         var errors = FieldErrors()
@@ -59,6 +64,10 @@ public struct RuleDefinition: Sendable, Equatable {
         if let a = body["allow_retrigger"] {
             if case .bool(let b) = a { allowRetrigger = b } else { errors.add("allow_retrigger", "invalid_type", "Expected true or false.") }
         }
+        var logSkipped = base?.logSkipped ?? false
+        if let l = body["log_skipped"] {
+            if case .bool(let b) = l { logSkipped = b } else { errors.add("log_skipped", "invalid_type", "Expected true or false.") }
+        }
         if let trigger, trigger.type == .deleted, condition != nil {
             errors.add("conditions", "invalid_value", "A rule on deletion has no record to test; leave conditions out.")
         }
@@ -66,7 +75,8 @@ public struct RuleDefinition: Sendable, Equatable {
             errors.add("actions", "invalid_value", "A rule on deletion cannot change the deleted record.")
         }
         try errors.throwIfAny("The rule has invalid members.")
-        return RuleDefinition(trigger: trigger!, condition: condition, actions: actions, runAs: runAs, allowRetrigger: allowRetrigger)
+        return RuleDefinition(trigger: trigger!, condition: condition, actions: actions, runAs: runAs, allowRetrigger: allowRetrigger,
+                              logSkipped: logSkipped)
     }
 
     /// As stored and answered.
@@ -77,6 +87,7 @@ public struct RuleDefinition: Sendable, Equatable {
             "actions": .array(actions.map(\.json)),
             "run_as": .string(runAs.rawValue),
             "allow_retrigger": .bool(allowRetrigger),
+            "log_skipped": .bool(logSkipped),
         ])
     }
 

@@ -190,6 +190,10 @@ public struct RuleEngine: ChangeEventConsumer {
             let caller = try await caller(start, definition: definition, context: context, tx: tx)
             let subject = try await subject(start, definition: definition, caller: caller, context: context, tx: tx)
             if let condition = definition.condition, !condition.evaluate(subject, trace: &trace) {
+                // A record event's false condition is not a row unless the rule asks (`log_skipped`).
+                if start.eventId != nil, start.attempts == 1, !definition.logSkipped {
+                    return record(start, status: "skipped", trace: trace, steps: [], error: nil, context: context)
+                }
                 return try await log(start, status: "skipped", trace: trace, context: context, pending: pending, tx: tx)
             }
             // The actions are all or nothing; the next rule sees the record as they left it.

@@ -9,8 +9,8 @@ struct WorkflowRules: Sendable {
     let store = RuleStore()
     let engine = RuleEngine()
 
-    static let ruleMembers: Set<String> = ["name", "object", "description", "position", "trigger", "conditions", "actions", "run_as", "allow_retrigger"]
-    static let definitionMembers: Set<String> = ["trigger", "conditions", "actions", "run_as", "allow_retrigger"]
+    static let ruleMembers: Set<String> = ["name", "object", "description", "position", "trigger", "conditions", "actions", "run_as", "allow_retrigger", "log_skipped"]
+    static let definitionMembers: Set<String> = ["trigger", "conditions", "actions", "run_as", "allow_retrigger", "log_skipped"]
 
     func list(object: String?, caller: RecordCaller, in tx: Transaction) async throws -> String {
         let rules = try await store.rules(object: object, in: tx)
