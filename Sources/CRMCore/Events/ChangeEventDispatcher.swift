@@ -35,7 +35,9 @@ public struct ChangeEventDispatcher: Sendable {
                 n = try await services.db.transaction(for: schema) { tx in
                     try await dispatchBatch(tenant: tenant, services: services, logger: logger, batch: batch, careful: false, in: tx)
                 }
-            } catch is NeedsCare {
+            } catch let care as NeedsCare {
+                logger.info("change event batch failed; running it again with a savepoint per event",
+                            metadata: ["schema": "\(schema.schema.name)", "error": "\(JobQueue.describe(care.underlying))"])
                 n = try await services.db.transaction(for: schema) { tx in
                     try await dispatchBatch(tenant: tenant, services: services, logger: logger, batch: batch, careful: true, in: tx)
                 }

@@ -105,14 +105,36 @@ public struct RuleEngine: ChangeEventConsumer {
                     metadataByPublisher[version.publishedBy] = metadata
                 }
                 guard let definitionObject = metadata.objects[object] else { continue }
+                // A version never changes, so its reading against one metadata version is kept
+                // across batches: parsing 50 rules was most of a small batch's own work.
+                let key = "\(context.tenant.id)|\(ruleId)|\(version.version)|\(version.publishedBy)|\(metadata.version)"
+                if let known = Self.parsed.get(key) { out.append(known); continue }
+                let rule: LoadedRule
                 do {
-                    out.append(LoadedRule(id: ruleId, version: version,
-                                          definition: try RuleDefinition.stored(version.definition, object: definitionObject, metadata: metadata)))
+                    rule = LoadedRule(id: ruleId, version: version,
+                                      definition: try RuleDefinition.stored(version.definition, object: definitionObject, metadata: metadata))
                 } catch {
-                    out.append(LoadedRule(id: ruleId, version: version, definition: nil, problem: Self.describe(error)))
+                    rule = LoadedRule(id: ruleId, version: version, definition: nil, problem: Self.describe(error))
                 }
+                Self.parsed.set(key, rule)
+                out.append(rule)
             }
             return out
+        }
+    }
+
+    /// Published versions read against a metadata version, for every tenant this process serves;
+    /// at most 10,000 (then it starts again empty).
+    static let parsed = ParsedRules()
+
+    final class ParsedRules: Sendable {
+        private let box = NIOLockedValueBox<[String: LoadedRule]>([:])
+        func get(_ key: String) -> LoadedRule? { box.withLockedValue { $0[key] } }
+        func set(_ key: String, _ rule: LoadedRule) {
+            box.withLockedValue {
+                if $0.count >= 10_000 { $0.removeAll(keepingCapacity: true) }
+                $0[key] = rule
+            }
         }
     }
 
