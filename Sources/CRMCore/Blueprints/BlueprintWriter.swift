@@ -54,6 +54,13 @@ public enum BlueprintWriter {
                 (text(section.module), Node(section.values.map { (text($0.name), tree($0.value)) }))
             })))
         }
+        for section in BlueprintSections.all().map(\.section) {
+            guard let written = bp.sections[section.key], !written.isEmpty else { continue }
+            top.append((text(section.key), Node(section.lists.compactMap { list -> (Node, Node)? in
+                guard !written[list].isEmpty else { return nil }
+                return (text(list), Node(written[list].map { entry($0.value) }))
+            })))
+        }
         let body = try Yams.serialize(node: Node(top), indent: 2, width: -1, allowUnicode: true)
         return header + body + (body.hasSuffix("\n") ? "" : "\n")
     }
@@ -126,6 +133,17 @@ public enum BlueprintWriter {
             return Node(section)
         })))
         return Node(pairs)
+    }
+
+    /// Members an entry starts with, in this order, so a reader sees what it is first; the rest
+    /// follow in key order.
+    static let leadingKeys = ["name", "url", "object", "description", "published", "active"]
+
+    /// A section's entry: its naming members first, then the rest as `tree` writes them.
+    static func entry(_ members: [String: JSONValue]) -> Node {
+        let rank = { (k: String) in leadingKeys.firstIndex(of: k) ?? leadingKeys.count }
+        let keys = members.keys.sorted { (rank($0), $0) < (rank($1), $1) }
+        return Node(keys.map { (text($0), tree(members[$0]!)) })
     }
 
     /// A setting's value: mappings in key order, flow style when they hold only plain values.
