@@ -99,7 +99,7 @@ public struct BlueprintExporter: Sendable {
             bp.settings.append(section)
         }
         let run = BlueprintRun(services: services, tx: tx, tenant: tenant, file: "", prune: false, actor: nil, permissions: nil)
-        for (module, section) in BlueprintSections.all(services.registry) where module.map(metadata.enabledModules.contains) ?? true {
+        for (module, section) in BlueprintSections.all(services.registry) where module.map { metadata.enabledModules.contains($0) } ?? true {
             let exported = try await section.export(in: run)
             if !exported.isEmpty { bp.sections[section.key] = exported }
         }

@@ -71,8 +71,11 @@ extension Blueprint {
 public enum BlueprintSections {
     /// `module` is nil for a core section (always on).
     public static func all(_ registry: ModuleRegistry = .standard) -> [(module: String?, section: any BlueprintSection)] {
-        [(nil, WebhookEndpointsSection() as any BlueprintSection)]
-            + registry.modules.flatMap { m in m.blueprintSections.map { (Optional(m.id), $0) } }
+        var out: [(module: String?, section: any BlueprintSection)] = [(nil, WebhookEndpointsSection())]
+        for module in registry.modules {
+            for section in module.blueprintSections { out.append((module.id, section)) }
+        }
+        return out
     }
 }
 
@@ -173,7 +176,7 @@ public final class BlueprintRun: @unchecked Sendable {
 
     /// A problem at the member `path` of an entry, naming the entry as `list[i] 'name'`.
     func problem(_ entry: Blueprint.Entry, _ label: String, path: String? = nil, _ message: String) -> BlueprintProblems {
-        BlueprintProblems([BlueprintProblem(file: file, at: path.map(entry.at) ?? entry.at,
+        BlueprintProblems([BlueprintProblem(file: file, at: path.map { entry.at($0) } ?? entry.at,
                                             "\(label)\(path.map { ": \($0)" } ?? ""): \(message)")])
     }
 

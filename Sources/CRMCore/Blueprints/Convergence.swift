@@ -521,7 +521,7 @@ final class Convergence: @unchecked Sendable {
     /// removed with prune.
     func sections() async throws {
         let run = BlueprintRun(services: services, tx: tx, tenant: tenant, file: file, prune: prune, actor: actor, permissions: caller)
-        for (module, section) in BlueprintSections.all(services.registry) where module.map(enabledAfter.contains) ?? true {
+        for (module, section) in BlueprintSections.all(services.registry) where module.map { enabledAfter.contains($0) } ?? true {
             try await section.converge(bp.sections[section.key] ?? Blueprint.Section(key: section.key), in: run)
         }
         changes += run.changes

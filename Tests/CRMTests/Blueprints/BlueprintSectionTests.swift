@@ -198,7 +198,7 @@ struct BlueprintSectionTests {
         let services = try await Self.services()
         let slug = Fixtures.uniqueSlug("bps")
         _ = try await Self.apply(services, Self.base, slug: slug)
-        let fewer = Self.base[..<Self.base.range(of: "    - name: New customers to Sales\n")!.lowerBound] + ""
+        let fewer = String(Self.base[..<Self.base.range(of: "    - name: New customers to Sales\n")!.lowerBound])
         let kept = try await Self.apply(services, String(fewer), slug: slug)
         #expect(kept.isNoOp && kept.notInFile.contains("workflow rule 'New customers to Sales'"), "\(kept.changes) \(kept.notInFile)")
         let pruned = try await Self.apply(services, String(fewer), slug: slug, prune: true)
