@@ -123,7 +123,7 @@ struct BlueprintSectionTests {
 
         let exported = try await Self.export(services, slug)
         #expect(!exported.contains(secret), "the export holds the endpoint's secret")
-        for needle in ["webhooks:", "url: http://127.0.0.1:9/hooks/erp", "process: Credit limit", "endpoint: http://127.0.0.1:9/hooks/erp",
+        for needle in ["webhooks:", "url: http://127.0.0.1:9/hooks/erp", "process: Credit limit", "endpoint: 'http://127.0.0.1:9/hooks/erp'",
                        "cfo@sec.example", "round_robin_department: Sales", "role: Finance", "published: false"] {
             #expect(exported.contains(needle), "\(needle) is not in:\n\(exported)")
         }
@@ -168,7 +168,7 @@ struct BlueprintSectionTests {
             (services, b.replacingOccurrences(of: "users: [cfo@sec.example]", with: "users: [nobody@sec.example]"),
              "nobody@sec.example", "approvals.processes[0] 'Credit limit': steps.1.approvers.users.0: 'nobody@sec.example' is not among users"),
             (strict, b.replacingOccurrences(of: "http://127.0.0.1:9/hooks/erp", with: "https://127.0.0.1/hooks/erp"),
-             "https://127.0.0.1/hooks/erp\n", "webhooks.endpoints[0] 'https://127.0.0.1/hooks/erp': url: The host 127.0.0.1 resolves to a loopback"),
+             "https://127.0.0.1/hooks/erp", "webhooks.endpoints[0] 'https://127.0.0.1/hooks/erp': url: The host 127.0.0.1 resolves to a loopback"),
             (services, b.replacingOccurrences(of: "endpoint: 'http://127.0.0.1:9/hooks/erp'", with: "endpoint: 'http://127.0.0.1:9/hooks/crm'"),
              "'http://127.0.0.1:9/hooks/crm'", "actions.2.endpoint: No webhook endpoint with the url"),
         ]
