@@ -127,6 +127,8 @@ public struct Blueprint: Sendable {
     public var objects: [ObjectConfig]
     public var settings: [SettingsSection]
     public var sampleRecords: [SampleRecord]
+    /// The core's and modules' own sections (`webhooks`, `workflow`, …) by top-level key.
+    public var sections: [String: Section] = [:]
 
     public init(slug: String? = nil, name: String, plan: String, timeZone: String?, locale: String?, modules: [String] = [],
                 laterModules: [String] = [], departments: [Department] = [], roles: [Role] = [], users: [User] = [],

@@ -20,6 +20,8 @@ public struct BlueprintApplier: Sendable {
         public var notInFile: [String]
         /// New users' generated passwords, shown once.
         public var passwords: [(email: String, password: String)]
+        /// New webhook endpoints' signing secrets, shown once (never written to a blueprint).
+        public var secrets: [(what: String, secret: String)] = []
         public var dryRun: Bool
         /// Problems after the commit (the configuration stands).
         public var warnings: [String] = []
@@ -36,6 +38,7 @@ public struct BlueprintApplier: Sendable {
         var outcome = Outcome(slug: slug, created: existing == nil, changes: [], notInFile: [], passwords: [], dryRun: dryRun)
         var changedModules: [(String, Bool)] = []
         var enabledAfter: [String] = []
+        var schedules: [(kind: String, cron: String)] = []
         let box = OutcomeBox()
         do {
             if let tenant = existing {
@@ -77,6 +80,8 @@ public struct BlueprintApplier: Sendable {
             outcome.passwords = run.passwords
             changedModules = run.changedModules
             enabledAfter = run.enabledAfter
+            outcome.secrets = run.secrets
+            schedules = run.schedules
         }
         // After the commit: the schedules of every enabled module (an upsert, so a schedule lost to
         // an earlier failure comes back) and the removal of disabled ones. A failure here is a
@@ -90,12 +95,17 @@ public struct BlueprintApplier: Sendable {
                     for module in enabledAfter {
                         try await ModuleJobs.sync(module: module, tenant: tenant.id, on: true, registry: services.registry, scheduler: services.jobSchedules)
                     }
+                    // Schedules a section asked for (approval time-outs), as the admin API makes them.
+                    for s in schedules { _ = try await services.jobSchedules.schedule(kind: s.kind, tenantId: tenant.id, cron: s.cron) }
                 }
             } catch {
                 outcome.warnings.append("the modules' job schedules could not be synced (\(error)); apply again to retry")
             }
         }
-        if outcome.dryRun { outcome.passwords = [] }
+        if outcome.dryRun {
+            outcome.passwords = []
+            outcome.secrets = []
+        }
         return outcome
     }
 
@@ -139,6 +149,10 @@ extension BlueprintApplier.Outcome {
         if !passwords.isEmpty {
             lines.append("new users' passwords (shown only this once; each user should change theirs):")
             lines += passwords.map { "  \($0.email)  \($0.password)" }
+        }
+        if !secrets.isEmpty {
+            lines.append("new webhook endpoints' signing secrets (shown only this once; give each to its receiver):")
+            lines += secrets.map { "  \($0.what)  \($0.secret)" }
         }
         return lines.joined(separator: "\n")
     }

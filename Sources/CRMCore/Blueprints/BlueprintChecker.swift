@@ -87,6 +87,13 @@ public enum BlueprintChecker {
             }
         }
 
+        // The core's and modules' sections: a module's needs the module on.
+        for (module, section) in BlueprintSections.all(registry) {
+            guard let read = bp.sections[section.key] else { continue }
+            if let module, !enabled.contains(module), !read.isEmpty { fail(read.at, "\(section.key) needs the \(module) module in modules.") }
+            for (at, message) in section.check(read, in: bp) { fail(at, message) }
+        }
+
         // Sample records: known objects, refs defined before use, owners among users.
         var refs = Set<String>()
         for rec in bp.sampleRecords {

@@ -98,6 +98,11 @@ public struct BlueprintExporter: Sendable {
             for setting in module.settings { section.values.append(.init(name: setting.name, value: try await setting.loadJSON(in: tx))) }
             bp.settings.append(section)
         }
+        let run = BlueprintRun(services: services, tx: tx, tenant: tenant, file: "", prune: false, actor: nil, permissions: nil)
+        for (module, section) in BlueprintSections.all(services.registry) where module.map { metadata.enabledModules.contains($0) } ?? true {
+            let exported = try await section.export(in: run)
+            if !exported.isEmpty { bp.sections[section.key] = exported }
+        }
         return bp
     }
 }

@@ -24,10 +24,11 @@ public enum BlueprintParser {
         } catch let error as YamlError {
             throw BlueprintProblems([syntaxProblem(error, file: file)])
         }
+        let sections = BlueprintSections.all().map(\.section)
         let top = r.mapping(root, "the blueprint", allowed: [
             "blueprint", "slug", "name", "plan", "time_zone", "locale", "modules", "later_modules", "departments", "roles", "users",
-            "objects", "settings", "sample_records",
-        ], required: ["blueprint", "name", "plan"])
+            "objects", "settings",
+        ] + sections.map(\.key) + ["sample_records"], required: ["blueprint", "name", "plan"])
         guard let top else { throw BlueprintProblems(r.problems) }
         if let v = r.int(top["blueprint"], "blueprint (the format version)"), v != formatVersion {
             r.fail(top["blueprint"], "This is format version \(v); this crm reads version \(formatVersion).")
@@ -56,6 +57,14 @@ public enum BlueprintParser {
                 }
                 bp.settings.append(section)
             }
+        }
+        for section in sections {
+            guard let node = top[section.key], let m = r.mapping(node, section.key, allowed: section.lists) else { continue }
+            var read = Blueprint.Section(key: section.key, at: r.position(node))
+            for list in m.order {
+                read.lists[list] = (r.sequence(m[list], "\(section.key).\(list)") ?? []).compactMap { r.entry($0, "\(section.key).\(list)") }
+            }
+            bp.sections[section.key] = read
         }
         if let samples = top["sample_records"],
            let m = r.mapping(samples, "sample_records", allowed: Array(AccessObjects.standard).sorted())

@@ -54,6 +54,13 @@ public enum BlueprintWriter {
                 (text(section.module), Node(section.values.map { (text($0.name), tree($0.value)) }))
             })))
         }
+        for section in BlueprintSections.all().map(\.section) {
+            guard let written = bp.sections[section.key], !written.isEmpty else { continue }
+            top.append((text(section.key), Node(section.lists.compactMap { list -> (Node, Node)? in
+                guard !written[list].isEmpty else { return nil }
+                return (text(list), Node(written[list].map { entry($0.value) }))
+            })))
+        }
         let body = try Yams.serialize(node: Node(top), indent: 2, width: -1, allowUnicode: true)
         return header + body + (body.hasSuffix("\n") ? "" : "\n")
     }
@@ -126,6 +133,36 @@ public enum BlueprintWriter {
             return Node(section)
         })))
         return Node(pairs)
+    }
+
+    /// Members an entry (or a part of one) starts with, in this order, so a reader sees what it
+    /// is first; the rest follow in key order.
+    static let leadingKeys = ["name", "url", "object", "description", "published", "active", "type"]
+
+    /// A section's entry: naming members first; lists of plain values and mappings of them on
+    /// one line.
+    static func entry(_ members: [String: JSONValue]) -> Node {
+        let rank = { (k: String) in leadingKeys.firstIndex(of: k) ?? leadingKeys.count }
+        func node(_ v: JSONValue) -> Node {
+            switch v {
+            case .object(let o):
+                let pairs = o.keys.sorted { (rank($0), $0) < (rank($1), $1) }.map { (text($0), node(o[$0]!)) }
+                return o.values.allSatisfy(plain) ? Node(pairs, .implicit, .flow) : Node(pairs)
+            case .array(let items):
+                return items.allSatisfy(plain) ? Node(items.map(node), .implicit, .flow) : Node(items.map(node))
+            default:
+                return value(v)
+            }
+        }
+        func plain(_ v: JSONValue) -> Bool {
+            switch v {
+            case .object: return false
+            case .array(let items): return items.allSatisfy { if case .object = $0 { return false }; if case .array = $0 { return false }; return true }
+            default: return true
+            }
+        }
+        let keys = members.keys.sorted { (rank($0), $0) < (rank($1), $1) }
+        return Node(keys.map { (text($0), node(members[$0]!)) })
     }
 
     /// A setting's value: mappings in key order, flow style when they hold only plain values.

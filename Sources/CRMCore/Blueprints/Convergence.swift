@@ -18,6 +18,8 @@ final class Convergence: @unchecked Sendable {
     var passwords: [(email: String, password: String)] = []
     var changedModules: [(String, Bool)] = []
     var enabledAfter: [String] = []
+    var secrets: [(what: String, secret: String)] = []
+    var schedules: [(kind: String, cron: String)] = []
 
     var actor: Principal!
     var caller: EffectivePermissions!
@@ -51,6 +53,7 @@ final class Convergence: @unchecked Sendable {
         try await checkFieldGrants()
         try await moduleSettings()
         enabledAfter = ModuleRegistry.standard.modules.map(\.id).filter(try await enabledModules().contains)
+        try await sections()
         if created { try await sampleRecords() }
     }
 
@@ -512,6 +515,20 @@ final class Convergence: @unchecked Sendable {
         }
     }
 
+
+    /// The core's and enabled modules' sections, in order (endpoints and processes before the
+    /// rules that name them). A section the file leaves out converges to empty: reported, or
+    /// removed with prune.
+    func sections() async throws {
+        let run = BlueprintRun(services: services, tx: tx, tenant: tenant, file: file, prune: prune, actor: actor, permissions: caller)
+        for (module, section) in BlueprintSections.all(services.registry) where module.map { enabledAfter.contains($0) } ?? true {
+            try await section.converge(bp.sections[section.key] ?? Blueprint.Section(key: section.key), in: run)
+        }
+        changes += run.changes
+        notInFile += run.notInFile
+        secrets += run.secrets
+        schedules += run.schedules
+    }
 
     func sampleRecords() async throws {
         guard !bp.sampleRecords.isEmpty else { return }

@@ -212,4 +212,42 @@ final class YAMLReader {
             return jsonValue(node, what)
         }
     }
+
+    /// A section's entry: a mapping as JSON, recording where each member stood by its path
+    /// (`actions.0.values`), so a service's problem with a member points at its line.
+    func entry(_ node: Node, _ what: String) -> Blueprint.Entry? {
+        guard case .mapping = node else {
+            fail(node, "Each of \(what) must be a mapping (key: value), not \(kind(node)).")
+            return nil
+        }
+        var positions: [String: Blueprint.Position] = [:]
+        guard case .object(let value)? = positionedTree(node, path: "", what: what, positions: &positions) else { return nil }
+        return Blueprint.Entry(value, at: position(node), positions: positions)
+    }
+
+    private func positionedTree(_ node: Node, path: String, what: String, positions: inout [String: Blueprint.Position]) -> JSONValue? {
+        if !path.isEmpty { positions[path] = position(node) }
+        func sub(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+        switch node {
+        case .mapping(let m):
+            guard visit(node) else { return nil }
+            var out: [String: JSONValue] = [:]
+            for (k, v) in m {
+                guard let key = k.scalar?.string else { fail(k, "Keys of \(what) are text."); return nil }
+                guard let value = positionedTree(v, path: sub(key), what: what, positions: &positions) else { return nil }
+                out[key] = value
+            }
+            return .object(out)
+        case .sequence(let items):
+            guard visit(node) else { return nil }
+            var out: [JSONValue] = []
+            for (i, item) in items.enumerated() {
+                guard let value = positionedTree(item, path: sub(String(i)), what: what, positions: &positions) else { return nil }
+                out.append(value)
+            }
+            return .array(out)
+        default:
+            return jsonValue(node, what)
+        }
+    }
 }

@@ -82,3 +82,8 @@ extension ApprovalsModule {
         ]
     }
 }
+
+extension ApprovalsModule {
+    /// `approvals.processes` in a tenant blueprint.
+    public var blueprintSections: [any BlueprintSection] { [ApprovalProcessesSection()] }
+}

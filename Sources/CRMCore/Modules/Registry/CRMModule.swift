@@ -39,6 +39,8 @@ public protocol CRMModule: Sendable {
     /// Its named business events (`lead.converted`): record changes it makes through a door of
     /// its own, which workflow rules can be started by.
     var events: [ModuleEvent] { get }
+    /// Its parts of a tenant blueprint (`workflow.rules`): read, checked, converged, exported.
+    var blueprintSections: [any BlueprintSection] { get }
 }
 
 extension CRMModule {
@@ -57,6 +59,7 @@ extension CRMModule {
     public var routes: [ModuleRoute] { [] }
     public var eventConsumers: [any ChangeEventConsumer] { [] }
     public var events: [ModuleEvent] { [] }
+    public var blueprintSections: [any BlueprintSection] { [] }
 }
 
 /// A module's business event: the change events of `object` that came through `origin` (the
