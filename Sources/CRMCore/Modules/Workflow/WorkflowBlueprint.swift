@@ -154,6 +154,7 @@ struct WorkflowRulesSection: BlueprintSection {
             // The API's defaults are left out, so a file shows what was chosen.
             if value["run_as"] == .string(RuleDefinition.RunAs.publisher.rawValue) { value["run_as"] = nil }
             if value["allow_retrigger"] == .bool(false) { value["allow_retrigger"] = nil }
+            if value["log_skipped"] == .bool(false) { value["log_skipped"] = nil }
             entries.append(Blueprint.Entry(BlueprintReferences.clean(value)))
         }
         return Blueprint.Section(key: key, lists: ["rules": entries])
