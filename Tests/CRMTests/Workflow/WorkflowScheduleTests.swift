@@ -23,13 +23,16 @@ struct WorkflowScheduleTests {
             self.clock = clock
             self.client = client
             let request = Fixtures.newTenant(Fixtures.uniqueSlug(), plan: "enterprise", timeZone: "Asia/Shanghai")
-            tenant = try await Fixtures.provision(services, request)
-            t = TestTenant(tenant: tenant, adminEmail: request.admin.email, adminPassword: Fixtures.password)
+            let tenant = try await Fixtures.provision(services, request)
+            let t = TestTenant(tenant: tenant, adminEmail: request.admin.email, adminPassword: Fixtures.password)
             // An address of its own: logging in on a clock a year ahead moves the address's turn a year ahead.
-            address = "2001:db8:\(UUID().compactHex.prefix(4)):\(UUID().compactHex.prefix(4))::1"
+            let address = "2001:db8:\(UUID().compactHex.prefix(4)):\(UUID().compactHex.prefix(4))::1"
             let f = RecordsFixture(services: services, t: t, client: client,
                                    admin: try await client.login(t.slug, t.adminEmail, t.adminPassword, address: address))
             try await f.enable("workflow")
+            self.tenant = tenant
+            self.t = t
+            self.address = address
             w = WorkflowFixture(f: f)
         }
 
@@ -217,6 +220,15 @@ struct WorkflowScheduleTests {
             #expect(test.status == 200, "\(test.text)")
             #expect(test.object["result"] as? Bool == true)
             #expect((test.object["actions"] as? [[String: Any]])?.first?["title"] as? String == "Check Vivid")
+
+            // The tenant's OpenAPI document lists the trigger, and stays valid.
+            let document = try await w.f.call(.get, "/api/v1/openapi.json")
+            let trigger = try #require(document.openAPISchemas?["WorkflowTrigger"] as? [String: Any])
+            let kinds = (trigger["oneOf"] as? [[String: Any]] ?? []).compactMap { $0["properties"] as? [String: Any] }
+            let schedule = try #require(kinds.first { (($0["type"] as? [String: Any])?["enum"] as? [String]) == ["schedule"] })
+            #expect(schedule["cron"] != nil)
+            let (ok, output) = try OpenAPITests.validate(document.text)
+            #expect(ok, "openapi-spec-validator: \(output)")
         }
     }
 

@@ -32,7 +32,7 @@ enum RuleSchedule {
         }
         let cron: CronSchedule
         do { cron = try CronSchedule(text) } catch {
-            errors.add("trigger.cron", "invalid_value", "\(error.description). \(hint)")
+            errors.add("trigger.cron", "invalid_value", "\(error). \(hint)")
             return nil
         }
         guard cron.shortestGap >= minimumInterval else {
@@ -92,12 +92,12 @@ extension RuleEngine {
         try await store.reconcileSchedules(zone: zone, in: tx)
         var budget = pageSize
         while budget > 0, let schedule = try await store.dueSchedule(now: context.now, in: tx) {
-            let (count, finished) = try await firePage(schedule, limit: budget, zone: zone, context: context, tx: tx)
+            let (count, done) = try await firePage(schedule, limit: budget, zone: zone, context: context, tx: tx)
             tick.records += count
             budget -= max(count, 1)
-            if !finished {
+            if let done {
                 tick.more = true
-                tick.resumeKey = "\(schedule.rule.uuidString.lowercased()):\(Int64(schedule.due.timeIntervalSince1970)):\(tick.records)"
+                tick.resumeKey = "\(schedule.rule.uuidString.lowercased()):\(Int64(schedule.due.timeIntervalSince1970)):\(done)"
             }
         }
         // A budget used up with schedules still due: another tick takes them now, not in a minute.
@@ -110,20 +110,22 @@ extension RuleEngine {
 
     /// One page of an occurrence: the next records after the cursor as the run-as user sees
     /// them, each run once (skipped ones counted, not logged); the cursor moves, or the
-    /// occurrence ends and the next is set. How many records, and whether the occurrence ended.
+    /// occurrence ends and the next is set. How many records, and while the occurrence goes on,
+    /// how many of its records are done.
     func firePage(_ schedule: RuleStore.Schedule, limit: Int, zone: TimeZone, context: EventContext,
-                  tx: Transaction) async throws -> (Int, Bool) {
+                  tx: Transaction) async throws -> (Int, Int?) {
         var counts = schedule.counts
-        let version: RuleStore.Version, definition: RuleDefinition, caller: RecordCaller, object: ObjectDefinition
+        let setup: (RuleStore.Version, RuleDefinition, RecordCaller, ObjectDefinition)
         do {
-            (version, definition, caller, object) = try await scheduled(schedule, context: context, tx: tx)
+            setup = try await scheduled(schedule, context: context, tx: tx)
         } catch {
             if DatabaseHealth.isConnectionFailure(error) { throw error }
             // The occurrence cannot run at all (the rule no longer fits, its user is gone): it
             // ends with the reason on the rule, and the next one tries again.
             try await finish(schedule, counts: counts, error: Self.describe(error), zone: zone, context: context, tx: tx)
-            return (0, true)
+            return (0, nil)
         }
+        let (version, definition, caller, object) = setup
         let page = try await store.visibleRecords(object, caller: caller, after: schedule.after, limit: limit, in: tx)
         let ids = page.map { RuleSchedule.eventId(rule: schedule.rule, occurrence: schedule.due, record: $0.id) }
         let done = try await store.ranEvents(rule: schedule.rule, events: ids, in: tx)
@@ -134,7 +136,7 @@ extension RuleEngine {
                               trigger: "schedule", changes: [:], actorId: nil, depth: 1)
             // The page's read is the record as this user sees it: no read again per record.
             context.memo.set(Self.subjectKey(start) + "." + caller.userId.uuidString, record.values)
-            let run = try await run(start, definition: definition, maxDepth: maxDepth, context: context, tx: tx, pending: runs)
+            let run = try await self.run(start, definition: definition, maxDepth: maxDepth, context: context, tx: tx, pending: runs)
             counts[run.status, default: 0] += 1
             context.memo.remove(prefix: Self.subjectKey(start))
         }
@@ -142,10 +144,10 @@ extension RuleEngine {
         counts["records", default: 0] += page.count
         if page.count == limit, let last = page.last {
             try await store.advance(schedule.rule, after: last.id, counts: counts, at: context.now, in: tx)
-            return (page.count, false)
+            return (page.count, counts["records"] ?? 0)
         }
         try await finish(schedule, counts: counts, error: nil, zone: zone, context: context, tx: tx)
-        return (page.count, true)
+        return (page.count, nil)
     }
 
     /// What an occurrence runs: its version, read against the publisher's view of the object,
@@ -162,7 +164,7 @@ extension RuleEngine {
         let definition = try RuleDefinition.stored(version.definition, object: publisherView, metadata: metadata)
         let probe = Start(rule: schedule.rule, version: version, object: schedule.object, recordId: schedule.rule, eventId: nil,
                           trigger: "schedule", changes: [:], actorId: nil, depth: 1)
-        let caller = try await caller(probe, definition: definition, context: context, tx: tx)
+        let caller = try await self.caller(probe, definition: definition, context: context, tx: tx)
         guard let object = caller.metadata.objects[schedule.object], caller.permissions.may(.read, on: schedule.object) else {
             throw CRMError.conflict("The rule runs as a user who may not read \(schedule.object) records.")
         }
@@ -178,12 +180,11 @@ extension RuleEngine {
                                          "rule_version": .number(Decimal(schedule.version))]
         for key in ["records", "succeeded", "skipped", "failed", "depth_limited"] { last[key] = .number(Decimal(counts[key] ?? 0)) }
         if let error { last["error"] = .string(String(error.prefix(2000))) }
-        let active = try await store.activeSchedule(schedule.rule, in: tx)
-        guard let (version, cron) = active, let next = cron.next(after: context.now, in: zone) else {
+        guard let active = try await store.activeSchedule(schedule.rule, in: tx), let next = active.cron.next(after: context.now, in: zone) else {
             try await store.removeSchedule(schedule.rule, in: tx)
             return
         }
-        try await store.setSchedule(schedule.rule, version: version, object: schedule.object, due: next, last: .object(last),
+        try await store.setSchedule(schedule.rule, version: active.version, object: schedule.object, due: next, last: .object(last),
                                     at: context.now, in: tx)
     }
 }
@@ -270,7 +271,7 @@ extension RuleStore {
     }
 
     /// The rule's active version and cron, when it is published with a schedule trigger.
-    func activeSchedule(_ rule: UUID, in tx: Transaction) async throws -> (Int, CronSchedule)? {
+    func activeSchedule(_ rule: UUID, in tx: Transaction) async throws -> (version: Int, cron: CronSchedule)? {
         for try await (version, text) in try await tx.query("""
             SELECT v.version, v.definition->'trigger'->>'cron' FROM workflow_rules r
             JOIN workflow_rule_versions v ON v.rule_id = r.id AND v.version = r.active_version
