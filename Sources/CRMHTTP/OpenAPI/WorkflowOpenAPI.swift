@@ -13,7 +13,7 @@ enum WorkflowOpenAPI {
             for (name, schema) in more { properties[name] = schema }
             return .object(description: description, properties: properties, additionalProperties: .a(false))
         }
-        return .one(of: [
+        return .one(of:
             kind(["created", "updated", "created_or_updated", "deleted", "manual"], "A record event, or a start by hand (manual)"),
             kind(["field_changed"], "Any of the fields changed; with one field, optionally from and/or to a value", [
                 "fields": .array(minItems: 1, maxItems: 50, items: .string),
@@ -30,7 +30,7 @@ enum WorkflowOpenAPI {
                 "cron": .string(description: "Five fields (minute hour day-of-month month day-of-week) in the company's time zone, at most every 15 minutes: 0 9 * * 1-5",
                                 maxLength: 200),
             ]),
-        ], title: "Workflow trigger")
+            title: "Workflow trigger")
     }
 
     static func add(to paths: inout OpenAPI.PathItem.Map, schemas: inout OpenAPI.ComponentDictionary<JSONSchema>) {

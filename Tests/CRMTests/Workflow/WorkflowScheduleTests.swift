@@ -66,7 +66,7 @@ struct WorkflowScheduleTests {
         }
     }
 
-    static let notifyOwner: [[String: Any]] = [["type": "notify", "to": ["owner"], "title": "Check {{name}}"]]
+    static var notifyOwner: [[String: Any]] { [["type": "notify", "to": ["owner"], "title": "Check {{name}}"]] }
 
     @Test("a weekday 09:00 rule runs once per matching record at each occurrence, not at the weekend; ticks run twice, a lost cursor and missed days run nothing twice")
     func weekdays() async throws {
