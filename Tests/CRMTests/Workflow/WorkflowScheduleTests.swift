@@ -225,7 +225,11 @@ struct WorkflowScheduleTests {
             let document = try await w.f.call(.get, "/api/v1/openapi.json")
             let trigger = try #require(document.openAPISchemas?["WorkflowTrigger"] as? [String: Any])
             let kinds = (trigger["oneOf"] as? [[String: Any]] ?? []).compactMap { $0["properties"] as? [String: Any] }
-            let schedule = try #require(kinds.first { (($0["type"] as? [String: Any])?["enum"] as? [String]) == ["schedule"] })
+            // One allowed value is written as const (OpenAPI 3.1).
+            let schedule = try #require(kinds.first { kind in
+                let type = kind["type"] as? [String: Any] ?? [:]
+                return type["const"] as? String == "schedule" || type["enum"] as? [String] == ["schedule"]
+            }, "\(trigger)")
             #expect(schedule["cron"] != nil)
             let (ok, output) = try OpenAPITests.validate(document.text)
             #expect(ok, "openapi-spec-validator: \(output)")
