@@ -44,6 +44,9 @@ enum TenantOpenAPI {
                                                 errors: [400] + OpenAPIResponses.reads))))
         }
         if caller.permissions.has(.manageSettings) { WebhooksOpenAPI.add(to: &paths, schemas: &schemas) }
+        if caller.permissions.has(.manageSettings), caller.metadata.enabledModules.contains(WorkflowModule.id) {
+            WorkflowOpenAPI.add(to: &paths, schemas: &schemas)
+        }
         let loose = JSONSchema.object(description: "See the README for its members")
         paths[path("/api/v1/me")] = .b(OpenAPI.PathItem(get: OpenAPI.Operation(
             tags: ["identity"], summary: "The caller, their department, roles and permissions", operationId: "getMe",

@@ -107,6 +107,9 @@ public struct RuleTrigger: Sendable, Equatable {
         case relativeTime = "relative_time"
         /// A module's business event on the rule's object (`lead.converted`, `pool.claimed`).
         case event
+        /// A cron schedule in the tenant's time zone: each occurrence runs the rule on every
+        /// record of the object its run-as user can see (`RuleSchedule`).
+        case schedule
     }
 
     public var type: Kind
@@ -120,6 +123,8 @@ public struct RuleTrigger: Sendable, Equatable {
     public var time: RelativeTime?
     /// `event`: the module event.
     public var event: ModuleEvent?
+    /// `schedule`: when, in the tenant's time zone.
+    public var cron: CronSchedule?
 
     static func parse(_ json: JSONValue, object: ObjectDefinition, metadata: TenantMetadata, errors: inout FieldErrors) -> RuleTrigger? {
         guard case .object(let o) = json, let typeText = o["type"]?.stringValue else {
@@ -127,12 +132,16 @@ public struct RuleTrigger: Sendable, Equatable {
             return nil
         }
         guard let type = Kind(rawValue: typeText) else {
-            errors.add("trigger.type", "invalid_value", "One of: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")) (cron schedules are not built yet).")
+            errors.add("trigger.type", "invalid_value", "One of: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
             return nil
         }
         if type == .relativeTime {
             guard let time = RelativeTime.parse(o, object: object, errors: &errors) else { return nil }
             return RuleTrigger(type: type, time: time)
+        }
+        if type == .schedule {
+            guard let cron = RuleSchedule.parse(o, errors: &errors) else { return nil }
+            return RuleTrigger(type: type, cron: cron)
         }
         if type == .event {
             for key in o.keys where !["type", "event"].contains(key) {
@@ -188,7 +197,7 @@ public struct RuleTrigger: Sendable, Equatable {
         case .updated: return e.event == .updated
         case .createdOrUpdated: return e.event == .created || e.event == .updated
         case .deleted: return e.event == .deleted
-        case .manual, .relativeTime: return false
+        case .manual, .relativeTime, .schedule: return false
         case .event: return event.map { e.object == $0.object && e.origin == $0.origin } ?? false
         case .fieldChanged:
             guard e.event == .updated || e.event == .created else { return false }
@@ -209,6 +218,7 @@ public struct RuleTrigger: Sendable, Equatable {
         if let to { o["to"] = to }
         if let time { o.merge(time.json) { a, _ in a } }
         if let event { o["event"] = .string(event.name) }
+        if let cron { o["cron"] = .string(cron.expression) }
         return .object(o)
     }
 }

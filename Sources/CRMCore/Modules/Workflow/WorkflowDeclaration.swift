@@ -19,13 +19,21 @@ extension WorkflowModule {
 
     public var settings: [any ModuleSetting] { [Self.maxDepth] }
 
-    /// Time triggers that are due, every minute.
+    /// Time triggers that are due, and a page of each due schedule occurrence, every minute.
     public static let timeTriggers = "workflow.time_triggers"
 
     public var jobs: [ModuleJob] {
         [ModuleJob(kind: Self.timeTriggers, cron: "* * * * *") { ctx, services, tx in
             guard let tenant = ctx.tenant else { return }
-            _ = try await RuleEngine().fireDue(context: EventContext(services: services, tenant: tenant, now: ctx.clock.now()), in: tx)
+            let engine = RuleEngine()
+            _ = try await engine.fireDue(context: EventContext(services: services, tenant: tenant, now: ctx.clock.now()), in: tx)
+            let tick = try await engine.fireSchedules(context: EventContext(services: services, tenant: tenant, now: ctx.clock.now()), in: tx)
+            // A schedule with more records than a page goes on in another job at once, committed
+            // with this page (the key names the page, so a tick run twice asks for one).
+            if tick.more {
+                try await ctx.queue.enqueue(NewJob(kind: Self.timeTriggers, tenantId: tenant.id,
+                                                   dedupeKey: "\(Self.timeTriggers):\(tenant.id.uuidString.lowercased()):\(tick.resumeKey)"), in: tx)
+            }
         }]
     }
 

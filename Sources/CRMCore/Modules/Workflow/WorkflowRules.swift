@@ -95,6 +95,7 @@ struct WorkflowRules: Sendable {
     func deactivate(_ id: UUID, caller: RecordCaller, now: Date, in tx: Transaction) async throws -> String {
         guard try await store.rule(id, forUpdate: true, in: tx) != nil else { throw CRMError.notFound(Self.noRule) }
         try await store.deactivate(id, at: now, in: tx)
+        try await store.removeSchedule(id, in: tx)
         return try await show(id, caller: caller, in: tx)
     }
 
@@ -256,6 +257,7 @@ struct WorkflowRules: Sendable {
             "draft": rule.draft.flatMap(JSONValue.parse) ?? .null,
             "created_at": .string(RuleEngine.iso(rule.createdAt)), "updated_at": .string(RuleEngine.iso(rule.updatedAt)),
         ]
+        if versions != nil, let schedule = try await store.scheduleState(rule.id, in: tx) { o["schedule"] = schedule }
         if let versions {
             o["versions"] = .array(versions.map { v in
                 .object(["version": .number(Decimal(v.version)), "published_by": .string(v.publishedBy.uuidString.lowercased()),
