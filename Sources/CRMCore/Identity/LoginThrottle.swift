@@ -264,12 +264,15 @@ public struct LoginThrottle: Sendable {
         try await forgetStale(now: now, in: tx)
     }
 
-    /// Now and then, forgets keys nobody has failed on for a while.
+    /// Now and then, forgets keys nobody has failed on for a while, by the database's clock,
+    /// which every instance shares: one caller's clock far ahead (a test's hand-moved one, a
+    /// server whose clock jumped) must not erase the counts others are still building.
     private func forgetStale(now: Date, in tx: Transaction) async throws {
         guard Int.random(in: 0..<100) == 0 else { return }
+        let seconds = 2 * policy.window
         try await tx.execute("""
-            DELETE FROM login_throttle WHERE last_failure_at < \(now.addingTimeInterval(-2 * policy.window))
-            AND (blocked_until IS NULL OR blocked_until < \(now))
+            DELETE FROM login_throttle WHERE last_failure_at < now() - make_interval(secs => \(seconds))
+            AND (blocked_until IS NULL OR blocked_until < now())
             """)
     }
 
