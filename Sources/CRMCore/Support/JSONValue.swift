@@ -105,5 +105,6 @@ public enum JSONValue: Sendable, Equatable, Codable {
 
     public var isNull: Bool { self == .null }
     public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
+    var arrayValue: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
     public var objectValue: [String: JSONValue]? { if case .object(let o) = self { return o } else { return nil } }
 }

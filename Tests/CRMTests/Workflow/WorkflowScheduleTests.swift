@@ -189,6 +189,25 @@ struct WorkflowScheduleTests {
         }
     }
 
+    @Test("a tenant whose published rules are all on a schedule or manual leaves its record changes to nobody; an event rule makes them wait for the dispatcher, and deactivating it stops that")
+    func scheduleRulesConsumeNoEvents() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let w = try await WorkflowFixture.make(services, client)
+            try await w.rule(["trigger": ["type": "schedule", "cron": "0 9 * * *"], "actions": Self.notifyOwner])
+            try await w.rule(["trigger": ["type": "manual"], "actions": Self.notifyOwner])
+            let id = try #require(try await w.f.create("customer", ["name": "Quiet"])["id"] as? String)
+            #expect(try await w.pending() == 0)
+            let onUpdate = try await w.rule(["trigger": ["type": "updated"], "actions": Self.notifyOwner])
+            #expect(try await w.patch("customer", id, ["name": "Woken"]).status == 200)
+            #expect(try await w.pending() == 1)
+            try await w.dispatch()
+            #expect(try await w.f.call(.post, "/api/v1/admin/workflow-rules/\(onUpdate)/deactivate").status == 200)
+            #expect(try await w.patch("customer", id, ["name": "Quiet again"]).status == 200)
+            #expect(try await w.pending() == 0)
+        }
+    }
+
     @Test("a cron that does not parse or runs more often than every 15 minutes is refused naming trigger.cron; the dry run works")
     func validationAndDryRun() async throws {
         let services = try await TestEnvironment.shared.services()

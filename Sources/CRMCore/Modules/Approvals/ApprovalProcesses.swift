@@ -17,11 +17,11 @@ struct ApprovalProcesses: Sendable {
     }
 
     func create(_ body: [String: JSONValue], caller: RecordCaller, now: Date, in tx: Transaction) async throws -> String {
-        try refuseUnknown(body, allowed: Self.processMembers)
+        try BodyMembers.refuseUnknown(body, allowed: Self.processMembers)
         var errors = FieldErrors()
-        let name = text(body["name"], "name", max: 200, required: true, errors: &errors)
-        let description = text(body["description"], "description", max: 2000, required: false, errors: &errors)
-        let priority = integer(body["priority"], "priority", errors: &errors) ?? 0
+        let name = BodyMembers.text(body["name"], "name", max: 200, required: true, errors: &errors)
+        let description = BodyMembers.text(body["description"], "description", max: 2000, required: false, errors: &errors)
+        let priority = BodyMembers.integer(body["priority"], "priority", errors: &errors) ?? 0
         var object: ObjectDefinition?
         if let apiName = body["object"]?.stringValue {
             object = caller.metadata.objects[apiName]
@@ -46,12 +46,14 @@ struct ApprovalProcesses: Sendable {
     /// Edits the draft (made from the active version when there is none); the active version
     /// never changes.
     func edit(_ id: UUID, _ body: [String: JSONValue], caller: RecordCaller, now: Date, in tx: Transaction) async throws -> String {
-        try refuseUnknown(body, allowed: Self.processMembers.subtracting(["object"]), objectHint: true)
+        try BodyMembers.refuseUnknown(body, allowed: Self.processMembers.subtracting(["object"])) {
+            $0 == "object" ? "A process's object cannot change; make a new process." : nil
+        }
         guard var p = try await store.process(id, forUpdate: true, in: tx) else { throw CRMError.notFound(Self.noProcess) }
         var errors = FieldErrors()
-        if body["name"] != nil { p.name = text(body["name"], "name", max: 200, required: true, errors: &errors) ?? p.name }
-        if let d = body["description"] { p.description = d.isNull ? nil : text(d, "description", max: 2000, required: false, errors: &errors) }
-        if body["priority"] != nil { p.priority = integer(body["priority"], "priority", errors: &errors) ?? p.priority }
+        if body["name"] != nil { p.name = BodyMembers.text(body["name"], "name", max: 200, required: true, errors: &errors) ?? p.name }
+        if let d = body["description"] { p.description = d.isNull ? nil : BodyMembers.text(d, "description", max: 2000, required: false, errors: &errors) }
+        if body["priority"] != nil { p.priority = BodyMembers.integer(body["priority"], "priority", errors: &errors) ?? p.priority }
         try errors.throwIfAny("The approval process has invalid members.")
         if !Set(body.keys).isDisjoint(with: ProcessDefinition.members) {
             guard let object = caller.metadata.objects[p.object] else {
@@ -94,7 +96,7 @@ struct ApprovalProcesses: Sendable {
     /// The dry run: whether the entry criteria hold for the record, and for each step whether
     /// it would run and whom it would ask (resolved now, delegations applied). Nothing is written.
     func test(_ id: UUID, _ body: [String: JSONValue], caller: RecordCaller, records: RecordService, now: Date, in tx: Transaction) async throws -> String {
-        try refuseUnknown(body, allowed: ["record_id", "version", "submitter_id"])
+        try BodyMembers.refuseUnknown(body, allowed: ["record_id", "version", "submitter_id"])
         guard let p = try await store.process(id, in: tx) else { throw CRMError.notFound(Self.noProcess) }
         guard let recordId = body["record_id"]?.stringValue.flatMap(UUID.init(uuidString:)) else {
             throw CRMError.invalid("record_id", "required", "Give the id of a record to test the process against.")
@@ -193,39 +195,4 @@ struct ApprovalProcesses: Sendable {
         }
         return .object(o)
     }
-
-    func refuseUnknown(_ body: [String: JSONValue], allowed: Set<String>, objectHint: Bool = false) throws {
-        var errors = FieldErrors()
-        for key in body.keys.sorted() where !allowed.contains(key) {
-            errors.add(String(key.prefix(40)), "unknown_field",
-                       objectHint && key == "object" ? "A process's object cannot change; make a new process." : "Not a member here: \(allowed.sorted().joined(separator: ", ")).")
-            if errors.errors.count >= 5 { break }
-        }
-        try errors.throwIfAny("The body has unknown members.")
-    }
-
-    func text(_ value: JSONValue?, _ name: String, max: Int, required: Bool, errors: inout FieldErrors) -> String? {
-        guard let value, !value.isNull else {
-            if required { errors.add(name, "required", "This member is required.") }
-            return nil
-        }
-        guard let s = value.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), !s.isEmpty, s.count <= max, !s.contains("\0") else {
-            errors.add(name, "invalid_value", "Expected a text of 1 to \(max) characters.")
-            return nil
-        }
-        return s
-    }
-
-    func integer(_ value: JSONValue?, _ name: String, errors: inout FieldErrors) -> Int? {
-        guard let value else { return nil }
-        guard case .number(let n) = value, n == n.rounded(0), n >= 0, n <= 100_000 else {
-            errors.add(name, "invalid_value", "Expected a whole number from 0 to 100000.")
-            return nil
-        }
-        return NSDecimalNumber(decimal: n).intValue
-    }
-}
-
-extension JSONValue {
-    var arrayValue: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
 }

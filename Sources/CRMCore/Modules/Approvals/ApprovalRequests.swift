@@ -17,7 +17,7 @@ struct ApprovalRequests: Sendable {
 
     func submit(_ r: ModuleRequest) async throws -> String {
         let body = try r.decode([String: JSONValue].self)
-        try refuseUnknown(body, allowed: ["object", "record_id", "process_id", "comment"])
+        try BodyMembers.refuseUnknown(body, allowed: ["object", "record_id", "process_id", "comment"])
         var errors = FieldErrors()
         let object = body["object"]?.stringValue
         if object == nil { errors.add("object", "required", "Name the record's object.") }
@@ -77,27 +77,12 @@ struct ApprovalRequests: Sendable {
 
     /// `pending`: my tasks to decide, newest first; `done`: the ones I decided; `submitted`: my requests.
     func inbox(_ r: ModuleRequest) async throws -> String {
-        let known: Set<String> = ["status", "limit", "cursor"]
-        if let unknown = r.query.first(where: { !known.contains($0.0) }) {
-            throw CRMError.invalid(String(unknown.0.prefix(40)), "unknown_parameter", "Filter by status; page with limit and cursor.")
-        }
+        let page = try TimeCursorPage(r, known: ["status", "limit", "cursor"], hint: "Filter by status; page with limit and cursor.")
         let status = r.query("status") ?? "pending"
         guard ["pending", "done", "submitted"].contains(status) else {
             throw CRMError.invalid("status", "invalid_value", "One of: pending, done, submitted.")
         }
-        var limit = 50
-        if let text = r.query("limit") {
-            guard let n = Int(text), (1...200).contains(n) else { throw CRMError.invalid("limit", "out_of_range", "From 1 to 200.") }
-            limit = n
-        }
-        var after: (Date, UUID)?
-        if let cursor = r.query("cursor") {
-            let parts = cursor.split(separator: "_")
-            guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else {
-                throw CRMError.invalid("cursor", "invalid_value", "Use next_cursor from the previous page.")
-            }
-            after = (Date(timeIntervalSince1970: Double(micros) / 1_000_000), id)
-        }
+        let limit = page.limit, after = page.after
         let me = r.caller.userId
         // Far in the future and the greatest id: the first page.
         let (at, id) = after ?? (Date(timeIntervalSince1970: 32_503_680_000), UUID(uuidString: "ffffffff-ffff-ffff-ffff-ffffffffffff")!)
@@ -146,7 +131,7 @@ struct ApprovalRequests: Sendable {
         }
         let page = Array(items.prefix(limit))
         let next: JSONValue = items.count > limit
-            ? page.last.map { .string("\(Int64(($0.1.timeIntervalSince1970 * 1_000_000).rounded()))_\($0.2.uuidString.lowercased())") } ?? .null
+            ? page.last.map { .string(TimeCursorPage.cursor($0.1, $0.2)) } ?? .null
             : .null
         return JSONValue.object(["data": .array(page.map(\.0)), "next_cursor": next]).jsonText
     }
@@ -156,7 +141,7 @@ struct ApprovalRequests: Sendable {
     func decide(_ decision: ApprovalEngine.Decision, _ r: ModuleRequest) async throws -> String {
         let id = try r.id(notFound: ApprovalEngine.noRequest)
         let body = try r.decode([String: JSONValue].self)
-        try refuseUnknown(body, allowed: ["task_id", "comment"])
+        try BodyMembers.refuseUnknown(body, allowed: ["task_id", "comment"])
         var errors = FieldErrors()
         let task = body["task_id"]?.stringValue.flatMap(UUID.init(uuidString:))
         if task == nil { errors.add("task_id", "required", "Give the id of your task in this request.") }
@@ -169,7 +154,7 @@ struct ApprovalRequests: Sendable {
     /// Up to 100 decisions at once, each on its own (one refused does not undo the others).
     func batch(_ r: ModuleRequest) async throws -> String {
         let body = try r.decode([String: JSONValue].self)
-        try refuseUnknown(body, allowed: ["task_ids", "decision", "comment"])
+        try BodyMembers.refuseUnknown(body, allowed: ["task_ids", "decision", "comment"])
         var errors = FieldErrors()
         var ids: [UUID] = []
         if case .array(let items)? = body["task_ids"], !items.isEmpty, items.count <= 100 {
@@ -219,7 +204,7 @@ struct ApprovalRequests: Sendable {
         let id = try r.id(notFound: ApprovalEngine.noRequest)
         var errors = FieldErrors()
         let body = try r.decodeIfPresent([String: JSONValue].self) ?? [:]
-        try refuseUnknown(body, allowed: ["comment"])
+        try BodyMembers.refuseUnknown(body, allowed: ["comment"])
         let comment = Self.comment(body["comment"], errors: &errors)
         try errors.throwIfAny()
         try await engine.cancel(id, comment: comment, caller: r.caller, context: Self.context(r), in: r.tx)
@@ -241,7 +226,7 @@ struct ApprovalRequests: Sendable {
     /// Sets the caller's one delegation window: tasks made for them inside it go to the delegate.
     func setDelegation(_ r: ModuleRequest) async throws -> String {
         let body = try r.decode([String: JSONValue].self)
-        try refuseUnknown(body, allowed: ["delegate_id", "from", "to"])
+        try BodyMembers.refuseUnknown(body, allowed: ["delegate_id", "from", "to"])
         var errors = FieldErrors()
         let delegate = body["delegate_id"]?.stringValue.flatMap(UUID.init(uuidString:))
         if let delegate {
@@ -306,14 +291,5 @@ struct ApprovalRequests: Sendable {
         }
         let trimmed = s.trimmingCharacters(in: .whitespacesAndNewlines)
         return trimmed.isEmpty ? nil : trimmed
-    }
-
-    func refuseUnknown(_ body: [String: JSONValue], allowed: Set<String>) throws {
-        var errors = FieldErrors()
-        for key in body.keys.sorted() where !allowed.contains(key) {
-            errors.add(String(key.prefix(40)), "unknown_field", "Not a member here: \(allowed.sorted().joined(separator: ", ")).")
-            if errors.errors.count >= 5 { break }
-        }
-        try errors.throwIfAny("The body has unknown members.")
     }
 }

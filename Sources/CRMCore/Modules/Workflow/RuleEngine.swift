@@ -431,7 +431,7 @@ public struct RuleEngine: ChangeEventConsumer {
         return out + rest
     }
 
-    static func iso(_ date: Date) -> String { date.formatted(.iso8601) }
+    static func iso(_ date: Date) -> String { RFC3339.format(date) }
 
     /// An error as the run log keeps it: the problem's detail and the fields it names.
     static func describe(_ error: Error) -> String {

@@ -20,11 +20,11 @@ struct WorkflowRules: Sendable {
     }
 
     func create(_ body: [String: JSONValue], caller: RecordCaller, now: Date, in tx: Transaction) async throws -> String {
-        try refuseUnknown(body, allowed: Self.ruleMembers)
+        try BodyMembers.refuseUnknown(body, allowed: Self.ruleMembers)
         var errors = FieldErrors()
-        let name = text(body["name"], "name", max: 200, required: true, errors: &errors)
-        let description = text(body["description"], "description", max: 2000, required: false, errors: &errors)
-        let position = integer(body["position"], "position", errors: &errors) ?? 0
+        let name = BodyMembers.text(body["name"], "name", max: 200, required: true, errors: &errors)
+        let description = BodyMembers.text(body["description"], "description", max: 2000, required: false, errors: &errors)
+        let position = BodyMembers.integer(body["position"], "position", errors: &errors) ?? 0
         var object: ObjectDefinition?
         if let apiName = body["object"]?.stringValue {
             object = caller.metadata.objects[apiName]
@@ -46,12 +46,14 @@ struct WorkflowRules: Sendable {
     }
 
     func edit(_ id: UUID, _ body: [String: JSONValue], caller: RecordCaller, now: Date, in tx: Transaction) async throws -> String {
-        try refuseUnknown(body, allowed: Self.ruleMembers.subtracting(["object"]), objectHint: true)
+        try BodyMembers.refuseUnknown(body, allowed: Self.ruleMembers.subtracting(["object"])) {
+            $0 == "object" ? "A rule's object cannot change; make a new rule." : nil
+        }
         guard var rule = try await store.rule(id, forUpdate: true, in: tx) else { throw CRMError.notFound(Self.noRule) }
         var errors = FieldErrors()
-        if body["name"] != nil { rule.name = text(body["name"], "name", max: 200, required: true, errors: &errors) ?? rule.name }
-        if let d = body["description"] { rule.description = d.isNull ? nil : text(d, "description", max: 2000, required: false, errors: &errors) }
-        if body["position"] != nil { rule.position = integer(body["position"], "position", errors: &errors) ?? rule.position }
+        if body["name"] != nil { rule.name = BodyMembers.text(body["name"], "name", max: 200, required: true, errors: &errors) ?? rule.name }
+        if let d = body["description"] { rule.description = d.isNull ? nil : BodyMembers.text(d, "description", max: 2000, required: false, errors: &errors) }
+        if body["position"] != nil { rule.position = BodyMembers.integer(body["position"], "position", errors: &errors) ?? rule.position }
         try errors.throwIfAny("The rule has invalid members.")
         if !Set(body.keys).isDisjoint(with: Self.definitionMembers) {
             guard let object = caller.metadata.objects[rule.object] else {
@@ -102,7 +104,7 @@ struct WorkflowRules: Sendable {
     /// A dry run against a record: the condition evaluated as the run would see it, and the
     /// actions it would take; nothing is written.
     func test(_ id: UUID, _ body: [String: JSONValue], request r: ModuleRequest) async throws -> String {
-        try refuseUnknown(body, allowed: ["record_id", "version"])
+        try BodyMembers.refuseUnknown(body, allowed: ["record_id", "version"])
         guard let rule = try await store.rule(id, in: r.tx) else { throw CRMError.notFound(Self.noRule) }
         guard let recordId = body["record_id"]?.stringValue.flatMap(UUID.init(uuidString:)) else {
             throw CRMError.invalid("record_id", "required", "Give the id of a record to test the rule against.")
@@ -159,10 +161,8 @@ struct WorkflowRules: Sendable {
     }
 
     func runs(query r: ModuleRequest, in tx: Transaction) async throws -> String {
-        let known: Set<String> = ["rule_id", "record_id", "status", "limit", "cursor"]
-        if let unknown = r.query.first(where: { !known.contains($0.0) }) {
-            throw CRMError.invalid(String(unknown.0.prefix(40)), "unknown_parameter", "Filter by rule_id, record_id, status; page with limit and cursor.")
-        }
+        let page = try TimeCursorPage(r, known: ["rule_id", "record_id", "status", "limit", "cursor"],
+                                      hint: "Filter by rule_id, record_id, status; page with limit and cursor.")
         func uuid(_ name: String) throws -> UUID? {
             guard let text = r.query(name) else { return nil }
             guard let id = UUID(uuidString: text) else { throw CRMError.invalid(name, "invalid_value", "Expected an id.") }
@@ -173,24 +173,11 @@ struct WorkflowRules: Sendable {
         if let status, !statuses.contains(status) {
             throw CRMError.invalid("status", "invalid_value", "One of: \(statuses.sorted().joined(separator: ", ")).")
         }
-        var limit = 50
-        if let text = r.query("limit") {
-            guard let n = Int(text), (1...200).contains(n) else { throw CRMError.invalid("limit", "out_of_range", "From 1 to 200.") }
-            limit = n
-        }
-        var after: (Date, UUID)?
-        if let cursor = r.query("cursor") {
-            let parts = cursor.split(separator: "_")
-            guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else {
-                throw CRMError.invalid("cursor", "invalid_value", "Use next_cursor from the previous page.")
-            }
-            after = (Date(timeIntervalSince1970: Double(micros) / 1_000_000), id)
-        }
-        let runs = try await store.runs(rule: try uuid("rule_id"), record: try uuid("record_id"), status: status, after: after, limit: limit + 1, in: tx)
-        let page = Array(runs.prefix(limit))
-        let next = runs.count > limit ? page.last.map { "\(Int64(($0.createdAt.timeIntervalSince1970 * 1_000_000).rounded()))_\($0.id.uuidString.lowercased())" } : nil
-        struct Page: Encodable { var data: [RuleStore.Run]; var nextCursor: String? }
-        return String(decoding: try JSONOutput.encoder.encode(Page(data: page, nextCursor: next)), as: UTF8.self)
+        let limit = page.limit
+        let runs = try await store.runs(rule: try uuid("rule_id"), record: try uuid("record_id"), status: status, after: page.after, limit: limit + 1, in: tx)
+        let shown = Array(runs.prefix(limit))
+        let next = runs.count > limit ? shown.last.map { TimeCursorPage.cursor($0.createdAt, $0.id) } : nil
+        return String(decoding: try JSONOutput.encoder.encode(Page(data: shown, nextCursor: next)), as: UTF8.self)
     }
 
     func run(_ id: UUID, in tx: Transaction) async throws -> String {
@@ -266,44 +253,5 @@ struct WorkflowRules: Sendable {
             })
         }
         return .object(o)
-    }
-
-    func refuseUnknown(_ body: [String: JSONValue], allowed: Set<String>, objectHint: Bool = false) throws {
-        var errors = FieldErrors()
-        for key in body.keys.sorted() where !allowed.contains(key) {
-            errors.add(String(key.prefix(40)), "unknown_field",
-                       objectHint && key == "object" ? "A rule's object cannot change; make a new rule." : "Not a member of a workflow rule.")
-            if errors.errors.count >= 5 { break }
-        }
-        try errors.throwIfAny("The body has unknown members.")
-    }
-
-    func text(_ value: JSONValue?, _ name: String, max: Int, required: Bool, errors: inout FieldErrors) -> String? {
-        guard let value, !value.isNull else {
-            if required { errors.add(name, "required", "This member is required.") }
-            return nil
-        }
-        guard let s = value.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), !s.isEmpty, s.count <= max, !s.contains("\0") else {
-            errors.add(name, "invalid_value", "Expected a text of 1 to \(max) characters.")
-            return nil
-        }
-        return s
-    }
-
-    func integer(_ value: JSONValue?, _ name: String, errors: inout FieldErrors) -> Int? {
-        guard let value else { return nil }
-        guard case .number(let n) = value, n == n.rounded(0), n >= 0, n <= 100_000 else {
-            errors.add(name, "invalid_value", "Expected a whole number from 0 to 100000.")
-            return nil
-        }
-        return NSDecimalNumber(decimal: n).intValue
-    }
-}
-
-extension Decimal {
-    func rounded(_ scale: Int) -> Decimal {
-        var value = self, out = Decimal()
-        NSDecimalRound(&out, &value, scale, .plain)
-        return out
     }
 }
