@@ -77,12 +77,12 @@ struct ApprovalRequests: Sendable {
 
     /// `pending`: my tasks to decide, newest first; `done`: the ones I decided; `submitted`: my requests.
     func inbox(_ r: ModuleRequest) async throws -> String {
-        let page = try TimeCursorPage(r, known: ["status", "limit", "cursor"], hint: "Filter by status; page with limit and cursor.")
+        let paging = try TimeCursorPage(r, known: ["status", "limit", "cursor"], hint: "Filter by status; page with limit and cursor.")
         let status = r.query("status") ?? "pending"
         guard ["pending", "done", "submitted"].contains(status) else {
             throw CRMError.invalid("status", "invalid_value", "One of: pending, done, submitted.")
         }
-        let limit = page.limit, after = page.after
+        let limit = paging.limit, after = paging.after
         let me = r.caller.userId
         // Far in the future and the greatest id: the first page.
         let (at, id) = after ?? (Date(timeIntervalSince1970: 32_503_680_000), UUID(uuidString: "ffffffff-ffff-ffff-ffff-ffffffffffff")!)
