@@ -178,13 +178,16 @@ struct ApprovalEngine: Sendable {
     func createTasks(for approvers: [UUID], request: ApprovalStore.Request, step: Int, level: Int, timeout: ApprovalStep.Timeout?,
                      escalatedFrom: UUID? = nil, object: ObjectDefinition, context: Context, in tx: Transaction) async throws {
         let delegates = try await store.delegates(of: approvers, at: context.now, in: tx)
-        let due = timeout.map { BusinessHours.add(hours: $0.hours, to: context.now, zone: context.zone) }
+        var due: Date?
+        if let timeout, escalatedFrom == nil {
+            due = try await ApprovalsModule.businessCalendar.load(in: tx).add(hours: timeout.hours, to: context.now, zone: context.zone)
+        }
         var made: [JSONValue] = []
         for a in approvers {
             let to = delegates[a] ?? a
             let task = ApprovalStore.Task(id: UUID.v7(now: context.now), requestId: request.id, step: step, level: level, approverId: to,
                                           delegatedFrom: delegates[a] == nil ? nil : a, escalatedFrom: escalatedFrom, status: "pending",
-                                          comment: nil, createdAt: context.now, dueAt: escalatedFrom == nil ? due : nil, decidedAt: nil, decidedBy: nil)
+                                          comment: nil, createdAt: context.now, dueAt: due, decidedAt: nil, decidedBy: nil)
             try await store.insert(task, in: tx)
             made.append(.string(to.uuidString.lowercased()))
             try await store.notice(kind: "approval.task", user: to, title: "Approval needed: \(object.label.lowercased()) (step \(step + 1))",

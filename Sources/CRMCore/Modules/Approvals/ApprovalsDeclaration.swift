@@ -9,6 +9,7 @@ extension ApprovalsModule {
     public var name: String { "Approvals" }
     public var alwaysOn: Bool { true }
     public var migrations: MigrationScope { Self.migrations }
+    public var settings: [any ModuleSetting] { [Self.businessCalendar] }
 
     /// Pending tasks past their time-out, every five minutes; scheduled for a tenant when it
     /// publishes a process with a time-out.
@@ -35,6 +36,14 @@ extension ApprovalsModule {
         let processes = ApprovalProcesses()
         let requests = ApprovalRequests()
         return [
+            ModuleRoute(.get, "admin/settings/business-calendar", capability: .manageSettings) { r in
+                try .json(try await Self.businessCalendar.load(in: r.tx))
+            },
+            ModuleRoute(.put, "admin/settings/business-calendar", capability: .manageSettings) { r in
+                let calendar = try r.decode(BusinessCalendar.self)
+                try await Self.businessCalendar.save(calendar, in: r.tx)
+                return try .json(calendar)
+            },
             ModuleRoute(.get, "admin/approval-processes", capability: .manageSettings) { r in
                 .text(try await processes.list(object: r.query("object"), in: r.tx))
             },

@@ -9,4 +9,10 @@ public struct ApprovalsModule: CRMModule {
 
     /// The files in migrations/<id>/ next to this file.
     public static let migrations = MigrationScope.bundled(id)
+
+    /// The tenant's working days and hours: time-outs count its business hours, workflow's
+    /// `business_days` triggers its days.
+    public static let businessCalendar = Setting<BusinessCalendar>(module: id, name: "business_calendar", default: BusinessCalendar()) {
+        try $0.validate()
+    }
 }

@@ -1,8 +1,8 @@
 import Foundation
 
 /// A time trigger: `offset` `unit`s after (negative: before) the value of a date or date-time
-/// field, at a local time of day for day units, in the tenant's time zone. Business days skip
-/// Saturdays and Sundays (holidays and make-up working days wait for business calendars).
+/// field, at a local time of day for day units, in the tenant's time zone. Business days are the
+/// working days of the tenant's business calendar (`BusinessCalendar`).
 ///
 /// `{"type": "relative_time", "field": "due_at", "offset": -3, "unit": "business_days", "at": "09:00"}`
 public struct RelativeTime: Sendable, Equatable {
@@ -54,7 +54,7 @@ public struct RelativeTime: Sendable, Equatable {
 
     /// When the rule fires for a record whose field holds `value` (a date `2026-12-24` or an
     /// RFC 3339 instant); nil when it holds none.
-    func due(for value: JSONValue, zone: TimeZone) -> Date? {
+    func due(for value: JSONValue, zone: TimeZone, calendar working: BusinessCalendar = BusinessCalendar()) -> Date? {
         guard let text = value.stringValue else { return nil }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone
@@ -76,12 +76,7 @@ public struct RelativeTime: Sendable, Equatable {
             if unit == .days {
                 day = calendar.date(byAdding: .day, value: offset, to: base) ?? base
             } else {
-                var left = abs(offset)
-                let step = offset < 0 ? -1 : 1
-                while left > 0 {
-                    day = calendar.date(byAdding: .day, value: step, to: day) ?? day
-                    if !calendar.isDateInWeekend(day) { left -= 1 }
-                }
+                day = working.addDays(offset, to: base, in: calendar)
             }
             guard let at else { return day }
             let start = calendar.startOfDay(for: day)

@@ -152,7 +152,10 @@ public struct RuleEngine: ChangeEventConsumer {
         guard event.event == .created || event.event == .updated, let change = event.changes[time.field] else { return }
         let value = change.new
         let zone = TimeZone(identifier: context.tenant.timeZone) ?? .gmt
-        let due = time.due(for: value, zone: zone).flatMap { $0 > context.now ? $0 : nil }
+        let calendar = time.unit == .businessDays
+            ? try await context.memo.value("approvals.business_calendar") { try await ApprovalsModule.businessCalendar.load(in: tx) }
+            : BusinessCalendar()
+        let due = time.due(for: value, zone: zone, calendar: calendar).flatMap { $0 > context.now ? $0 : nil }
         try await store.schedule(rule: rule, version: version, object: event.object, record: event.recordId, due: due, at: context.now, in: tx)
     }
 
