@@ -267,13 +267,13 @@ enum ApprovalsOpenAPI {
             "data": .array(items: ref("ApprovalInboxItem")), "next_cursor": .string(nullable: true),
         ], additionalProperties: .a(false))
         paths[path("/api/v1/approvals")] = .b(OpenAPI.PathItem(post: OpenAPI.Operation(
-            tags: tags, summary: "Submit a record for approval", operationId: "submitApproval",
-            description: "The record must be one the caller can read (404 otherwise). 409 no-approval-process when none applies, approval-pending when one is already waiting, no-approver when a step finds no one.",
+            tags: tags, summary: "Submit a record for approval", description: "The record must be one the caller can read (404 otherwise). 409 no-approval-process when none applies, approval-pending when one is already waiting, no-approver when a step finds no one.",
+            operationId: "submitApproval",
             parameters: idempotency, requestBody: body("ApprovalSubmission"),
             responses: OpenAPIResponses.map(ok("The request", ref("ApprovalRequest"), status: 201), errors: writes))))
         paths[path("/api/v1/approvals/inbox")] = .b(OpenAPI.PathItem(get: OpenAPI.Operation(
-            tags: tags, summary: "The caller's approvals, newest first", operationId: "approvalInbox",
-            description: "Any other query parameter is 400.",
+            tags: tags, summary: "The caller's approvals, newest first", description: "Any other query parameter is 400.",
+            operationId: "approvalInbox",
             parameters: [
                 .parameter(.query(name: "status", required: false, schema: .string(allowedValues: ["pending", "done", "submitted"]),
                                   description: "pending (default): tasks to decide; done: tasks the caller decided; submitted: the caller's requests")),
@@ -284,8 +284,8 @@ enum ApprovalsOpenAPI {
             ],
             responses: OpenAPIResponses.map(ok("A page", inboxPage), errors: [400] + reads))))
         paths[path("/api/v1/approvals/batch")] = .b(OpenAPI.PathItem(post: OpenAPI.Operation(
-            tags: tags, summary: "Decide up to 100 of the caller's tasks at once, each on its own", operationId: "decideApprovals",
-            description: "One refused does not undo the others: each result has the status the single decision would have had.",
+            tags: tags, summary: "Decide up to 100 of the caller's tasks at once, each on its own", description: "One refused does not undo the others: each result has the status the single decision would have had.",
+            operationId: "decideApprovals",
             parameters: idempotency,
             requestBody: OpenAPI.Request(content: OpenAPIResponses.json(.object(properties: [
                 "task_ids": .array(minItems: 1, maxItems: 100, items: .string(format: .uuid)),
@@ -302,14 +302,14 @@ enum ApprovalsOpenAPI {
             responses: OpenAPIResponses.map(ok("The request", ref("ApprovalRequest")), errors: reads))))
         for (action, summary) in [("approve", "Approve the caller's task"), ("reject", "Reject the caller's task: the request is rejected")] {
             paths[path("/api/v1/approvals/{id}/\(action)")] = .b(OpenAPI.PathItem(parameters: idParameter, post: OpenAPI.Operation(
-                tags: tags, summary: summary, operationId: action + "Approval",
-                description: "403 when the task is someone else's; 409 already-decided when the task or request was decided first.",
+                tags: tags, summary: summary, description: "403 when the task is someone else's; 409 already-decided when the task or request was decided first.",
+                operationId: action + "Approval",
                 parameters: idempotency, requestBody: body("ApprovalDecision"),
                 responses: OpenAPIResponses.map(ok("The request", ref("ApprovalRequest")), errors: writes))))
         }
         paths[path("/api/v1/approvals/{id}/recall")] = .b(OpenAPI.PathItem(parameters: idParameter, post: OpenAPI.Operation(
-            tags: tags, summary: "The submitter takes a pending request back (撤回)", operationId: "recallApproval",
-            description: "403 for anyone but the submitter; 409 when it is decided or its process does not allow recall.",
+            tags: tags, summary: "The submitter takes a pending request back (撤回)", description: "403 for anyone but the submitter; 409 when it is decided or its process does not allow recall.",
+            operationId: "recallApproval",
             parameters: idempotency,
             responses: OpenAPIResponses.map(ok("The request", ref("ApprovalRequest")), errors: noBody))))
         if admin {

@@ -119,10 +119,12 @@ enum WorkflowOpenAPI {
                                         "result": .boolean, "actions": .array(description: "Empty when the conditions do not hold", items: .object),
                                         "note": .string,
                                     ], additionalProperties: .a(false))))], errors: [400, 415, 422] + OpenAPIResponses.writes))))
-        let runsPage = JSONSchema.object(properties: ["data": .array(items: ref("WorkflowRun")), "next_cursor": .string(nullable: true)],
+        // The server leaves next_cursor out on the last page (other lists say null).
+        let runsPage = JSONSchema.object(properties: ["data": .array(items: ref("WorkflowRun")),
+                                                      "next_cursor": .string(required: false, description: "Absent on the last page")],
                                          additionalProperties: .a(false))
         paths[path("/api/v1/admin/workflow-runs")] = .b(OpenAPI.PathItem(get: OpenAPI.Operation(
-            tags: tags, summary: "The run log, newest first", operationId: "listWorkflowRuns", description: "Any other query parameter is 400.",
+            tags: tags, summary: "The run log, newest first", description: "Any other query parameter is 400.", operationId: "listWorkflowRuns",
             parameters: [
                 .parameter(.query(name: "rule_id", required: false, schema: .string(format: .uuid))),
                 .parameter(.query(name: "record_id", required: false, schema: .string(format: .uuid))),
@@ -170,8 +172,8 @@ enum WorkflowOpenAPI {
             paths[path("/api/v1/records/\(object.apiName)/{id}/actions/{rule_id}")] = .b(OpenAPI.PathItem(
                 parameters: TenantOpenAPI.idParameter + [.parameter(.path(name: "rule_id", schema: .string(format: .uuid),
                                                                           description: "A published manual rule of this object (any other: 404)"))],
-                post: OpenAPI.Operation(tags: ["workflow"], summary: "Start a manual rule on a \(object.label.lowercased())", operationId: "start\(name)Rule",
-                                        description: "409 when the rule starts on record changes, not by hand.",
+                post: OpenAPI.Operation(tags: ["workflow"], summary: "Start a manual rule on a \(object.label.lowercased())", description: "409 when the rule starts on record changes, not by hand.",
+                                        operationId: "start\(name)Rule",
                                         parameters: [.parameter(OpenAPIResponses.idempotencyKey)],
                                         responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("The run", OpenAPIResponses.ref("WorkflowRun")))],
                                                                         errors: [400, 422] + OpenAPIResponses.writes))))
