@@ -66,6 +66,7 @@ OTHER_FIELDS = [
               "options": {"values": [{"value": "north", "label": "North"}, {"value": "south", "label": "South"}]}}),
     ("task", {"api_name": "fz_effort", "label": "Effort", "type": "decimal", "options": {"precision": 5, "scale": 1, "min": 0}}),
 ]
+SYSTEM_FIELDS = {"id", "version", "owner_id", "created_at", "updated_at"}
 # The restricted user: their own records of four objects, some customer fields hidden or read-only.
 RESTRICTED_ROLE = {
     "name": "Fuzz restricted",
@@ -114,7 +115,7 @@ def tenant_setup(stack):
             raise RuntimeError("set-up %s %s: %d %s" % (method, path, r.status, r.body[:300]))
         return r.json()
 
-    for module in ("leads", "activities"):
+    for module in ("leads", "activities", "workflow"):
         call("POST", "/api/v1/admin/modules/%s/enable" % module)
     for field in CUSTOM_FIELDS:
         call("POST", "/api/v1/admin/objects/customer/fields", field)
@@ -134,9 +135,15 @@ def tenant_setup(stack):
         customer = call("POST", "/api/v1/records/customer", {"name": "Fixture of " + label}, token=token)["id"]
         contact = call("POST", "/api/v1/records/contact", {"name": "Contact of " + label, "customer_id": customer}, token=token)["id"]
         targets = {"customer": [customer], "contact": [contact]}
-        refs = {}
+        refs, text_fields, writable_fields = {}, {}, {}
         for obj in call("GET", "/api/v1/objects", token=token)["data"]:
             path_refs = {"owner_id": assignable}
+            # What approval processes may name: conditions compare text fields, watched and
+            # editable fields are not the system's (owner_id aside).
+            text_fields[obj["api_name"]] = [f["api_name"] for f in obj["fields"] if f["type"] == "text"]
+            writable_fields[obj["api_name"]] = [f["api_name"] for f in obj["fields"]
+                                                if f["api_name"] == "owner_id" or not (f.get("is_system") or f.get("system")
+                                                                                       or f["api_name"] in SYSTEM_FIELDS)]
             for f in obj["fields"]:
                 if f["type"] == "lookup" and (f.get("options") or {}).get("target") in targets:
                     path_refs[f["api_name"]] = targets[f["options"]["target"]]
@@ -144,7 +151,9 @@ def tenant_setup(stack):
                     path_refs[f["api_name"]] = [admin_id, user]
             refs[obj["api_name"]] = path_refs
         doc = call("GET", "/api/v1/openapi.json", token=token)
-        runs.append((label, doc, token, {"refs": refs}, []))
+        context = {"refs": refs, "text_fields": text_fields, "writable_fields": writable_fields, "self": own_id,
+                   "users": [admin_id, user], "roles": [role], "records": targets}
+        runs.append((label, doc, token, context, []))
         fixtures += [customer, contact]
     for _, _, _, context, _ in runs:
         context["fixtures"] = fixtures

@@ -155,6 +155,10 @@ def before_call(context, case, kwargs):
         if not isinstance(query["cursor"], str) or not good(query["cursor"]):
             del query["cursor"]
     body = case.body
+    if isinstance(body, dict) and (path.startswith("/api/v1/admin/approval-processes") or path.startswith("/api/v1/approvals")
+                                   or path == "/api/v1/me/delegation" or path.startswith("/api/v1/admin/workflow-rules/")):
+        _approvals(path, body)
+        return
     if not isinstance(body, dict) or not path.startswith("/api/v1/records/"):
         return
     obj = path.split("/")[4]
@@ -172,3 +176,89 @@ def before_call(context, case, kwargs):
             a, b = _instant(starts), _instant(ends)
             if a is not None and b is not None and b < a:
                 body["starts_at"], body["ends_at"] = ends, starts
+
+
+_MAX_CONDITION_NODES = 50
+_MAX_CONDITION_DEPTH = 6
+
+
+def _count(condition, depth=0):
+    """Parts and depth of a condition, as the server counts them."""
+    if not isinstance(condition, dict):
+        return 1, depth
+    for key in ("all", "any"):
+        if isinstance(condition.get(key), list):
+            nodes, deepest = 1, depth
+            for item in condition[key]:
+                n, d = _count(item, depth + 1)
+                nodes, deepest = nodes + n, max(deepest, d)
+            return nodes, deepest
+    if "not" in condition:
+        n, d = _count(condition["not"], depth + 1)
+        return n + 1, d
+    return 1, depth
+
+
+def _condition(condition, fields):
+    """A condition with the shape generated, comparing fields the object has: each comparison
+    names a text field of it and takes an operator that needs no value of a given type."""
+    if not isinstance(condition, dict):
+        return condition
+    nodes, depth = _count(condition)
+    if nodes > _MAX_CONDITION_NODES or depth >= _MAX_CONDITION_DEPTH:
+        condition = {"field": None, "op": "not_empty"}
+    for key in ("all", "any"):
+        if isinstance(condition.get(key), list):
+            return {key: [_condition(c, fields) for c in condition[key]]}
+    if "not" in condition:
+        return {"not": _condition(condition["not"], fields)}
+    op = condition.get("op")
+    out = {"field": _pick(fields, condition.get("field")), "op": op if op in ("empty", "not_empty", "eq", "ne") else "not_empty"}
+    if out["op"] in ("eq", "ne"):
+        out["value"] = None
+    return out
+
+
+def _approvals(path, body):
+    """Approval processes name users, roles and fields; submissions, dry runs and delegation
+    name records and users: the tenant's, from the context."""
+    ctx = _context()
+    users, roles = ctx.get("users") or [], ctx.get("roles") or []
+    obj = body.get("object") if isinstance(body.get("object"), str) else "customer"
+    fields = (ctx.get("text_fields") or {}).get(obj) or ["name"]
+    writable = (ctx.get("writable_fields") or {}).get(obj) or ["name"]
+    if path.startswith("/api/v1/admin/approval-processes") and not path.endswith("/test"):
+        if isinstance(body.get("watched_fields"), list):
+            body["watched_fields"] = [_pick(writable, v) for v in body["watched_fields"]]
+        if isinstance(body.get("entry_criteria"), dict):
+            body["entry_criteria"] = _condition(body["entry_criteria"], fields)
+        for step in body.get("steps") or []:
+            if not isinstance(step, dict):
+                continue
+            approvers = step.get("approvers")
+            if isinstance(approvers, dict):
+                if isinstance(approvers.get("user_ids"), list) and users:
+                    approvers["user_ids"] = [_pick(users, v) for v in approvers["user_ids"]]
+                if isinstance(approvers.get("role_id"), str) and roles:
+                    approvers["role_id"] = _pick(roles, approvers["role_id"])
+            if isinstance(step.get("editable_fields"), list):
+                step["editable_fields"] = [_pick(writable, v) for v in step["editable_fields"]]
+            if isinstance(step.get("criteria"), dict):
+                step["criteria"] = _condition(step["criteria"], fields)
+        return
+    records = (ctx.get("records") or {}).get(obj) or []
+    if isinstance(body.get("record_id"), str) and records:
+        body["record_id"] = _pick(records, body["record_id"])
+    if path == "/api/v1/approvals" and "process_id" in body:
+        body["process_id"] = None
+    if isinstance(body.get("submitter_id"), str) and users:
+        body["submitter_id"] = _pick(users, body["submitter_id"])
+    if path == "/api/v1/me/delegation":
+        others = [u for u in users if u != ctx.get("self")]
+        if isinstance(body.get("delegate_id"), str) and others:
+            body["delegate_id"] = _pick(others, body["delegate_id"])
+        a, b = _instant(body.get("from")), _instant(body.get("to"))
+        if a is not None and b is not None and b <= a:
+            body["from"], body["to"] = body["to"], body["from"]
+            if a == b:
+                body["to"] = (a + datetime.timedelta(days=1)).isoformat()

@@ -47,6 +47,14 @@ enum TenantOpenAPI {
         if caller.permissions.has(.manageSettings), caller.metadata.enabledModules.contains(WorkflowModule.id) {
             WorkflowOpenAPI.add(to: &paths, schemas: &schemas)
         }
+        if caller.metadata.enabledModules.contains(WorkflowModule.id) {
+            if schemas[key("WorkflowRun")] == nil { schemas[key("WorkflowRun")] = WorkflowOpenAPI.run }
+            WorkflowOpenAPI.addManualStart(to: &paths, objects: objects)
+        }
+        if caller.metadata.enabledModules.contains(ApprovalsModule.id) {
+            ApprovalsOpenAPI.add(to: &paths, schemas: &schemas, objects: objects, all: caller.metadata.ordered,
+                                 admin: caller.permissions.has(.manageSettings))
+        }
         let loose = JSONSchema.object(description: "See the README for its members")
         paths[path("/api/v1/me")] = .b(OpenAPI.PathItem(get: OpenAPI.Operation(
             tags: ["identity"], summary: "The caller, their department, roles and permissions", operationId: "getMe",

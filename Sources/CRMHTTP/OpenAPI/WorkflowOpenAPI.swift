@@ -98,6 +98,86 @@ enum WorkflowOpenAPI {
                                         responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("The rule", ref("WorkflowRule")))],
                                                                         errors: [400] + OpenAPIResponses.writes))))
         }
+
+        schemas[key("WorkflowRun")] = run
+        let idempotency: OpenAPI.Parameter.Array = [.parameter(OpenAPIResponses.idempotencyKey)]
+        paths[path("/api/v1/admin/workflow-rules/{id}/test")] = .b(OpenAPI.PathItem(
+            parameters: idParameter,
+            post: OpenAPI.Operation(tags: tags, summary: "Dry run against a record: the conditions evaluated and the actions the rule would take; nothing is written",
+                                    operationId: "testWorkflowRule", parameters: idempotency,
+                                    requestBody: OpenAPI.Request(content: OpenAPIResponses.json(.object(properties: [
+                                        "record_id": .string(format: .uuid, description: "A record of the rule's object the caller can read (404 otherwise)"),
+                                        "version": .string(required: false, nullable: true,
+                                                           description: "The draft when there is one, else the active version (also when null; 400 naming version when it has none)",
+                                                           allowedValues: ["draft", "active", AnyCodable(nil as String?)]),
+                                    ], additionalProperties: .a(false))), required: true),
+                                    responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("What the rule would do", .object(properties: [
+                                        "rule_id": .string(format: .uuid),
+                                        "version": .one(of: .string(allowedValues: ["draft"]), .integer(minimum: (1, exclusive: false))),
+                                        "record_id": .string(format: .uuid), "run_as": .string(format: .uuid),
+                                        "conditions": .array(description: "Each comparison with the values it saw", items: .object),
+                                        "result": .boolean, "actions": .array(description: "Empty when the conditions do not hold", items: .object),
+                                        "note": .string,
+                                    ], additionalProperties: .a(false))))], errors: [400, 415, 422] + OpenAPIResponses.writes))))
+        // The server leaves next_cursor out on the last page (other lists say null).
+        let runsPage = JSONSchema.object(properties: ["data": .array(items: ref("WorkflowRun")),
+                                                      "next_cursor": .string(required: false, description: "Absent on the last page")],
+                                         additionalProperties: .a(false))
+        paths[path("/api/v1/admin/workflow-runs")] = .b(OpenAPI.PathItem(get: OpenAPI.Operation(
+            tags: tags, summary: "The run log, newest first", description: "Any other query parameter is 400.", operationId: "listWorkflowRuns",
+            parameters: [
+                .parameter(.query(name: "rule_id", required: false, schema: .string(format: .uuid))),
+                .parameter(.query(name: "record_id", required: false, schema: .string(format: .uuid))),
+                .parameter(.query(name: "status", required: false, schema: .string(allowedValues: runStatuses))),
+                .parameter(.query(name: "limit", required: false, schema: .integer(maximum: (200, exclusive: false), minimum: (1, exclusive: false)),
+                                  description: "Page size, 50 by default")),
+                .parameter(.query(name: "cursor", required: false, schema: .string(maxLength: 200, pattern: cursorPattern),
+                                  description: "next_cursor of the previous page")),
+            ],
+            responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("A page", runsPage))], errors: [400] + reads))))
+        paths[path("/api/v1/admin/workflow-runs/{id}")] = .b(OpenAPI.PathItem(parameters: idParameter, get: OpenAPI.Operation(
+            tags: tags, summary: "A run: the conditions it saw and each action's outcome", operationId: "getWorkflowRun",
+            responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("The run", ref("WorkflowRun")))], errors: reads))))
+        paths[path("/api/v1/admin/workflow-runs/{id}/retry")] = .b(OpenAPI.PathItem(parameters: idParameter, post: OpenAPI.Operation(
+            tags: tags, summary: "Run a failed run again on its version, now (409 for a run that did not fail)", operationId: "retryWorkflowRun",
+            parameters: idempotency,
+            responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("The run, updated", ref("WorkflowRun")))],
+                                            errors: [400, 422] + OpenAPIResponses.writes))))
+    }
+
+    static let runStatuses: [AnyCodable] = ["succeeded", "failed", "skipped", "depth_limited"]
+    /// `next_cursor` of a page ordered by time: microseconds, an underscore, an id.
+    static let cursorPattern = #"^[+-]?[0-9]+_[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"#
+
+    /// A rule's run as the run log keeps it.
+    static var run: JSONSchema {
+        .object(title: "Workflow run", properties: [
+            "id": .string(format: .uuid), "rule_id": .string(format: .uuid), "rule_version": .integer(minimum: (0, exclusive: false)),
+            "object": .string, "record_id": .string(format: .uuid), "event_id": .string(format: .uuid, nullable: true),
+            "trigger": .string(description: "What started it: the trigger type, manual, schedule, …"),
+            "changes": .fragment(.init(description: "The change that triggered it: field → {old, new}")),
+            "actor_id": .string(format: .uuid, nullable: true), "depth": .integer(minimum: (0, exclusive: false)),
+            "status": .string(allowedValues: runStatuses),
+            "conditions": .fragment(.init(description: "Each comparison with the values it saw")),
+            "steps": .fragment(.init(description: "Each action and its outcome")),
+            "error": .string(nullable: true), "attempts": .integer(minimum: (0, exclusive: false)),
+            "created_at": .string(format: .dateTime), "finished_at": .string(format: .dateTime),
+        ], additionalProperties: .a(false))
+    }
+
+    /// The manual start of a rule on a record, for whoever may read the object (workflow on).
+    static func addManualStart(to paths: inout OpenAPI.PathItem.Map, objects: [ObjectDefinition]) {
+        for object in objects {
+            let name = TenantOpenAPI.typeName(object.apiName)
+            paths[path("/api/v1/records/\(object.apiName)/{id}/actions/{rule_id}")] = .b(OpenAPI.PathItem(
+                parameters: TenantOpenAPI.idParameter + [.parameter(.path(name: "rule_id", schema: .string(format: .uuid),
+                                                                          description: "A published manual rule of this object (any other: 404)"))],
+                post: OpenAPI.Operation(tags: ["workflow"], summary: "Start a manual rule on a \(object.label.lowercased())", description: "409 when the rule starts on record changes, not by hand.",
+                                        operationId: "start\(name)Rule",
+                                        parameters: [.parameter(OpenAPIResponses.idempotencyKey)],
+                                        responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("The run", OpenAPIResponses.ref("WorkflowRun")))],
+                                                                        errors: [400, 422] + OpenAPIResponses.writes))))
+        }
     }
 
     static func path(_ s: String) -> OpenAPI.Path { OpenAPI.Path(rawValue: s) }
