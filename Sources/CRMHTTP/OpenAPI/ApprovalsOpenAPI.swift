@@ -225,6 +225,31 @@ enum ApprovalsOpenAPI {
                 post: OpenAPI.Operation(tags: tags, summary: "Create an approval process (a draft; publish it to use it)",
                                         operationId: "createApprovalProcess", parameters: idempotency, requestBody: body("ApprovalProcessCreate"),
                                         responses: OpenAPIResponses.map(ok("Created", ref("ApprovalProcess"), status: 201), errors: writes))))
+            // The business calendar (`BusinessCalendar`): a PUT may leave members out (they take
+            // their defaults); the answer has them all.
+            let localTime = "^([01][0-9]|2[0-3]):[0-5][0-9]$"
+            let day = "^2[01][0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+            func calendar(required: Bool) -> JSONSchema {
+                .object(title: "Business calendar", properties: [
+                    "working_days": .array(required: required, description: "ISO weekdays worked: 1 Monday … 7 Sunday", minItems: 1, maxItems: 7,
+                                           uniqueItems: true, items: .integer(maximum: (7, exclusive: false), minimum: (1, exclusive: false))),
+                    "opens": .string(required: required, description: "Local HH:MM", pattern: localTime),
+                    "closes": .string(required: required, description: "Local HH:MM, after opens (400 naming closes otherwise)", pattern: localTime),
+                    "holidays": .array(required: required, description: "Days off although their weekday is worked", maxItems: 1_000,
+                                       uniqueItems: true, items: .string(format: .date, pattern: day)),
+                    "working_dates": .array(required: required, description: "Days worked although their weekday is not (make-up days); none also a holiday",
+                                            maxItems: 1_000, uniqueItems: true, items: .string(format: .date, pattern: day)),
+                ], additionalProperties: .a(false))
+            }
+            paths[path("/api/v1/admin/settings/business-calendar")] = .b(OpenAPI.PathItem(
+                get: OpenAPI.Operation(tags: tags, summary: "The business calendar: working days, hours, holidays and make-up days",
+                                       operationId: "getBusinessCalendar",
+                                       responses: OpenAPIResponses.map(ok("The calendar", calendar(required: true)), errors: [403] + reads)),
+                put: OpenAPI.Operation(tags: tags, summary: "Set the business calendar (approval time-outs and business-day triggers count it)",
+                                       description: "Impossible dates, a date listed twice or in both lists, and closing before opening are 400 naming the member.",
+                                       operationId: "setBusinessCalendar",
+                                       requestBody: OpenAPI.Request(content: OpenAPIResponses.json(calendar(required: false)), required: true),
+                                       responses: OpenAPIResponses.map(ok("The calendar", calendar(required: true)), errors: writes))))
             paths[path("/api/v1/admin/approval-processes/{id}")] = .b(OpenAPI.PathItem(
                 parameters: idParameter,
                 get: OpenAPI.Operation(tags: tags, summary: "Get an approval process with its versions", operationId: "getApprovalProcess",

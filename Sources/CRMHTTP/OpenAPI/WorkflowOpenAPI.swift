@@ -119,9 +119,8 @@ enum WorkflowOpenAPI {
                                         "result": .boolean, "actions": .array(description: "Empty when the conditions do not hold", items: .object),
                                         "note": .string,
                                     ], additionalProperties: .a(false))))], errors: [400, 415, 422] + OpenAPIResponses.writes))))
-        // The server leaves next_cursor out on the last page (other lists say null).
         let runsPage = JSONSchema.object(properties: ["data": .array(items: ref("WorkflowRun")),
-                                                      "next_cursor": .string(required: false, description: "Absent on the last page")],
+                                                      "next_cursor": .string(nullable: true, description: "null on the last page")],
                                          additionalProperties: .a(false))
         paths[path("/api/v1/admin/workflow-runs")] = .b(OpenAPI.PathItem(get: OpenAPI.Operation(
             tags: tags, summary: "The run log, newest first", description: "Any other query parameter is 400.", operationId: "listWorkflowRuns",
