@@ -130,9 +130,13 @@ enum ApprovalsOpenAPI {
             "id": uuid, "step": count, "level": count, "approver_id": uuid,
             "delegated_from": .string(format: .uuid, nullable: true, description: "Whose task it was, when a delegation window gave it to the approver"),
             "escalated_from": nullableUUID,
-            "status": .string(allowedValues: ["pending", "approved", "rejected", "superseded", "skipped", "expired", "cancelled"]),
+            "status": .string(description: "waiting: the approver asked someone before them (加签 before); reassigned: handed on (转交)",
+                              allowedValues: ["pending", "waiting", "approved", "rejected", "reassigned", "superseded", "skipped", "expired", "cancelled"]),
             "comment": .string(nullable: true), "created_at": dateTime, "due_at": nullableDateTime, "decided_at": nullableDateTime,
             "decided_by": nullableUUID,
+            "reassigned_from": .string(format: .uuid, nullable: true, description: "The task this one was handed on from"),
+            "added_from": .string(format: .uuid, nullable: true, description: "The task whose approver added this one (加签)"),
+            "added_position": .string(nullable: true, allowedValues: ["before", "after", AnyCodable(nil as String?)]),
         ], additionalProperties: .a(false))
         var withHistory = requestProperties
         withHistory["tasks"] = .array(items: ref("ApprovalTask"))
@@ -332,6 +336,23 @@ enum ApprovalsOpenAPI {
                 parameters: idempotency, requestBody: body("ApprovalDecision"),
                 responses: OpenAPIResponses.map(ok("The request", ref("ApprovalRequest")), errors: writes))))
         }
+        paths[path("/api/v1/approvals/{id}/reassign")] = .b(OpenAPI.PathItem(parameters: idParameter, post: OpenAPI.Operation(
+            tags: tags, summary: "Hand a pending task to another active user (转交): the approver, the user who delegated it, or an admin",
+            description: "403 for someone else's task; 404 naming task_id for a task of another request; 409 already-decided when it is no longer pending; 400 naming user_id for an unknown or inactive user or the submitter; 409 naming user_id when they already have a task at this step.",
+            operationId: "reassignApprovalTask", parameters: idempotency,
+            requestBody: OpenAPI.Request(content: OpenAPIResponses.json(.object(properties: [
+                "task_id": .string(format: .uuid), "user_id": .string(format: .uuid), "comment": comment,
+            ], additionalProperties: .a(false))), required: true),
+            responses: OpenAPIResponses.map(ok("The request", ref("ApprovalRequest")), errors: writes))))
+        paths[path("/api/v1/approvals/{id}/add-approver")] = .b(OpenAPI.PathItem(parameters: idParameter, post: OpenAPI.Operation(
+            tags: tags, summary: "Ask one more approver at the step of your task (加签): before (your task waits for theirs) or after (the step waits for them too)",
+            description: "task_id may be left out when the caller has one pending task in the request. Refusals as for reassign.",
+            operationId: "addApprovalApprover", parameters: idempotency,
+            requestBody: OpenAPI.Request(content: OpenAPIResponses.json(.object(properties: [
+                "user_id": .string(format: .uuid), "position": .string(allowedValues: ["before", "after"]),
+                "task_id": .string(format: .uuid, required: false, nullable: true), "comment": comment,
+            ], additionalProperties: .a(false))), required: true),
+            responses: OpenAPIResponses.map(ok("The request", ref("ApprovalRequest")), errors: writes))))
         paths[path("/api/v1/approvals/{id}/recall")] = .b(OpenAPI.PathItem(parameters: idParameter, post: OpenAPI.Operation(
             tags: tags, summary: "The submitter takes a pending request back (撤回)", description: "403 for anyone but the submitter; 409 when it is decided or its process does not allow recall.",
             operationId: "recallApproval",

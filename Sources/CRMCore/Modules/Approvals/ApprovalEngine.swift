@@ -174,29 +174,37 @@ struct ApprovalEngine: Sendable {
     }
 
     /// One pending task per approver (to their delegate while a delegation window is open),
-    /// each with its time-out and a notice.
+    /// each with its time-out and a notice. An escalation passes the late task: the new one
+    /// has no time-out and stands where the late one stood (`added_from`, `added_position`).
     func createTasks(for approvers: [UUID], request: ApprovalStore.Request, step: Int, level: Int, timeout: ApprovalStep.Timeout?,
-                     escalatedFrom: UUID? = nil, object: ObjectDefinition, context: Context, in tx: Transaction) async throws {
+                     escalating late: ApprovalStore.Task? = nil, object: ObjectDefinition, context: Context, in tx: Transaction) async throws {
         let delegates = try await store.delegates(of: approvers, at: context.now, in: tx)
         var due: Date?
-        if let timeout, escalatedFrom == nil {
+        if let timeout, late == nil {
             due = try await ApprovalsModule.businessCalendar.load(in: tx).add(hours: timeout.hours, to: context.now, zone: context.zone)
         }
         var made: [JSONValue] = []
         for a in approvers {
-            let to = delegates[a] ?? a
-            let task = ApprovalStore.Task(id: UUID.v7(now: context.now), requestId: request.id, step: step, level: level, approverId: to,
-                                          delegatedFrom: delegates[a] == nil ? nil : a, escalatedFrom: escalatedFrom, status: "pending",
+            var task = ApprovalStore.Task(id: UUID.v7(now: context.now), requestId: request.id, step: step, level: level, approverId: delegates[a] ?? a,
+                                          delegatedFrom: delegates[a] == nil ? nil : a, escalatedFrom: late?.id, status: "pending",
                                           comment: nil, createdAt: context.now, dueAt: due, decidedAt: nil, decidedBy: nil)
-            try await store.insert(task, in: tx)
-            made.append(.string(to.uuidString.lowercased()))
-            try await store.notice(kind: "approval.task", user: to, title: "Approval needed: \(object.label.lowercased()) (step \(step + 1))",
-                                   body: request.comment, object: request.object, record: request.recordId,
-                                   extra: ["request_id": .string(request.id.uuidString.lowercased()), "task_id": .string(task.id.uuidString.lowercased())],
-                                   at: context.now, in: tx)
+            task.addedFrom = late?.addedFrom
+            task.addedPosition = late?.addedPosition
+            try await insertAndNotify(task, request: request, object: object, context: context, in: tx)
+            made.append(.string(task.approverId.uuidString.lowercased()))
         }
-        try await store.event(request.id, kind: escalatedFrom == nil ? "step_started" : "escalated", task: escalatedFrom, step: step, actor: nil,
+        try await store.event(request.id, kind: late == nil ? "step_started" : "escalated", task: late?.id, step: step, actor: nil,
                               details: ["level": .number(Decimal(level)), "approvers": .array(made)], at: context.now, in: tx)
+    }
+
+    /// Stores a new pending task and tells its approver (outbox notice `approval.task`).
+    func insertAndNotify(_ task: ApprovalStore.Task, request: ApprovalStore.Request, object: ObjectDefinition, context: Context,
+                         in tx: Transaction) async throws {
+        try await store.insert(task, in: tx)
+        try await store.notice(kind: "approval.task", user: task.approverId, title: "Approval needed: \(object.label.lowercased()) (step \(task.step + 1))",
+                               body: request.comment, object: request.object, record: request.recordId,
+                               extra: ["request_id": .string(request.id.uuidString.lowercased()), "task_id": .string(task.id.uuidString.lowercased())],
+                               at: context.now, in: tx)
     }
 
     /// Ends a request (approved, rejected) and tells the submitter.
@@ -254,15 +262,35 @@ struct ApprovalEngine: Sendable {
         }
         guard task.step < definition.steps.count else { return }
         let step = definition.steps[task.step]
-        if step.mode == .any {
-            try await store.supersede(request: request.id, step: task.step, level: task.level, at: context.now, in: tx)
-        } else if try await store.pendingCount(request: request.id, step: task.step, level: task.level, in: tx) > 0 {
+        if task.addedPosition == "before", let waiting = task.addedFrom, try await store.resume(waiting, in: tx) {
+            // 加签 before: the approver who asked for this approval decides now.
+            try await store.event(request.id, kind: "task_resumed", task: waiting, step: task.step, actor: nil, at: context.now, in: tx)
+        }
+        if step.mode == .any, task.addedPosition == nil {
+            // 或签: this approval decides for the step's approvers; approvers added after (加签)
+            // must still approve.
+            let siblings = try await store.tasks(of: request.id, in: tx).filter { $0.step == task.step && $0.level == task.level }
+            try await store.supersede(Self.decidedWith(siblings), at: context.now, in: tx)
+        }
+        if try await store.pendingCount(request: request.id, step: task.step, level: task.level, in: tx) > 0 {
             return
         }
         let previous = try await store.approvers(request: request.id, step: task.step, level: task.level, in: tx)
         let (next, nextLevel) = step.levels > 0 ? (task.step, task.level + 1) : (task.step + 1, 0)
         try await start(request, definition: definition, step: next, level: nextLevel, previous: previous, object: object, atSubmit: false,
                         context: context, in: tx)
+    }
+
+    /// Of a step's tasks, the open ones an 或签 decision makes moot: every task but those of
+    /// approvers added after (加签 `after`) and the approvers added before *them*.
+    static func decidedWith(_ tasks: [ApprovalStore.Task]) -> [UUID] {
+        let byId = Dictionary(tasks.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        func addedAfter(_ task: ApprovalStore.Task) -> Bool {
+            var t = task, seen: Set<UUID> = [task.id]
+            while t.addedPosition == "before", let from = t.addedFrom, let parent = byId[from], seen.insert(parent.id).inserted { t = parent }
+            return t.addedPosition == "after"
+        }
+        return tasks.filter { ($0.status == "pending" || $0.status == "waiting") && !addedAfter($0) }.map(\.id)
     }
 
     func definition(of request: ApprovalStore.Request, object: ObjectDefinition, metadata: TenantMetadata,
@@ -333,7 +361,7 @@ struct ApprovalEngine: Sendable {
                     continue
                 }
                 _ = try await store.decide(task.id, status: "expired", comment: "Timed out; escalated.", by: nil, at: context.now, in: tx)
-                try await createTasks(for: [manager], request: request, step: task.step, level: task.level, timeout: nil, escalatedFrom: task.id,
+                try await createTasks(for: [manager], request: request, step: task.step, level: task.level, timeout: nil, escalating: task,
                                       object: object, context: context, in: tx)
             case .autoApprove:
                 try await apply(.approve, task: task, request: request, comment: "Approved on time-out.", by: nil, context: context, in: tx)

@@ -194,6 +194,56 @@ struct ApprovalRequests: Sendable {
         return JSONValue.object(["results": .array(results)]).jsonText
     }
 
+    // MARK: handing over
+
+    /// 转交: `{task_id, user_id, comment?}` gives the task to another active user.
+    func reassign(_ r: ModuleRequest) async throws -> String {
+        let id = try r.id(notFound: ApprovalEngine.noRequest)
+        let body = try r.decode([String: JSONValue].self)
+        try BodyMembers.refuseUnknown(body, allowed: ["task_id", "user_id", "comment"])
+        var errors = FieldErrors()
+        let task = body["task_id"]?.stringValue.flatMap(UUID.init(uuidString:))
+        if task == nil { errors.add("task_id", "required", "Give the id of the task to reassign.") }
+        let user = Self.user(body["user_id"], errors: &errors)
+        let comment = Self.comment(body["comment"], errors: &errors)
+        try errors.throwIfAny()
+        try await engine.reassign(request: id, task: task!, to: user!, comment: comment, caller: r.caller, context: Self.context(r), in: r.tx)
+        return try await show(id, caller: r.caller, in: r.tx)
+    }
+
+    /// 加签: `{user_id, position: before|after, task_id?, comment?}` asks one more approver at the step of the caller's task.
+    func addApprover(_ r: ModuleRequest) async throws -> String {
+        let id = try r.id(notFound: ApprovalEngine.noRequest)
+        let body = try r.decode([String: JSONValue].self)
+        try BodyMembers.refuseUnknown(body, allowed: ["task_id", "user_id", "position", "comment"])
+        var errors = FieldErrors()
+        var task: UUID?
+        if let t = body["task_id"], !t.isNull {
+            task = t.stringValue.flatMap(UUID.init(uuidString:))
+            if task == nil { errors.add("task_id", "invalid_value", "Expected the id of your task in this request.") }
+        }
+        let user = Self.user(body["user_id"], errors: &errors)
+        let position = body["position"]?.stringValue.flatMap(ApprovalEngine.AddPosition.init(rawValue:))
+        if position == nil { errors.add("position", "invalid_value", "before (your task waits for theirs) or after (the step waits for them too).") }
+        let comment = Self.comment(body["comment"], errors: &errors)
+        try errors.throwIfAny()
+        try await engine.addApprover(request: id, task: task, user: user!, position: position!, comment: comment, caller: r.caller,
+                                     context: Self.context(r), in: r.tx)
+        return try await show(id, caller: r.caller, in: r.tx)
+    }
+
+    static func user(_ value: JSONValue?, errors: inout FieldErrors) -> UUID? {
+        guard let value, !value.isNull else {
+            errors.add("user_id", "required", "Give the id of the user.")
+            return nil
+        }
+        guard let id = value.stringValue.flatMap(UUID.init(uuidString:)) else {
+            errors.add("user_id", "invalid_value", "Expected a user id.")
+            return nil
+        }
+        return id
+    }
+
     func recall(_ r: ModuleRequest) async throws -> String {
         let id = try r.id(notFound: ApprovalEngine.noRequest)
         try await engine.recall(id, caller: r.caller, context: Self.context(r), in: r.tx)
@@ -280,6 +330,9 @@ struct ApprovalRequests: Sendable {
             "created_at": .string(RuleEngine.iso(t.createdAt)), "due_at": t.dueAt.map { .string(RuleEngine.iso($0)) } ?? .null,
             "decided_at": t.decidedAt.map { .string(RuleEngine.iso($0)) } ?? .null,
             "decided_by": t.decidedBy.map { .string($0.uuidString.lowercased()) } ?? .null,
+            "reassigned_from": t.reassignedFrom.map { .string($0.uuidString.lowercased()) } ?? .null,
+            "added_from": t.addedFrom.map { .string($0.uuidString.lowercased()) } ?? .null,
+            "added_position": t.addedPosition.map { .string($0) } ?? .null,
         ])
     }
 

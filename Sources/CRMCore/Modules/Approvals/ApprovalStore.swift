@@ -56,6 +56,12 @@ struct ApprovalStore: Sendable {
         var dueAt: Date?
         var decidedAt: Date?
         var decidedBy: UUID?
+        /// The task this one took over (转交).
+        var reassignedFrom: UUID? = nil
+        /// 加签: the task whose approver added this one, and `before` (that task waits for this
+        /// one) or `after` (the step waits for this one too).
+        var addedFrom: UUID? = nil
+        var addedPosition: String? = nil
     }
 
     // MARK: processes
@@ -204,13 +210,13 @@ struct ApprovalStore: Sendable {
         try await tx.execute("UPDATE approval_requests SET current_step = \(step), current_level = \(level) WHERE id = \(request)")
     }
 
-    /// Ends a request (`approved`, `rejected`, `recalled`, `cancelled`) and its pending tasks.
+    /// Ends a request (`approved`, `rejected`, `recalled`, `cancelled`) and its open (pending or waiting) tasks.
     func finish(_ request: UUID, status: String, taskStatus: String, at now: Date, in tx: Transaction) async throws {
         try await tx.execute("""
             UPDATE approval_requests SET status = \(status), decided_at = \(now), current_step = NULL, current_level = 0 WHERE id = \(request)
             """)
         try await tx.execute("""
-            UPDATE approval_tasks SET status = \(taskStatus), decided_at = \(now) WHERE request_id = \(request) AND status = 'pending'
+            UPDATE approval_tasks SET status = \(taskStatus), decided_at = \(now) WHERE request_id = \(request) AND status IN ('pending', 'waiting')
             """)
     }
 
@@ -221,7 +227,8 @@ struct ApprovalStore: Sendable {
     // MARK: tasks
 
     static let taskColumns = """
-        id, request_id, step, level, approver_id, delegated_from, escalated_from, status, comment, created_at, due_at, decided_at, decided_by
+        id, request_id, step, level, approver_id, delegated_from, escalated_from, status, comment, created_at, due_at, decided_at, decided_by,
+        reassigned_from, added_from, added_position
         """
 
     func tasks(of request: UUID, in tx: Transaction) async throws -> [Task] {
@@ -235,11 +242,12 @@ struct ApprovalStore: Sendable {
 
     func decodeTasks(_ rows: PostgresRowSequence) async throws -> [Task] {
         var out: [Task] = []
-        for try await (id, r, step, level, approver, from, esc, status, comment, created, due, decided, by) in rows.decode(
-            (UUID, UUID, Int, Int, UUID, UUID?, UUID?, String, String?, Date, Date?, Date?, UUID?).self)
+        for try await (id, r, step, level, approver, from, esc, status, comment, created, due, decided, by, reassigned, added, position) in rows.decode(
+            (UUID, UUID, Int, Int, UUID, UUID?, UUID?, String, String?, Date, Date?, Date?, UUID?, UUID?, UUID?, String?).self)
         {
             out.append(Task(id: id, requestId: r, step: step, level: level, approverId: approver, delegatedFrom: from, escalatedFrom: esc,
-                            status: status, comment: comment, createdAt: created, dueAt: due, decidedAt: decided, decidedBy: by))
+                            status: status, comment: comment, createdAt: created, dueAt: due, decidedAt: decided, decidedBy: by,
+                            reassignedFrom: reassigned, addedFrom: added, addedPosition: position))
         }
         return out
     }
@@ -247,9 +255,10 @@ struct ApprovalStore: Sendable {
     func insert(_ t: Task, in tx: Transaction) async throws {
         try await tx.execute("""
             INSERT INTO approval_tasks (id, request_id, step, level, approver_id, delegated_from, escalated_from, status, comment,
-                                        created_at, due_at, decided_at, decided_by)
+                                        created_at, due_at, decided_at, decided_by, reassigned_from, added_from, added_position)
             VALUES (\(t.id), \(t.requestId), \(t.step), \(t.level), \(t.approverId), \(t.delegatedFrom), \(t.escalatedFrom), \(t.status),
-                    \(t.comment), \(t.createdAt), \(t.dueAt), \(t.decidedAt), \(t.decidedBy))
+                    \(t.comment), \(t.createdAt), \(t.dueAt), \(t.decidedAt), \(t.decidedBy), \(t.reassignedFrom), \(t.addedFrom),
+                    \(t.addedPosition))
             """)
     }
 
@@ -262,19 +271,37 @@ struct ApprovalStore: Sendable {
         return false
     }
 
-    /// The other pending tasks of a step (或签 decided by someone else) → `superseded`.
-    func supersede(request: UUID, step: Int, level: Int, at now: Date, in tx: Transaction) async throws {
+    /// Open tasks no longer needed (an 或签 step decided by someone else) → `superseded`.
+    func supersede(_ tasks: [UUID], at now: Date, in tx: Transaction) async throws {
+        guard !tasks.isEmpty else { return }
         try await tx.execute("""
-            UPDATE approval_tasks SET status = 'superseded', decided_at = \(now)
-            WHERE request_id = \(request) AND step = \(step) AND level = \(level) AND status = 'pending'
+            UPDATE approval_tasks SET status = 'superseded', decided_at = \(now) WHERE id = ANY(\(tasks)) AND status IN ('pending', 'waiting')
             """)
     }
 
+    /// Tasks of a step still open: pending, or waiting for an approver added before them.
     func pendingCount(request: UUID, step: Int, level: Int, in tx: Transaction) async throws -> Int {
         for try await n in try await tx.query("""
-            SELECT count(*)::int4 FROM approval_tasks WHERE request_id = \(request) AND step = \(step) AND level = \(level) AND status = 'pending'
+            SELECT count(*)::int4 FROM approval_tasks
+            WHERE request_id = \(request) AND step = \(step) AND level = \(level) AND status IN ('pending', 'waiting')
             """).decode(Int32.self) { return Int(n) }
         return 0
+    }
+
+    /// A pending task waits for an approver added before it (加签); false when it was no longer pending.
+    func wait(_ task: UUID, in tx: Transaction) async throws -> Bool {
+        for try await _ in try await tx.query("""
+            UPDATE approval_tasks SET status = 'waiting' WHERE id = \(task) AND status = 'pending' RETURNING id
+            """).decode(UUID.self) { return true }
+        return false
+    }
+
+    /// A waiting task is its approver's to decide again; false when it was not waiting.
+    func resume(_ task: UUID, in tx: Transaction) async throws -> Bool {
+        for try await _ in try await tx.query("""
+            UPDATE approval_tasks SET status = 'pending' WHERE id = \(task) AND status = 'waiting' RETURNING id
+            """).decode(UUID.self) { return true }
+        return false
     }
 
     /// Who approved a step (or chain level): approvers whose task there was approved or skipped.

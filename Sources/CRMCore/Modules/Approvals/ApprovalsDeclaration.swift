@@ -2,7 +2,7 @@ import Foundation
 
 /// What the approvals module brings: the guard on record writes (locks and voids), the
 /// time-out job, and its calls (processes under `admin/approval-processes`, requests under
-/// `approvals`, a record's state under `records/{object}/{id}/approval`, delegation under
+/// `approvals` with reassign and add-approver, a record's state under `records/{object}/{id}/approval`, delegation under
 /// `me/delegation`).
 extension ApprovalsModule {
     public var id: String { Self.id }
@@ -79,6 +79,8 @@ extension ApprovalsModule {
             },
             ModuleRoute(.post, "approvals/:id/approve") { r in .text(try await requests.decide(.approve, r)) },
             ModuleRoute(.post, "approvals/:id/reject") { r in .text(try await requests.decide(.reject, r)) },
+            ModuleRoute(.post, "approvals/:id/reassign") { r in .text(try await requests.reassign(r)) },
+            ModuleRoute(.post, "approvals/:id/add-approver") { r in .text(try await requests.addApprover(r)) },
             ModuleRoute(.post, "approvals/:id/recall") { r in .text(try await requests.recall(r)) },
             ModuleRoute(.post, "approvals/:id/cancel", capability: .manageSettings) { r in .text(try await requests.cancel(r)) },
             ModuleRoute(.get, "records/:object/:id/approval") { r in .text(try await requests.recordApproval(r)) },
