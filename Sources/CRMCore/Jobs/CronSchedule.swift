@@ -133,7 +133,7 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         let firstDay = Self.days(year: year, month: month, day: day)
         for offset in 0..<(9 * 366) {
             let number = firstDay + offset
-            let (y, m, d) = Self.civil(days: number)
+            let (y, m, d) = RFC3339.civil(days: number)
             guard months.contains(m), dayMatches(day: d, weekday: Self.weekday(days: number)) else { continue }
             // Within a day, local times map to increasing instants except where a skipped time is
             // pushed past the jump, so the earliest of the candidates near the first one wins.
@@ -176,17 +176,6 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
         return era * 146_097 + doe - 719_468
     }
 
-    static func civil(days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
 
     /// 0 = Sunday; 1970-01-01 was a Thursday.
     static func weekday(days: Int) -> Int { ((days % 7) + 7 + 4) % 7 }

@@ -63,16 +63,7 @@ public enum RFC3339 {
         let total = Int64(date.timeIntervalSince1970.rounded(.down))
         var days = total / 86_400, secs = total % 86_400
         if secs < 0 { secs += 86_400; days -= 1 }
-        // Civil date of a day count since 1970-01-01 (proleptic Gregorian).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = civil(days: Int(days))
         var out = [UInt8]()
         out.reserveCapacity(20)
         func put(_ n: Int64, _ width: Int) {
@@ -80,9 +71,22 @@ public enum RFC3339 {
             while i >= 0 { digits[i] = UInt8(0x30 + v % 10); v /= 10; i -= 1 }
             out.append(contentsOf: digits)
         }
-        put(year, 4); out.append(0x2D); put(month, 2); out.append(0x2D); put(day, 2); out.append(0x54)
+        put(Int64(year), 4); out.append(0x2D); put(Int64(month), 2); out.append(0x2D); put(Int64(day), 2); out.append(0x54)
         put(secs / 3_600, 2); out.append(0x3A); put(secs / 60 % 60, 2); out.append(0x3A); put(secs % 60, 2); out.append(0x5A)
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The civil date (proleptic Gregorian) of a count of days since 1970-01-01.
+    static func civil(days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
     static func daysIn(_ month: Int, _ year: Int) -> Int {

@@ -228,13 +228,8 @@ struct ApprovalEngine: Sendable {
                 in tx: Transaction) async throws {
         // The request row first: decisions on one request take turns, so a 会签 step counts its
         // pending tasks with no one else deciding meanwhile.
-        guard let request = try await store.request(requestId, forUpdate: true, in: tx) else { throw CRMError.notFound(Self.noRequest) }
-        let tasks = try await store.tasks(of: request.id, in: tx)
+        let (request, tasks) = try await lockedWithTasks(requestId, caller: caller, in: tx)
         let me = caller.userId
-        guard request.submitterId == me || caller.permissions.has(.manageSettings)
-                || tasks.contains(where: { $0.approverId == me || $0.delegatedFrom == me }) else {
-            throw CRMError.notFound(Self.noRequest)
-        }
         guard let task = tasks.first(where: { $0.id == taskId }) else {
             throw CRMError(.notFound, "No such task in this approval request.", fieldErrors: [FieldError(field: "task_id", code: "not_found", message: "No such task.")])
         }

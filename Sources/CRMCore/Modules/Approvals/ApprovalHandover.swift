@@ -21,7 +21,7 @@ extension ApprovalEngine {
     @discardableResult
     func reassign(request requestId: UUID, task taskId: UUID, to user: UUID, comment: String?, caller: RecordCaller, context: Context,
                   in tx: Transaction) async throws -> ApprovalStore.Task {
-        let (request, tasks) = try await lockedForHandover(requestId, caller: caller, in: tx)
+        let (request, tasks) = try await lockedWithTasks(requestId, caller: caller, in: tx)
         guard let task = tasks.first(where: { $0.id == taskId }) else { throw Self.noSuchTask }
         let me = caller.userId
         guard task.approverId == me || task.delegatedFrom == me || caller.permissions.has(.manageSettings) else {
@@ -54,7 +54,7 @@ extension ApprovalEngine {
     @discardableResult
     func addApprover(request requestId: UUID, task taskId: UUID?, user: UUID, position: AddPosition, comment: String?, caller: RecordCaller,
                      context: Context, in tx: Transaction) async throws -> ApprovalStore.Task {
-        let (request, tasks) = try await lockedForHandover(requestId, caller: caller, in: tx)
+        let (request, tasks) = try await lockedWithTasks(requestId, caller: caller, in: tx)
         let me = caller.userId
         let mine = tasks.filter { $0.approverId == me || $0.delegatedFrom == me }
         let task: ApprovalStore.Task
@@ -101,9 +101,9 @@ extension ApprovalEngine {
             : "This task was already decided (\(task.status)).")
     }
 
-    /// The request locked for a change of its tasks, and its tasks; 404 unless the caller takes
-    /// part in it (submitter, approver, admin), as for decisions.
-    private func lockedForHandover(_ requestId: UUID, caller: RecordCaller,
+    /// The request locked for a change of its tasks (decisions on one request take turns), and
+    /// its tasks; 404 unless the caller takes part in it (submitter, approver, admin).
+    func lockedWithTasks(_ requestId: UUID, caller: RecordCaller,
                                    in tx: Transaction) async throws -> (ApprovalStore.Request, [ApprovalStore.Task]) {
         guard let request = try await store.request(requestId, forUpdate: true, in: tx) else { throw CRMError.notFound(Self.noRequest) }
         let tasks = try await store.tasks(of: request.id, in: tx)
