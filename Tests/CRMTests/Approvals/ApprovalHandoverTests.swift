@@ -126,6 +126,7 @@ struct ApprovalHandoverTests {
             #expect(missing.status == 400 && missing.fieldNames == ["user_id"])
             let badTask = try await a.f.call(.post, "/api/v1/approvals/\(id)/reassign", as: a.token("f1"), json: ["task_id": 7, "user_id": a.id("f3")])
             #expect(badTask.status == 400 && badTask.fieldNames == ["task_id"])
+            #expect((badTask.object["errors"] as? [[String: Any]])?.first?["code"] as? String == "invalid_value", "\(badTask.text)")
             let extra = try await a.f.call(.post, "/api/v1/approvals/\(id)/reassign", as: a.token("f1"),
                                            json: ["task_id": f1, "user_id": a.id("f3"), "position": "after"])
             #expect(extra.status == 400 && extra.fieldNames == ["position"])

@@ -203,7 +203,13 @@ struct ApprovalRequests: Sendable {
         try BodyMembers.refuseUnknown(body, allowed: ["task_id", "user_id", "comment"])
         var errors = FieldErrors()
         let task = body["task_id"]?.stringValue.flatMap(UUID.init(uuidString:))
-        if task == nil { errors.add("task_id", "required", "Give the id of the task to reassign.") }
+        if task == nil {
+            if let given = body["task_id"], !given.isNull {
+                errors.add("task_id", "invalid_value", "Expected the id of a task in this request.")
+            } else {
+                errors.add("task_id", "required", "Give the id of the task to reassign.")
+            }
+        }
         let user = Self.user(body["user_id"], errors: &errors)
         let comment = Self.comment(body["comment"], errors: &errors)
         try errors.throwIfAny()
