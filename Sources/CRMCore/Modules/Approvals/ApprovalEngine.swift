@@ -173,16 +173,20 @@ struct ApprovalEngine: Sendable {
         }
     }
 
+    /// When a task started now with `timeout` times out: its hours counted in the tenant's
+    /// business calendar (nil without a time-out).
+    func timeoutDue(_ timeout: ApprovalStep.Timeout?, context: Context, in tx: Transaction) async throws -> Date? {
+        guard let timeout else { return nil }
+        return try await ApprovalsModule.businessCalendar.load(in: tx).add(hours: timeout.hours, to: context.now, zone: context.zone)
+    }
+
     /// One pending task per approver (to their delegate while a delegation window is open),
     /// each with its time-out and a notice. An escalation passes the late task: the new one
     /// has no time-out and stands where the late one stood (`added_from`, `added_position`).
     func createTasks(for approvers: [UUID], request: ApprovalStore.Request, step: Int, level: Int, timeout: ApprovalStep.Timeout?,
                      escalating late: ApprovalStore.Task? = nil, object: ObjectDefinition, context: Context, in tx: Transaction) async throws {
         let delegates = try await store.delegates(of: approvers, at: context.now, in: tx)
-        var due: Date?
-        if let timeout, late == nil {
-            due = try await ApprovalsModule.businessCalendar.load(in: tx).add(hours: timeout.hours, to: context.now, zone: context.zone)
-        }
+        let due = late == nil ? try await timeoutDue(timeout, context: context, in: tx) : nil
         var made: [JSONValue] = []
         for a in approvers {
             var task = ApprovalStore.Task(id: UUID.v7(now: context.now), requestId: request.id, step: step, level: level, approverId: delegates[a] ?? a,

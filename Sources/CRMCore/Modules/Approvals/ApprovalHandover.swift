@@ -32,8 +32,8 @@ extension ApprovalEngine {
         let definition = try await definition(of: request, object: object, metadata: context.metadata, in: tx)
         var replacement = try await newTask(for: user, beside: task, request: request, tasks: tasks, context: context, in: tx)
         // The new approver gets the step's full time; an escalated task had none and still has none.
-        if task.dueAt != nil, task.step < definition.steps.count, let timeout = definition.steps[task.step].timeout {
-            replacement.dueAt = try await ApprovalsModule.businessCalendar.load(in: tx).add(hours: timeout.hours, to: context.now, zone: context.zone)
+        if task.dueAt != nil, task.step < definition.steps.count {
+            replacement.dueAt = try await timeoutDue(definition.steps[task.step].timeout, context: context, in: tx)
         }
         replacement.reassignedFrom = task.id
         replacement.addedFrom = task.addedFrom
@@ -74,8 +74,8 @@ extension ApprovalEngine {
         let object = try context.metadata.object(request.object)
         let definition = try await definition(of: request, object: object, metadata: context.metadata, in: tx)
         var added = try await newTask(for: user, beside: task, request: request, tasks: tasks, context: context, in: tx)
-        if task.step < definition.steps.count, let timeout = definition.steps[task.step].timeout {
-            added.dueAt = try await ApprovalsModule.businessCalendar.load(in: tx).add(hours: timeout.hours, to: context.now, zone: context.zone)
+        if task.step < definition.steps.count {
+            added.dueAt = try await timeoutDue(definition.steps[task.step].timeout, context: context, in: tx)
         }
         added.addedFrom = task.id
         added.addedPosition = position.rawValue

@@ -75,9 +75,12 @@ public struct BusinessCalendar: Codable, Sendable, Equatable {
         for (name, list) in [("holidays", holidays), ("working_dates", workingDates)] {
             if list.count > Self.maxDates { errors.add(name, "too_many", "At most \(Self.maxDates) dates."); continue }
             var seen = Set<String>()
-            for (i, day) in list.enumerated() where Self.day(day) == nil || !seen.insert(day).inserted {
-                errors.add("\(name).\(i)", "invalid_value", seen.contains(day) && Self.day(day) != nil
-                           ? "\(day.prefix(10)) is listed twice." : "A date YYYY-MM-DD between 2000 and 2199.")
+            for (i, day) in list.enumerated() {
+                if Self.day(day) == nil {
+                    errors.add("\(name).\(i)", "invalid_value", "A date YYYY-MM-DD between 2000 and 2199.")
+                } else if !seen.insert(day).inserted {
+                    errors.add("\(name).\(i)", "invalid_value", "\(day) is listed twice.")
+                }
                 if errors.errors.count >= 20 { break }
             }
         }
