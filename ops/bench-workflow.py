@@ -67,6 +67,20 @@ def pending():
     return int(out or "0")
 
 
+def dispatched():
+    """Change events dispatched so far (PENDING_CMD's count, of those taken)."""
+    cmd = PENDING_CMD.replace("delivered_at IS NULL", "delivered_at IS NOT NULL")
+    return int(subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip() or "0")
+
+
+def cpu():
+    """The machine's busy and total CPU time so far, in seconds (from /proc/stat)."""
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / hz, sum(fields) / hz
+
+
 def main():
     c = Client()
     token = must(c.call("POST", "/api/v1/auth/login", {"email": EMAIL, "password": PASSWORD}), "login")["token"]
@@ -173,17 +187,37 @@ def main():
             time.sleep(10)
 
     threads = [threading.Thread(target=driver, args=(t,)) for t in range(THREADS)]
+    run_busy, run_total = cpu()
     s = threading.Thread(target=sampler, daemon=True)
     s.start()
     [t.start() for t in threads]
     [t.join() for t in threads]
     elapsed = time.monotonic() - start
+    busy, total = cpu()
+    run_cpu = "the machine %.0f%% busy, %.2f ms of CPU (all processes, this client too) per update" % (
+        100 * (busy - run_busy) / (total - run_total), 1000 * (busy - run_busy) / max(sent[0], 1))
+    # What dispatch alone does: the backlog left at the end, drained with no update coming in
+    # (each firing event's set_field makes one more event, dispatched too).
+    left, drain_start, drained = pending(), time.monotonic(), None
+    taken_before, (busy_before, total_before) = dispatched(), cpu()
+    while time.monotonic() - drain_start < 180:
+        if pending() == 0:
+            drained = time.monotonic() - drain_start
+            busy, total = cpu()
+            taken = dispatched() - taken_before
+            drain_cpu = "%d events dispatched, %.0f/s; the machine %.0f%% busy, %.2f ms of CPU (server, PostgreSQL, watchers) per event" % (
+                taken, taken / drained, 100 * (busy - busy_before) / (total - total_before), 1000 * (busy - busy_before) / max(taken, 1))
+            break
+        time.sleep(1)
     time.sleep(5)  # the last timed updates
     print("workflow: %d customer updates in %.0f s (%.0f/s, target %.0f/s), %d active rules on customer, %d firing: "
-          "update answered → set_field visible p50 %.0f ms, p95 %.0f ms, p99 %.0f ms over %d timed; "
-          "events waiting for dispatch every 10 s: %s; 429 answers sent again: %d; errors: %d%s" % (
-              sent[0], elapsed, sent[0] / elapsed, RATE, len(rules), min(1, len(rules)), percentile(latencies, 50) * 1000, percentile(latencies, 95) * 1000,
-              percentile(latencies, 99) * 1000, len(latencies), " ".join(str(b) for b in backlog), throttled[0], len(errors),
+          "%s; update answered → set_field visible p50 %.0f ms, p95 %.0f ms, p99 %.0f ms over %d timed; "
+          "events waiting for dispatch every 10 s: %s; %s; 429 answers sent again: %d; errors: %d%s" % (
+              sent[0], elapsed, sent[0] / elapsed, RATE, len(rules), min(1, len(rules)), run_cpu, percentile(latencies, 50) * 1000, percentile(latencies, 95) * 1000,
+              percentile(latencies, 99) * 1000, len(latencies), " ".join(str(b) for b in backlog),
+              ("backlog of %d at the end drained in %.0f s with no updates coming: %s" % (left, drained, drain_cpu))
+              if drained and left else ("backlog of %d at the end not drained within 180 s" % left if left else "no backlog at the end"),
+              throttled[0], len(errors),
               (" (" + "; ".join(errors[:3]) + ")") if errors else ""))
 
 

@@ -214,14 +214,14 @@ struct ApprovalFlowTests {
         }
     }
 
-    @Test("20 requests pending on v1 finish on v1 after v2 adds a step; new submissions use v2")
+    @Test("100 requests pending on v1 finish on v1 after v2 adds a step; new submissions use v2")
     func versionsPinned() async throws {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let a = try await ApprovalFixture.make(services, client)
             let process = try await a.process(["steps": [["approvers": ["type": "users", "user_ids": [a.id("f1")]]]]])
             var requests: [String] = []
-            for _ in 0..<20 { requests.append(try await a.submitted(try await a.customer(amount: 10))) }
+            for _ in 0..<100 { requests.append(try await a.submitted(try await a.customer(amount: 10))) }
             let edit = try await a.f.call(.patch, "/api/v1/admin/approval-processes/\(process)", json: ["steps": [
                 ["approvers": ["type": "users", "user_ids": [a.id("f1")]]], ["approvers": ["type": "users", "user_ids": [a.id("f2")]]]]])
             #expect(edit.status == 200, "\(edit.text)")
