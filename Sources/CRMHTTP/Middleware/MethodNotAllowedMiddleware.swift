@@ -39,12 +39,36 @@ struct MethodNotAllowedMiddleware: RouterMiddleware {
         }
     }
 
-    /// The methods of every route whose path matches `path` (none: the path does not exist).
+    /// The methods of the most specific routes whose path matches `path` (none: the path does
+    /// not exist). A literal segment beats a parameter: `approvals/batch` takes POST only, though
+    /// `approvals/:id` would match it too (GET there answers 404 "no such request").
     func allowedMethods(_ path: String) -> Set<HTTPRequest.Method> {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
         var out: Set<HTTPRequest.Method> = []
-        for route in routes where Self.matches(route.components, segments) { out.formUnion(route.methods) }
+        var best: [Bool] = []
+        for route in routes where Self.matches(route.components, segments) {
+            let literal = route.components.map(Self.isLiteral)
+            if best.isEmpty || Self.moreSpecific(literal, than: best) {
+                best = literal
+                out = route.methods
+            } else if literal == best {
+                out.formUnion(route.methods)
+            }
+        }
         return out
+    }
+
+    /// A plain path segment (Hummingbird keeps the element's kind internal; its description
+    /// writes parameters in braces and wildcards with `*`).
+    static func isLiteral(_ element: RouterPath.Element) -> Bool {
+        let text = element.description
+        return !text.contains("{") && !text.contains("*") && text != "!"
+    }
+
+    /// The first segment where they differ is literal in `a`.
+    static func moreSpecific(_ a: [Bool], than b: [Bool]) -> Bool {
+        for (x, y) in zip(a, b) where x != y { return x }
+        return false
     }
 
     static func matches(_ components: [RouterPath.Element], _ segments: [Substring]) -> Bool {

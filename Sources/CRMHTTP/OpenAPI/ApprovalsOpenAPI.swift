@@ -265,7 +265,7 @@ enum ApprovalsOpenAPI {
             paths[path("/api/v1/admin/approval-processes/{id}/publish")] = .b(OpenAPI.PathItem(
                 parameters: idParameter,
                 post: OpenAPI.Operation(tags: tags, summary: "The draft becomes the next version; pending requests finish on theirs",
-                                        description: "400 nothing-to-publish without a draft; 400 naming what the draft refers to that is gone.",
+                                        description: "409 nothing-to-publish without a draft; 400 naming what the draft refers to that is gone.",
                                         operationId: "publishApprovalProcess", parameters: idempotency,
                                         responses: OpenAPIResponses.map(ok("The process", ref("ApprovalProcess")), errors: noBody))))
             paths[path("/api/v1/admin/approval-processes/{id}/test")] = .b(OpenAPI.PathItem(

@@ -108,7 +108,7 @@ enum WorkflowOpenAPI {
                                     requestBody: OpenAPI.Request(content: OpenAPIResponses.json(.object(properties: [
                                         "record_id": .string(format: .uuid, description: "A record of the rule's object the caller can read (404 otherwise)"),
                                         "version": .string(required: false, nullable: true,
-                                                           description: "The draft when there is one, else the active version (also when null; 400 naming version when it has none)",
+                                                           description: "The draft when there is one, else the active version (also when null; 409 naming version when the rule has none)",
                                                            allowedValues: ["draft", "active", AnyCodable(nil as String?)]),
                                     ], additionalProperties: .a(false))), required: true),
                                     responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("What the rule would do", .object(properties: [

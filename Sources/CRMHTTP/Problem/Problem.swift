@@ -47,7 +47,9 @@ struct Problem: Encodable {
         case .forbidden: return .forbidden
         case .notFound, .tenantNotFound, .moduleDisabled: return .notFound
         case .conflict, CRMError.Code("limit-exceeded"), CRMError.Code("record-locked"), CRMError.Code("already-decided"),
-             CRMError.Code("no-approval-process"), CRMError.Code("approval-pending"), CRMError.Code("no-approver"): return .conflict
+             CRMError.Code("no-approval-process"), CRMError.Code("approval-pending"), CRMError.Code("no-approver"),
+             // Publishing without a draft: the request is fine, the rule's or process's state is not.
+             CRMError.Code("nothing-to-publish"): return .conflict
         case .preconditionFailed: return .preconditionFailed
         case .payloadTooLarge: return .contentTooLarge
         case .unsupportedMediaType: return .unsupportedMediaType

@@ -333,6 +333,9 @@ struct ApprovalFlowTests {
             #expect(badObject.status == 400 && badObject.fieldNames == ["object"])
             let badTimeout = try await create(["steps": [["approvers": ["type": "owner_manager"], "timeout": ["hours": 0, "action": "panic"]]]])
             #expect(badTimeout.status == 400 && Set(badTimeout.fieldNames) == ["steps.0.timeout.hours", "steps.0.timeout.action"])
+            // Found by the fuzzer: a member of the wrong type was taken as its default.
+            let badOf = try await create(["steps": [["approvers": ["type": "department_manager", "of": [:] as [String: Any]]]]])
+            #expect(badOf.status == 400 && badOf.fieldNames == ["steps.0.approvers.of"], "\(badOf.text)")
             let noSteps = try await create([:])
             #expect(noSteps.status == 400 && noSteps.fieldNames == ["steps"])
             #expect(try await f.call(.post, "/api/v1/admin/approval-processes", as: a.token("rep"), json: ["name": "x"]).status == 403)

@@ -20,6 +20,10 @@ struct MethodNotAllowedTests {
                 (.options, "/api/v1/openapi.json", "GET"),
                 (.init("TRACE")!, "/ops/v1/tenants", "GET, POST"),
                 (.get, "/ops/v1/auth/login", "POST"),
+                // A literal segment is more specific than a parameter: approvals/:id takes GET,
+                // but approvals/batch only POST (found by the fuzzer).
+                (.options, "/api/v1/approvals/batch", "POST"),
+                (.put, "/api/v1/approvals/inbox", "GET"),
             ]
             for (method, path, allow) in cases {
                 // With credentials or without: routing comes first.

@@ -86,7 +86,13 @@ struct WorkflowRulesAPITests {
             #expect(versions.map { $0["version"] as? Int } == [2, 1])
             #expect(!(versions.last?["retired_at"] is NSNull))
             // Nothing to publish now.
-            #expect(try await w.f.call(.post, "/api/v1/admin/workflow-rules/\(id)/publish").problemType == "nothing-to-publish")
+            let nothing = try await w.f.call(.post, "/api/v1/admin/workflow-rules/\(id)/publish")
+            #expect(nothing.status == 409 && nothing.problemType == "nothing-to-publish")
+            // Testing a draft there is not: the rule's state, not the request, is the problem.
+            let noDraft = try await w.f.call(.post, "/api/v1/admin/workflow-rules/\(id)/test", json: ["record_id": a, "version": "draft"])
+            #expect(noDraft.status == 409 && noDraft.fieldNames == ["version"], "\(noDraft.text)")
+            let badVersion = try await w.f.call(.post, "/api/v1/admin/workflow-rules/\(id)/test", json: ["record_id": a, "version": 2])
+            #expect(badVersion.status == 400 && badVersion.fieldNames == ["version"], "\(badVersion.text)")
             let b = try #require(try await w.f.create("customer", ["name": "Under v2"])["id"] as? String)
             try await w.dispatch()
             #expect(try await w.f.call(.get, "/api/v1/records/customer/\(b)").object["level"] as? String == "vip")

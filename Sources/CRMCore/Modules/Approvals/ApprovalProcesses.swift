@@ -108,15 +108,20 @@ struct ApprovalProcesses: Sendable {
             }
             submitter = id
         }
-        let which = body["version"]?.stringValue ?? (p.draft != nil ? "draft" : "active")
-        guard which == "draft" || which == "active" else { throw CRMError.invalid("version", "invalid_value", "draft or active.") }
+        let which: String
+        switch body["version"] {
+        case nil, .null?: which = p.draft != nil ? "draft" : "active"
+        case .string(let named)? where named == "draft" || named == "active": which = named
+        default: throw CRMError.invalid("version", "invalid_value", "draft or active.")
+        }
         var text: String
         if which == "draft" {
-            guard let draft = p.draft else { throw CRMError.invalid("version", "invalid_value", "The process has no draft.") }
+            guard let draft = p.draft else { throw CRMError(.conflict, "The process has no draft: test the active version, or edit it first.",
+                                                            fieldErrors: [FieldError(field: "version", code: "no_draft", message: "The process has no draft.")]) }
             text = draft
         } else {
             guard let v = p.activeVersion, let stored = try await store.version(id, v, in: tx) else {
-                throw CRMError.invalid("version", "invalid_value", "The process has no published version.")
+                throw CRMError(.conflict, "The process has no published version.", fieldErrors: [FieldError(field: "version", code: "no_version", message: "The process has no published version.")])
             }
             text = stored.definition
         }

@@ -292,7 +292,8 @@ public struct ApprovalStep: Sendable, Equatable {
             }
             return .managerChain(levels: NSDecimalNumber(decimal: n).intValue)
         case "department_manager":
-            let of = o["of"]?.stringValue ?? "submitter"
+            // Absent or null: the submitter's; anything but these two names is refused, not defaulted.
+            let of = o["of"] == nil || o["of"] == .null ? "submitter" : o["of"]?.stringValue
             guard of == "submitter" || of == "owner" else {
                 errors.add("\(path).of", "invalid_value", "submitter or owner (of the record).")
                 return nil

@@ -109,17 +109,22 @@ struct WorkflowRules: Sendable {
         guard let recordId = body["record_id"]?.stringValue.flatMap(UUID.init(uuidString:)) else {
             throw CRMError.invalid("record_id", "required", "Give the id of a record to test the rule against.")
         }
-        let which = body["version"]?.stringValue ?? (rule.draft != nil ? "draft" : "active")
-        guard which == "draft" || which == "active" else { throw CRMError.invalid("version", "invalid_value", "draft or active.") }
+        let which: String
+        switch body["version"] {
+        case nil, .null?: which = rule.draft != nil ? "draft" : "active"
+        case .string(let named)? where named == "draft" || named == "active": which = named
+        default: throw CRMError.invalid("version", "invalid_value", "draft or active.")
+        }
         let version: RuleStore.Version
         let text: String
         if which == "draft" {
-            guard let draft = rule.draft else { throw CRMError.invalid("version", "invalid_value", "The rule has no draft.") }
+            guard let draft = rule.draft else { throw CRMError(.conflict, "The rule has no draft: test the active version, or edit it first.",
+                                                            fieldErrors: [FieldError(field: "version", code: "no_draft", message: "The rule has no draft.")]) }
             version = RuleStore.Version(ruleId: id, version: 0, definition: draft, publishedBy: r.caller.userId, publishedAt: r.services.clock.now())
             text = draft
         } else {
             guard let v = rule.activeVersion, let stored = try await store.version(id, v, in: r.tx) else {
-                throw CRMError.invalid("version", "invalid_value", "The rule has no active version.")
+                throw CRMError(.conflict, "The rule has no active version.", fieldErrors: [FieldError(field: "version", code: "no_version", message: "The rule has no active version.")])
             }
             version = stored
             text = stored.definition
