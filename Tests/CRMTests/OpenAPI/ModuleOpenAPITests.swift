@@ -167,10 +167,10 @@ struct ModuleOpenAPITests {
             _ = try await call(.patch, "\(processes)/\(pid)", process, json: ["object": "contact"], expect: 400)
             _ = try await call(.patch, "\(processes)/\(pid)", process, json: ["priority": 6, "allow_recall": true], expect: 200)
             _ = try await call(.post, "\(processes)/\(pid)/publish", process + "/publish", expect: 200)
-            _ = try await call(.post, "\(processes)/\(pid)/publish", process + "/publish", expect: 400)
+            _ = try await call(.post, "\(processes)/\(pid)/publish", process + "/publish", expect: 409)
             let deal = try await a.customer(amount: 9000)
             _ = try await call(.post, "\(processes)/\(pid)/test", process + "/test", json: ["record_id": deal, "version": "active"], expect: 200)
-            _ = try await call(.post, "\(processes)/\(pid)/test", process + "/test", json: ["record_id": deal, "version": "draft"], expect: 400)
+            _ = try await call(.post, "\(processes)/\(pid)/test", process + "/test", json: ["record_id": deal, "version": "draft"], expect: 409)
 
             let submit = "/api/v1/approvals", request = "/api/v1/approvals/{id}"
             let submitted = try await call(.post, submit, submit, as: "rep", json: ["object": "customer", "record_id": deal, "comment": "please"], expect: 201)
@@ -214,7 +214,7 @@ struct ModuleOpenAPITests {
                                                              "actions": [["type": "notify", "to": ["owner"], "title": "Hi {{name}}"]]])
             let ruleId = try #require(rule.object["id"] as? String, "\(rule.text)")
             _ = try await call(.post, "\(rules)/\(ruleId)/test", rules + "/{id}/test", json: ["record_id": deal], expect: 200)
-            _ = try await call(.post, "\(rules)/\(ruleId)/test", rules + "/{id}/test", json: ["record_id": deal, "version": "active"], expect: 400)
+            _ = try await call(.post, "\(rules)/\(ruleId)/test", rules + "/{id}/test", json: ["record_id": deal, "version": "active"], expect: 409)
             #expect(try await f.call(.post, "\(rules)/\(ruleId)/publish").status == 200)
             _ = try await call(.post, "\(rules)/\(ruleId)/test", rules + "/{id}/test", json: ["record_id": deal, "version": "active"], expect: 200)
             let started = try await call(.post, "/api/v1/records/customer/\(deal)/actions/\(ruleId)", "/api/v1/records/customer/{id}/actions/{rule_id}",
