@@ -109,6 +109,12 @@ struct RegistrationApprovalTests {
             let second = try await a.f.call(.post, "/api/v1/registrations/\(reg)/approve", as: a.token("vp"))
             #expect(second.status == 200 && second.object["status"] as? String == "approved" && second.object["reserved_until"] is String,
                     "\(second.text)")
+            // Registrations are no records: no second process for them, no record approval state, no dry run.
+            let second2 = try await a.f.call(.post, "/api/v1/admin/approval-processes", json: [
+                "name": "Another", "object": "registration", "steps": [["approvers": ["type": "manager_chain", "levels": 1]]]])
+            #expect(second2.status == 400 && second2.fieldNames == ["object"], "\(second2.text)")
+            #expect(try await a.f.call(.get, "/api/v1/records/registration/\(reg)/approval").status == 404)
+            #expect(try await a.f.call(.post, "/api/v1/admin/approval-processes/\(id)/test", json: ["record_id": reg]).status == 404)
             // A registration made on version 1 finishes on it: one decision.
             let old = try await a.f.call(.post, "/api/v1/registrations/\(before)/approve", as: a.token("lead"))
             #expect(old.status == 200 && old.object["status"] as? String == "approved", "\(old.text)")
