@@ -87,6 +87,38 @@ struct RegistrationApprovalTests {
         }
     }
 
+    @Test("the engine's handovers apply: a reassigned or delegated task is decided through /registrations by its new approver; an admin's cancel frees the prospect")
+    func handovers() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let a = try await Self.fixture(services, client)
+            // 转交: the admin gives the lead's task to the VP, who decides it through the old call.
+            let reg = try await Self.register(a, as: "rep", ["company": "Longyan Copper"])
+            let request = try await Self.request(a, of: reg, submitter: "rep")
+            let task = try #require(try await a.pending(request)[a.id("lead")])
+            let moved = try await a.f.call(.post, "/api/v1/approvals/\(request)/reassign", json: ["task_id": task, "user_id": a.id("vp")])
+            #expect(moved.status == 200, "\(moved.text)")
+            #expect(try await a.f.call(.post, "/api/v1/registrations/\(reg)/approve", as: a.token("lead")).status == 409)
+            let approved = try await a.f.call(.post, "/api/v1/registrations/\(reg)/approve", as: a.token("vp"))
+            #expect(approved.status == 200 && approved.object["status"] as? String == "approved"
+                    && (approved.object["decided_by"] as? String)?.lowercased() == a.id("vp"), "\(approved.text)")
+            // A delegation window: the lead's new tasks go to the CEO, who decides.
+            let window = try await a.f.call(.put, "/api/v1/me/delegation", as: a.token("lead"), json: [
+                "delegate_id": a.id("ceo"), "from": "2000-01-01T00:00:00Z", "to": "2999-01-01T00:00:00Z"])
+            #expect(window.status == 200, "\(window.text)")
+            let delegated = try await Self.register(a, as: "rep", ["company": "Sanming Paper"])
+            #expect(try await a.f.call(.get, "/api/v1/registrations", as: a.token("ceo")).data.contains { $0["id"] as? String == delegated })
+            let byCeo = try await a.f.call(.post, "/api/v1/registrations/\(delegated)/reject", as: a.token("ceo"))
+            #expect(byCeo.status == 200 && byCeo.object["status"] as? String == "rejected", "\(byCeo.text)")
+            // An admin cancels a pending request: the registration is cancelled and holds nothing.
+            let cancelled = try await Self.register(a, as: "rep", ["company": "Nanping Bamboo"])
+            let cancelRequest = try await Self.request(a, of: cancelled, submitter: "rep")
+            #expect(try await a.f.call(.post, "/api/v1/approvals/\(cancelRequest)/cancel", json: ["comment": "duplicate"]).status == 200)
+            #expect(try await a.f.call(.get, "/api/v1/registrations?status=cancelled", as: a.token("rep")).data.map { $0["id"] as? String } == [cancelled])
+            #expect(try await a.f.call(.post, "/api/v1/registrations", as: a.token("rep2"), json: ["company": "Nanping Bamboo"]).status == 201)
+        }
+    }
+
     @Test("a tenant admin's version 2 of the built-in process with two levels makes new registrations need two decisions")
     func twoLevels() async throws {
         let services = try await TestEnvironment.shared.services()
