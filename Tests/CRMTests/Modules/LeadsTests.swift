@@ -204,6 +204,9 @@ struct LeadsTests {
             let dept = try await f.department("East Sales")
             let a = try await f.user("rep-a", roles: [repRole], department: dept), b = try await f.user("rep-b", roles: [repRole], department: dept)
             let manager = try await f.user("manager", roles: [try await f.builtinRole("manager")], department: dept)
+            // Registrations go to the requester's manager (the built-in approval process): the
+            // department's manager, where the old rule let any holder of approve on leads decide.
+            #expect(try await f.call(.patch, "/api/v1/admin/departments/\(dept)", json: ["manager_id": manager.id]).status == 200)
             let elsewhere = try await f.user("manager-2", roles: [try await f.builtinRole("manager")])
             let reg = try await f.call(.post, "/api/v1/registrations", as: a.token,
                                        json: ["company": "Ningbo Ports 港口有限公司", "contact_name": "Xu", "phone": "+86 574 8888 0000"])
@@ -213,7 +216,7 @@ struct LeadsTests {
             #expect(try await f.call(.post, "/api/v1/registrations", as: b.token, json: ["company": "ningbo ports 港口有限公司"]).status == 409)
             let blocked = try await f.call(.post, "/api/v1/records/lead", as: b.token, json: ["name": "Xu", "phone": "0574-88880000"])
             #expect(blocked.status == 409 && blocked.object["registration_id"] as? String == id, "\(blocked.text)")
-            // Nobody decides their own registration.
+            // Nobody decides their own registration (the manager's goes to the tenant admins: no manager above).
             let own = try await f.call(.post, "/api/v1/registrations", as: manager.token, json: ["company": "Manager's Own Co"])
             let ownId = try #require(own.object["id"] as? String)
             #expect(try await f.call(.post, "/api/v1/registrations/\(ownId)/approve", as: manager.token).status == 403)

@@ -64,7 +64,28 @@ struct ApprovalEngine: Sendable {
                 ? "No published approval process of \(object.pluralLabel.lowercased()) applies to this record."
                 : "That approval process is not published or its entry criteria do not hold for this record.")
         }
-        let request = ApprovalStore.Request(id: UUID.v7(now: context.now), processId: process.id, version: version.version, object: objectName,
+        return try await openRequest(process: process, version: version, definition: definition, object: object, record: record, comment: comment,
+                                     caller: caller, context: context, in: tx)
+    }
+
+    /// Submits a module's own row on the subject's built-in process (`ApprovalSubject`): the
+    /// module has checked the row and the caller, and no entry criteria choose the process.
+    func submit(subject: ApprovalSubject, record: UUID, comment: String?, caller: RecordCaller, context: Context,
+                in tx: Transaction) async throws -> UUID {
+        let object = try subject.definition(context.metadata)
+        guard let process = try await store.process(builtin: subject.builtin, in: tx), let active = process.activeVersion,
+              let version = try await store.version(process.id, active, in: tx) else {
+            throw CRMError(CRMError.Code("no-approval-process"), "The built-in approval process of \(subject.pluralLabel.lowercased()) is missing; the \(subject.module) module's migrations make it.")
+        }
+        let definition = try ProcessDefinition.stored(version.definition, object: object, metadata: context.metadata)
+        return try await openRequest(process: process, version: version, definition: definition, object: object, record: record, comment: comment,
+                                     caller: caller, context: context, in: tx)
+    }
+
+    /// Makes the pending request of a record on a chosen process and starts its first step.
+    private func openRequest(process: ApprovalStore.Process, version: ApprovalStore.Version, definition: ProcessDefinition, object: ObjectDefinition,
+                      record: UUID, comment: String?, caller: RecordCaller, context: Context, in tx: Transaction) async throws -> UUID {
+        let request = ApprovalStore.Request(id: UUID.v7(now: context.now), processId: process.id, version: version.version, object: object.apiName,
                                             recordId: record, submitterId: caller.userId, comment: comment, status: "pending", currentStep: nil,
                                             currentLevel: 0, submittedAt: context.now, decidedAt: nil)
         do {
@@ -214,11 +235,20 @@ struct ApprovalEngine: Sendable {
     /// Ends a request (approved, rejected) and tells the submitter.
     func finish(_ request: ApprovalStore.Request, status: String, object: ObjectDefinition, reason: String?, context: Context,
                 in tx: Transaction) async throws {
-        try await store.finish(request.id, status: status, taskStatus: "superseded", at: context.now, in: tx)
+        try await close(request, status: status, taskStatus: "superseded", context: context, in: tx)
         try await store.notice(kind: "approval.decided", user: request.submitterId,
                                title: "Your approval request was \(status): \(object.label.lowercased())", body: reason,
                                object: request.object, record: request.recordId,
                                extra: ["request_id": .string(request.id.uuidString.lowercased()), "status": .string(status)], at: context.now, in: tx)
+    }
+
+    /// Ends a request and its open tasks; a module's subject row follows in the same transaction.
+    func close(_ request: ApprovalStore.Request, status: String, taskStatus: String, context: Context, in tx: Transaction) async throws {
+        try await store.finish(request.id, status: status, taskStatus: taskStatus, at: context.now, in: tx)
+        if let subject = ApprovalSubject.named(request.object) {
+            try await subject.finished(ApprovalSubject.End(request: request.id, record: request.recordId, status: status, by: context.actor,
+                                                           at: context.now), tx)
+        }
     }
 
     // MARK: deciding
@@ -250,7 +280,7 @@ struct ApprovalEngine: Sendable {
                 ? "This task was already decided (\(task.status))."
                 : "This approval request is already \(request.status).")
         }
-        let object = try context.metadata.object(request.object)
+        let object = try Self.object(request.object, metadata: context.metadata)
         try await store.event(request.id, kind: decision == .approve ? "task_approved" : "task_rejected", task: task.id, step: task.step, actor: user,
                               comment: comment, at: context.now, in: tx)
         let definition = try await definition(of: request, object: object, metadata: context.metadata, in: tx)
@@ -315,10 +345,10 @@ struct ApprovalEngine: Sendable {
         guard request.status == "pending" else {
             throw CRMError(CRMError.Code("already-decided"), "This approval request is already \(request.status).")
         }
-        let object = try context.metadata.object(request.object)
+        let object = try Self.object(request.object, metadata: context.metadata)
         let definition = try await definition(of: request, object: object, metadata: context.metadata, in: tx)
         guard definition.allowRecall else { throw CRMError.conflict("This approval process does not let the submitter recall a request.") }
-        try await store.finish(request.id, status: "recalled", taskStatus: "cancelled", at: context.now, in: tx)
+        try await close(request, status: "recalled", taskStatus: "cancelled", context: context, in: tx)
         try await store.event(request.id, kind: "recalled", actor: caller.userId, at: context.now, in: tx)
     }
 
@@ -328,8 +358,8 @@ struct ApprovalEngine: Sendable {
         guard request.status == "pending" else {
             throw CRMError(CRMError.Code("already-decided"), "This approval request is already \(request.status).")
         }
-        let object = try context.metadata.object(request.object)
-        try await store.finish(request.id, status: "cancelled", taskStatus: "cancelled", at: context.now, in: tx)
+        let object = try Self.object(request.object, metadata: context.metadata)
+        try await close(request, status: "cancelled", taskStatus: "cancelled", context: context, in: tx)
         try await store.event(request.id, kind: "cancelled", actor: caller.userId, comment: comment, at: context.now, in: tx)
         try await store.notice(kind: "approval.decided", user: request.submitterId,
                                title: "Your approval request was cancelled: \(object.label.lowercased())", body: comment,
@@ -347,7 +377,7 @@ struct ApprovalEngine: Sendable {
             guard let request = try await store.request(requestId, forUpdate: true, in: tx), request.status == "pending",
                   try await store.markTimedOut(taskId, at: context.now, in: tx),
                   let task = try await store.task(taskId, in: tx),
-                  let object = context.metadata.objects[request.object] else { continue }
+                  let object = try? Self.object(request.object, metadata: context.metadata) else { continue }
             acted += 1
             let definition = try await definition(of: request, object: object, metadata: context.metadata, in: tx)
             guard task.step < definition.steps.count, let timeout = definition.steps[task.step].timeout else { continue }
@@ -376,6 +406,7 @@ struct ApprovalEngine: Sendable {
     /// A live record's fields by api name (all of them: criteria see what the process is about,
     /// whoever submitted), optionally locking its row.
     static func values(_ object: ObjectDefinition, id: UUID, lock: Bool, in tx: Transaction) async throws -> [String: JSONValue]? {
+        if let subject = ApprovalSubject.named(object.apiName) { return try await subject.values(id, lock, tx) }
         var q = QueryBuilder("SELECT (\(RecordSQL.json(object.fields)))::text FROM \(object.table.quoted) AS t WHERE t.deleted_at IS NULL AND t.id = ")
         q.append(try q.bind(id))
         if lock { q.append(" FOR UPDATE") }
@@ -384,6 +415,7 @@ struct ApprovalEngine: Sendable {
     }
 
     static func owner(_ object: ObjectDefinition, id: UUID, in tx: Transaction) async throws -> UUID? {
+        if let subject = ApprovalSubject.named(object.apiName) { return try await subject.owner(id, tx) }
         var q = QueryBuilder("SELECT t.owner_id FROM \(object.table.quoted) AS t WHERE t.id = ")
         q.append(try q.bind(id))
         for try await owner in try await tx.query(q.query).decode(UUID?.self) { return owner }

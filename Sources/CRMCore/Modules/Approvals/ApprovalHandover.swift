@@ -28,7 +28,7 @@ extension ApprovalEngine {
             throw CRMError.forbidden("This task is someone else's to reassign.")
         }
         try Self.refuseUnlessOpen(request, task)
-        let object = try context.metadata.object(request.object)
+        let object = try Self.object(request.object, metadata: context.metadata)
         let definition = try await definition(of: request, object: object, metadata: context.metadata, in: tx)
         var replacement = try await newTask(for: user, beside: task, request: request, tasks: tasks, context: context, in: tx)
         // The new approver gets the step's full time; an escalated task had none and still has none.
@@ -71,7 +71,7 @@ extension ApprovalEngine {
             task = only
         }
         try Self.refuseUnlessOpen(request, task)
-        let object = try context.metadata.object(request.object)
+        let object = try Self.object(request.object, metadata: context.metadata)
         let definition = try await definition(of: request, object: object, metadata: context.metadata, in: tx)
         var added = try await newTask(for: user, beside: task, request: request, tasks: tasks, context: context, in: tx)
         if task.step < definition.steps.count {

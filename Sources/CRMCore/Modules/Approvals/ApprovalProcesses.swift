@@ -56,7 +56,7 @@ struct ApprovalProcesses: Sendable {
         if body["priority"] != nil { p.priority = BodyMembers.integer(body["priority"], "priority", errors: &errors) ?? p.priority }
         try errors.throwIfAny("The approval process has invalid members.")
         if !Set(body.keys).isDisjoint(with: ProcessDefinition.members) {
-            guard let object = caller.metadata.objects[p.object] else {
+            guard let object = try? ApprovalEngine.object(p.object, metadata: caller.metadata) else {
                 throw CRMError.conflict("The process's object '\(p.object)' is not available (its module is off).")
             }
             var base: ProcessDefinition?
@@ -81,7 +81,7 @@ struct ApprovalProcesses: Sendable {
         guard let draft = p.draft else {
             throw CRMError(CRMError.Code("nothing-to-publish"), "The process has no draft: edit it first (PATCH), then publish.")
         }
-        guard let object = caller.metadata.objects[p.object] else {
+        guard let object = try? ApprovalEngine.object(p.object, metadata: caller.metadata) else {
             throw CRMError.conflict("The process's object '\(p.object)' is not available (its module is off).")
         }
         // Checked again: a field, user or role the draft names may be gone since it was saved.
@@ -89,7 +89,8 @@ struct ApprovalProcesses: Sendable {
         let definition = try ProcessDefinition.parse(body, base: nil, object: object, metadata: caller.metadata)
         try await definition.checkReferences(in: tx)
         _ = try await store.publish(id, definition: definition.json.jsonText, by: caller.userId, at: now, in: tx)
-        try await GuardedObjects.add(p.object, in: tx)
+        // A module's subject rows are not written through the records pipeline: nothing to guard.
+        if ApprovalSubject.named(p.object) == nil { try await GuardedObjects.add(p.object, in: tx) }
         return (try await show(id, in: tx), definition.steps.contains { $0.timeout != nil })
     }
 

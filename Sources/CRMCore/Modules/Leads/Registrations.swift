@@ -1,13 +1,18 @@
 import Foundation
 import PostgresNIO
 
-/// Registration of a prospect (报备). A rep registers a company; a manager (`approve` on
-/// leads) approves or rejects; an approved registration reserves the prospect for that rep for
-/// `leads.registration_days` days (default 30): nobody else may register it or create a lead
-/// matching it (by company name, phone or email, normalized) until then.
+/// Registration of a prospect (报备). A rep registers a company, which submits it to the
+/// approvals engine on the built-in process `leads.registration` (their manager by default;
+/// `RegistrationSubject`); its approvers decide in their approvals inbox or here. An approved
+/// registration reserves the prospect for that rep for `leads.registration_days` days (default
+/// 30): nobody else may register it or create a lead matching it (by company name, phone or
+/// email, normalized) until then. Registrations made before the engine took them over have no
+/// request and are decided as they were: by `approve` on leads within its scope.
 public struct Registrations: Sendable {
     let clock: any WallClock
     public static let defaultDays = 30
+    /// A request recalled by its rep or cancelled by an admin ends its registration so; neither reserves.
+    static let statuses = ["pending", "approved", "rejected", "recalled", "cancelled"]
 
     public init(clock: any WallClock) { self.clock = clock }
 
@@ -76,7 +81,7 @@ public struct Registrations: Sendable {
         return try await decode(try await tx.query(PostgresQuery(unsafeSQL: sql, binds: binds))).first
     }
 
-    public func register(_ input: Input, caller: RecordCaller, in tx: Transaction) async throws -> View {
+    public func register(_ input: Input, caller: RecordCaller, zone: TimeZone, in tx: Transaction) async throws -> View {
         guard caller.permissions.may(.create, on: "lead") else { throw CRMError.forbidden("You may not register prospects.") }
         var errors = FieldErrors()
         let company = input.company.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -109,11 +114,54 @@ public struct Registrations: Sendable {
                     'pending', \(now))
             RETURNING \(unescaped: Self.columns)
             """)
-        return try await decode(rows)[0]
+        let made = try await decode(rows)[0]
+        let id = UUID(uuidString: made.id)!
+        // The inbox shows the request's comment: the company first, so an approver sees what is asked.
+        let comment = [company, input.note].compactMap { $0 }.joined(separator: " — ")
+        _ = try await ApprovalEngine().submit(subject: LeadsModule.registrationSubject, record: id, comment: comment, caller: caller,
+                                              context: Self.context(caller, zone: zone, now: now), in: tx)
+        // Read again: a process with no one to ask (auto-approve) has decided it already.
+        return try await view(id, in: tx) ?? made
     }
 
-    /// Approves or rejects a pending registration.
-    public func decide(_ id: UUID, approve: Bool, caller: RecordCaller, in tx: Transaction) async throws -> View {
+    static func context(_ caller: RecordCaller, zone: TimeZone, now: Date) -> ApprovalEngine.Context {
+        ApprovalEngine.Context(now: now, zone: zone, metadata: caller.metadata, actor: caller.userId)
+    }
+
+    func view(_ id: UUID, in tx: Transaction) async throws -> View? {
+        try await decode(try await tx.query("SELECT \(unescaped: Self.columns) FROM registrations WHERE id = \(id)")).first
+    }
+
+    /// Approves or rejects a registration: the caller's pending task in its approval request
+    /// (as `POST /approvals/{id}/approve|reject` would), or, for a registration made before the
+    /// engine took them over, the old way.
+    public func decide(_ id: UUID, approve: Bool, caller: RecordCaller, zone: TimeZone, in tx: Transaction) async throws -> View {
+        let store = ApprovalStore()
+        guard let request = try await store.latestRequest(object: LeadsModule.registrationSubject.object, record: id, in: tx) else {
+            return try await decideWithoutRequest(id, approve: approve, caller: caller, in: tx)
+        }
+        let me = caller.userId
+        let tasks = try await store.tasks(of: request.id, in: tx)
+        if let task = tasks.first(where: { $0.status == "pending" && ($0.approverId == me || $0.delegatedFrom == me) }) {
+            try await ApprovalEngine().decide(request: request.id, task: task.id, approve ? .approve : .reject, comment: nil, caller: caller,
+                                              context: Self.context(caller, zone: zone, now: clock.now()), in: tx)
+            guard let view = try await view(id, in: tx) else { throw CRMError.notFound("No such registration.") }
+            return view
+        }
+        guard request.submitterId != me else { throw CRMError.forbidden("Someone else must decide your own registration.") }
+        if tasks.contains(where: { $0.approverId == me || $0.delegatedFrom == me || $0.decidedBy == me }) {
+            throw CRMError.conflict("This registration was already decided.")
+        }
+        guard caller.permissions.may(.approve, on: "lead") else { throw CRMError.forbidden("Deciding registrations needs approve on leads.") }
+        // Within the old deciders' reach, the registration is visible (listed) but theirs only when assigned.
+        guard caller.permissions.reaches(.approve, on: "lead", ownedBy: request.submitterId) else { throw CRMError.notFound("No such registration.") }
+        guard request.status == "pending" else { throw CRMError.conflict("This registration was already decided.") }
+        throw CRMError.forbidden("This registration awaits its approvers' decision; an admin can reassign their task.")
+    }
+
+    /// A registration pending since before the engine took them over: decided by `approve` on
+    /// leads within its scope, as it always was.
+    func decideWithoutRequest(_ id: UUID, approve: Bool, caller: RecordCaller, in tx: Transaction) async throws -> View {
         guard caller.permissions.may(.approve, on: "lead") else { throw CRMError.forbidden("Deciding registrations needs approve on leads.") }
         let now = clock.now()
         let days = try await LeadsModule.registrationDays.load(in: tx)
@@ -139,17 +187,24 @@ public struct Registrations: Sendable {
         throw CRMError.notFound("No such registration.")
     }
 
-    /// The caller's registrations, and those a decider may decide: requested by users within
-    /// their `approve` scope on leads, as `decide` requires.
+    /// The caller's registrations, those requested by users within their `approve` scope on
+    /// leads, and those whose approval request gave them a task (an assigned approver or a
+    /// delegate, whatever their scope).
     public func list(status: String?, caller: RecordCaller, in tx: Transaction) async throws -> [View] {
-        if let status, !["pending", "approved", "rejected"].contains(status) {
-            throw CRMError.invalid("status", "not_in_picklist", "status is pending, approved or rejected.")
+        if let status, !Self.statuses.contains(status) {
+            throw CRMError.invalid("status", "not_in_picklist", "status is one of \(Self.statuses.joined(separator: ", ")).")
         }
         var q = QueryBuilder("SELECT \(Self.columns) FROM registrations WHERE (requested_by = ")
         q.append(try q.bind(caller.userId))
         q.append(" OR ")
         try q.appendCondition(caller.permissions.filter(.approve, on: "lead"), ownerColumn: try SQLIdentifier("requested_by"))
-        q.append(")")
+        q.append(" OR id IN (SELECT r.record_id FROM approval_requests r JOIN approval_tasks t ON t.request_id = r.id WHERE r.object = ")
+        q.append(try q.bind(LeadsModule.registrationSubject.object))
+        q.append(" AND (t.approver_id = ")
+        q.append(try q.bind(caller.userId))
+        q.append(" OR t.delegated_from = ")
+        q.append(try q.bind(caller.userId))
+        q.append(")))")
         if let status { q.append(" AND status = \(try q.bind(status))") }
         q.append(" ORDER BY created_at DESC LIMIT 200")
         return try await decode(try await tx.query(q.query))

@@ -41,6 +41,9 @@ public protocol CRMModule: Sendable {
     var events: [ModuleEvent] { get }
     /// Its parts of a tenant blueprint (`workflow.rules`): read, checked, converged, exported.
     var blueprintSections: [any BlueprintSection] { get }
+    /// Its own rows that the approvals engine approves on a built-in process (leads'
+    /// registrations): not records of an object, so the records API never sees them.
+    var approvalSubjects: [ApprovalSubject] { get }
 }
 
 extension CRMModule {
@@ -60,6 +63,7 @@ extension CRMModule {
     public var eventConsumers: [any ChangeEventConsumer] { [] }
     public var events: [ModuleEvent] { [] }
     public var blueprintSections: [any BlueprintSection] { [] }
+    public var approvalSubjects: [ApprovalSubject] { [] }
 }
 
 /// A module's business event: the change events of `object` that came through `origin` (the

@@ -23,7 +23,7 @@ END) STORED,
 ALTER TABLE registrations ADD CONSTRAINT registrations_decided_by_fkey FOREIGN KEY (decided_by) REFERENCES users(id);
 ALTER TABLE registrations ADD CONSTRAINT registrations_pkey PRIMARY KEY (id);
 ALTER TABLE registrations ADD CONSTRAINT registrations_requested_by_fkey FOREIGN KEY (requested_by) REFERENCES users(id);
-ALTER TABLE registrations ADD CONSTRAINT registrations_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'approved'::text, 'rejected'::text])));
+ALTER TABLE registrations ADD CONSTRAINT registrations_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'approved'::text, 'rejected'::text, 'recalled'::text, 'cancelled'::text])));
 CREATE INDEX registrations_company_key ON tenant_schema.registrations USING btree (company_key) WHERE (status = ANY (ARRAY['pending'::text, 'approved'::text]));
 CREATE INDEX registrations_email_key ON tenant_schema.registrations USING btree (email_key) WHERE (status = ANY (ARRAY['pending'::text, 'approved'::text]));
 CREATE INDEX registrations_phone_key ON tenant_schema.registrations USING btree (phone_key) WHERE (status = ANY (ARRAY['pending'::text, 'approved'::text]));
