@@ -159,6 +159,9 @@ struct RegistrationApprovalTests {
         try await TestAPI(services: services).run { client in
             let a = try await Self.fixture(services, client)
             let reg = try await Self.register(a, as: "rep", ["company": "Zhangzhou Fruit"])
+            // A NUL in the company names the field (it reached the database before); nothing is saved.
+            let nul = try await a.f.call(.post, "/api/v1/registrations", as: a.token("rep"), json: ["company": "Acme\u{0}"])
+            #expect(nul.status == 400 && nul.fieldNames == ["company"], "\(nul.text)")
             #expect(try await a.f.call(.post, "/api/v1/registrations/\(UUID().uuidString)/approve", as: a.token("lead")).status == 404)
             #expect(try await a.f.call(.post, "/api/v1/registrations/not-an-id/approve", as: a.token("lead")).status == 404)
             // The rep may not decide their own; another rep has no say; the VP is not asked (their reach covers it).

@@ -87,6 +87,9 @@ public struct Registrations: Sendable {
         let company = input.company.trimmingCharacters(in: .whitespacesAndNewlines)
         if company.isEmpty { errors.add("company", "required", "Name the company.") }
         if company.count > 200 { errors.add("company", "too_long", "At most 200 characters.") }
+        if company.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            errors.add("company", "invalid_value", "Control characters are not allowed.")
+        }
         var input = input
         // Stored as a lead's values are (trimmed, as the records engine parses them), so the keys
         // computed from both meet: a tab before an email must not dodge the reservation.
