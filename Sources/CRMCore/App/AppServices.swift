@@ -81,7 +81,7 @@ public struct AppServices: Sendable {
         self.jobs = JobQueue(db: db, clock: clock)
         self.jobSchedules = JobScheduler(db: db, clock: clock)
         self.jobRunner = JobRunner(queue: jobs, scheduler: jobSchedules)
-        self.events = ChangeEventDispatcher(consumers: registry.eventConsumers + [WebhookEventConsumer()])
+        self.events = ChangeEventDispatcher(consumers: registry.eventConsumers + [WebhookEventConsumer()], lanes: config.eventLanes)
         self.webhooks = Webhooks(jobs: jobs, clock: clock, policy: WebhookURLPolicy(allowPrivate: config.webhookAllowPrivate))
         webhooks.register(on: jobRunner)
         ModuleJobs.register(on: jobRunner, services: self)

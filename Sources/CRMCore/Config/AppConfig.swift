@@ -29,6 +29,9 @@ public struct AppConfig: Sendable {
     /// Tenants whose record change events `crm serve` dispatches at once (`CRM_EVENT_WORKERS`;
     /// 0: this instance dispatches none, another one does).
     public var eventWorkers = 4
+    /// Lanes of one tenant's dispatch (`CRM_EVENT_LANES`): a record's events always go to the
+    /// same lane, in order; different records' go side by side.
+    public var eventLanes = 2
 
     /// How long one SQL statement of a tenant request may run, by the kind of request, so a
     /// runaway statement frees its connection long before the default of 30 s.
@@ -67,6 +70,7 @@ public struct AppConfig: Sendable {
         "CRM_WRITE_TIMEOUT_MS": "10000",
         "CRM_WEBHOOK_ALLOW_PRIVATE": "false",
         "CRM_EVENT_WORKERS": "4",
+        "CRM_EVENT_LANES": "2",
     ]
 
     /// Reads the configuration; `environment` defaults to the process environment.
@@ -124,6 +128,7 @@ public struct AppConfig: Sendable {
         config.webhookAllowPrivate = try reader.bool("CRM_WEBHOOK_ALLOW_PRIVATE")
         config.mail = try MailSettings.read(values)
         config.eventWorkers = try reader.int("CRM_EVENT_WORKERS", 0...64)
+        config.eventLanes = try reader.int("CRM_EVENT_LANES", 1...16)
         return config
     }
 
