@@ -11,5 +11,6 @@ CREATE TABLE outbox (
     failed_at timestamp with time zone
 );
 ALTER TABLE outbox ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
+CREATE INDEX outbox_record_claim_idx ON tenant_schema.outbox USING btree (created_at, id) WHERE ((stream = 'record'::text) AND (delivered_at IS NULL));
 CREATE INDEX outbox_stream_pending_idx ON tenant_schema.outbox USING btree (stream, deliver_after) WHERE (delivered_at IS NULL);
 CREATE TRIGGER outbox_wake BEFORE INSERT ON tenant_schema.outbox FOR EACH ROW EXECUTE FUNCTION crm_outbox_wake();
