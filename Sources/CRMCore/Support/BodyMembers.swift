@@ -27,6 +27,27 @@ enum BodyMembers {
     }
 
     /// A whole number from 0 to 100,000 (positions, priorities).
+    /// Which definition a dry run (`…/test`) reads: `version` "draft" or "active", the draft
+    /// when there is one if absent or null; 400 for another value, 409 naming `version` when the
+    /// chosen one does not exist (the rule's or process's state, not the request, is wrong).
+    static func testedVersion(_ value: JSONValue?, hasDraft: Bool, hasActive: Bool, noun: String) throws -> String {
+        let which: String
+        switch value {
+        case nil, .null?: which = hasDraft ? "draft" : "active"
+        case .string(let named)? where named == "draft" || named == "active": which = named
+        default: throw CRMError.invalid("version", "invalid_value", "draft or active.")
+        }
+        if which == "draft", !hasDraft {
+            throw CRMError(.conflict, "The \(noun) has no draft: test the active version, or edit it first.",
+                           fieldErrors: [FieldError(field: "version", code: "no_draft", message: "The \(noun) has no draft.")])
+        }
+        if which == "active", !hasActive {
+            throw CRMError(.conflict, "The \(noun) has no published version.",
+                           fieldErrors: [FieldError(field: "version", code: "no_version", message: "The \(noun) has no published version.")])
+        }
+        return which
+    }
+
     static func integer(_ value: JSONValue?, _ name: String, errors: inout FieldErrors) -> Int? {
         guard let value else { return nil }
         guard case .number(let n) = value, n == n.rounded(0), n >= 0, n <= 100_000 else {

@@ -50,3 +50,8 @@ public struct TenantUsage: Sendable, Codable, Equatable {
     public var storageBytes: Int64
     public var apiCallsToday: Int64
 }
+
+extension Tenant {
+    /// The tenant's time zone (UTC when its name is unknown to this system).
+    public var zone: TimeZone { TimeZone(identifier: timeZone) ?? .gmt }
+}

@@ -38,7 +38,7 @@ extension ActivitiesModule {
     public var routes: [ModuleRoute] {
         [
             ModuleRoute(.get, "agenda") { r in
-                let zone = TimeZone(identifier: r.tenant.timeZone) ?? .gmt
+                let zone = r.tenant.zone
                 let from = try Agenda.instant(r.query("from"), name: "from", zone: zone)
                 let to = try Agenda.instant(r.query("to"), name: "to", zone: zone)
                 return .text(try await Agenda().agenda(from: from, to: to, caller: r.caller, in: r.tx))

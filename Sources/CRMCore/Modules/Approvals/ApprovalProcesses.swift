@@ -109,21 +109,12 @@ struct ApprovalProcesses: Sendable {
             }
             submitter = id
         }
-        let which: String
-        switch body["version"] {
-        case nil, .null?: which = p.draft != nil ? "draft" : "active"
-        case .string(let named)? where named == "draft" || named == "active": which = named
-        default: throw CRMError.invalid("version", "invalid_value", "draft or active.")
-        }
-        var text: String
+        let text: String
+        let which = try BodyMembers.testedVersion(body["version"], hasDraft: p.draft != nil, hasActive: p.activeVersion != nil, noun: "process")
         if which == "draft" {
-            guard let draft = p.draft else { throw CRMError(.conflict, "The process has no draft: test the active version, or edit it first.",
-                                                            fieldErrors: [FieldError(field: "version", code: "no_draft", message: "The process has no draft.")]) }
-            text = draft
+            text = p.draft!
         } else {
-            guard let v = p.activeVersion, let stored = try await store.version(id, v, in: tx) else {
-                throw CRMError(.conflict, "The process has no published version.", fieldErrors: [FieldError(field: "version", code: "no_version", message: "The process has no published version.")])
-            }
+            guard let stored = try await store.version(id, p.activeVersion!, in: tx) else { throw CRMError.notFound(Self.noProcess) }
             text = stored.definition
         }
         _ = try await records.get(p.object, id: recordId, caller: caller, in: tx)

@@ -9,7 +9,7 @@ struct ApprovalRequests: Sendable {
     let engine = ApprovalEngine()
 
     static func context(_ r: ModuleRequest) -> ApprovalEngine.Context {
-        ApprovalEngine.Context(now: r.services.clock.now(), zone: TimeZone(identifier: r.tenant.timeZone) ?? .gmt, metadata: r.caller.metadata,
+        ApprovalEngine.Context(now: r.services.clock.now(), zone: r.tenant.zone, metadata: r.caller.metadata,
                                actor: r.caller.userId)
     }
 

@@ -26,7 +26,7 @@ extension ApprovalsModule {
     /// Acts on the tenant's overdue tasks (the job's work; tests call it with their clock).
     public static func runTimeouts(tenant: Tenant, now: Date, in tx: Transaction) async throws -> Int {
         let metadata = try await TenantMetadata.load(version: 0, in: tx)
-        let context = ApprovalEngine.Context(now: now, zone: TimeZone(identifier: tenant.timeZone) ?? .gmt, metadata: metadata, actor: nil)
+        let context = ApprovalEngine.Context(now: now, zone: tenant.zone, metadata: metadata, actor: nil)
         return try await ApprovalEngine().timeouts(context: context, in: tx)
     }
 

@@ -62,7 +62,7 @@ enum LeadRoutes {
         },
         ModuleRoute(.post, "registrations") { r in
             let input = try r.decode(Registrations.Input.self)
-            return try .json(try await r.services.leads.registrations.register(input, caller: r.caller, zone: r.zone, in: r.tx), status: 201)
+            return try .json(try await r.services.leads.registrations.register(input, caller: r.caller, zone: r.tenant.zone, in: r.tx), status: 201)
         },
         ModuleRoute(.get, "registrations") { r in
             let list = try await r.services.leads.registrations.list(status: r.query("status"), caller: r.caller, in: r.tx)
@@ -70,11 +70,11 @@ enum LeadRoutes {
         },
         ModuleRoute(.post, "registrations/:id/approve") { r in
             let id = try r.id(notFound: "No such registration.")
-            return try .json(try await r.services.leads.registrations.decide(id, approve: true, caller: r.caller, zone: r.zone, in: r.tx))
+            return try .json(try await r.services.leads.registrations.decide(id, approve: true, caller: r.caller, zone: r.tenant.zone, in: r.tx))
         },
         ModuleRoute(.post, "registrations/:id/reject") { r in
             let id = try r.id(notFound: "No such registration.")
-            return try .json(try await r.services.leads.registrations.decide(id, approve: false, caller: r.caller, zone: r.zone, in: r.tx))
+            return try .json(try await r.services.leads.registrations.decide(id, approve: false, caller: r.caller, zone: r.tenant.zone, in: r.tx))
         },
         ModuleRoute(.get, "admin/settings/duplicate-rules", capability: .manageSettings) { r in
             try .json(RulesBody(rules: try await LeadsModule.duplicateRules.load(in: r.tx)))
@@ -93,9 +93,4 @@ enum LeadRoutes {
             return try .json(rules)
         },
     ]
-}
-
-private extension ModuleRequest {
-    /// The tenant's time zone: registrations' approval time-outs count its business hours.
-    var zone: TimeZone { TimeZone(identifier: tenant.timeZone) ?? .gmt }
 }

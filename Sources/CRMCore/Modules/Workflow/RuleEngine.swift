@@ -151,7 +151,7 @@ public struct RuleEngine: ChangeEventConsumer {
     func schedule(_ time: RelativeTime, rule: UUID, version: Int, event: ChangeEvent, context: EventContext, tx: Transaction) async throws {
         guard event.event == .created || event.event == .updated, let change = event.changes[time.field] else { return }
         let value = change.new
-        let zone = TimeZone(identifier: context.tenant.timeZone) ?? .gmt
+        let zone = context.tenant.zone
         let calendar = time.unit == .businessDays
             ? try await context.memo.value("approvals.business_calendar") { try await ApprovalsModule.businessCalendar.load(in: tx) }
             : BusinessCalendar()
@@ -381,7 +381,7 @@ public struct RuleEngine: ChangeEventConsumer {
             }
             return (.object(["delivery_id": .string(delivery.uuidString.lowercased())]), nil)
         case .startApproval(let process, let comment):
-            let approvals = ApprovalEngine.Context(now: context.now, zone: TimeZone(identifier: context.tenant.timeZone) ?? .gmt,
+            let approvals = ApprovalEngine.Context(now: context.now, zone: context.tenant.zone,
                                                    metadata: caller.metadata, actor: caller.userId)
             let request = try await ApprovalEngine().submit(object: start.object, record: start.recordId, process: process,
                                                             comment: comment.map { String(Self.render($0, subject.values).prefix(2000)) },

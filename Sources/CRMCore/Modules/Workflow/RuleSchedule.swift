@@ -88,7 +88,7 @@ extension RuleEngine {
             "SELECT pg_try_advisory_xact_lock(hashtext('crm.workflow.schedules'), hashtext(current_schema()))").decode(Bool.self) {
             guard got else { return tick }
         }
-        let zone = TimeZone(identifier: context.tenant.timeZone) ?? .gmt
+        let zone = context.tenant.zone
         try await store.reconcileSchedules(zone: zone, in: tx)
         var budget = pageSize
         while budget > 0, let schedule = try await store.dueSchedule(now: context.now, in: tx) {

@@ -109,26 +109,15 @@ struct WorkflowRules: Sendable {
         guard let recordId = body["record_id"]?.stringValue.flatMap(UUID.init(uuidString:)) else {
             throw CRMError.invalid("record_id", "required", "Give the id of a record to test the rule against.")
         }
-        let which: String
-        switch body["version"] {
-        case nil, .null?: which = rule.draft != nil ? "draft" : "active"
-        case .string(let named)? where named == "draft" || named == "active": which = named
-        default: throw CRMError.invalid("version", "invalid_value", "draft or active.")
-        }
         let version: RuleStore.Version
-        let text: String
+        let which = try BodyMembers.testedVersion(body["version"], hasDraft: rule.draft != nil, hasActive: rule.activeVersion != nil, noun: "rule")
         if which == "draft" {
-            guard let draft = rule.draft else { throw CRMError(.conflict, "The rule has no draft: test the active version, or edit it first.",
-                                                            fieldErrors: [FieldError(field: "version", code: "no_draft", message: "The rule has no draft.")]) }
-            version = RuleStore.Version(ruleId: id, version: 0, definition: draft, publishedBy: r.caller.userId, publishedAt: r.services.clock.now())
-            text = draft
+            version = RuleStore.Version(ruleId: id, version: 0, definition: rule.draft!, publishedBy: r.caller.userId, publishedAt: r.services.clock.now())
         } else {
-            guard let v = rule.activeVersion, let stored = try await store.version(id, v, in: r.tx) else {
-                throw CRMError(.conflict, "The rule has no active version.", fieldErrors: [FieldError(field: "version", code: "no_version", message: "The rule has no active version.")])
-            }
+            guard let stored = try await store.version(id, rule.activeVersion!, in: r.tx) else { throw CRMError.notFound(Self.noRule) }
             version = stored
-            text = stored.definition
         }
+        let text = version.definition
         guard let object = r.caller.metadata.objects[rule.object] else { throw CRMError.conflict("The rule's object is not available.") }
         let definition = try RuleDefinition.stored(text, object: object, metadata: r.caller.metadata)
         let context = EventContext(services: r.services, tenant: r.tenant, now: r.services.clock.now())
