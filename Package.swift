@@ -58,6 +58,7 @@ let package = Package(
                 .copy("Modules/Activities/migrations/activities"),
                 .copy("Modules/Workflow/migrations/workflow"),
                 .copy("Modules/Approvals/migrations/approvals"),
+                .copy("Modules/Sales/migrations/sales"),
             ]
         ),
         // HTTP: routes, middleware, problem+json. Knows no SQL.

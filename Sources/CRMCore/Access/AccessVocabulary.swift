@@ -29,6 +29,8 @@ public enum Capability: String, Sendable, Codable, CaseIterable {
     case transferOwnership = "transfer_ownership"
     /// Save a lead that a blocking duplicate rule would refuse (leads module).
     case overrideDuplicates = "override_duplicates"
+    /// Reopen a won or lost opportunity (sales module).
+    case reopenDeals = "reopen_deals"
 }
 
 public enum AccessObjects {

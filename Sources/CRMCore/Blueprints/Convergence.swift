@@ -534,7 +534,8 @@ final class Convergence: @unchecked Sendable {
         guard !bp.sampleRecords.isEmpty else { return }
         var users: [String: UUID] = [:]
         for u in try await services.userAdmin.list(in: tx) { users[u.email.lowercased()] = u.id }
-        let caller = RecordCaller(principal: actor, permissions: self.caller, metadata: try await metadata(), meta: meta)
+        var caller = RecordCaller(principal: actor, permissions: self.caller, metadata: try await metadata(), meta: meta)
+        caller.zone = tenant.zone
         var refs: [String: UUID] = [:]
         var counts: [String: Int] = [:]
         for rec in bp.sampleRecords {

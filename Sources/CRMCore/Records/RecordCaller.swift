@@ -17,6 +17,9 @@ public struct RecordCaller: Sendable {
 
     public var userId: UUID { principal.user.id }
 
+    /// The tenant's time zone: what "today" is for dates a write derives (an exchange rate's day).
+    public var zone: TimeZone = .gmt
+
     /// Set when a workflow rule writes as this caller: its writes carry the rule and depth.
     public var cause: (depth: Int, ruleId: UUID?) = (0, nil)
 

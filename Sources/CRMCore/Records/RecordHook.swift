@@ -19,6 +19,11 @@ public protocol RecordHook: Sendable {
     /// May refuse the write (throw a `CRMError`) or add annotations to the answer (warnings).
     func beforeSave(_ write: RecordWrite, in tx: Transaction) async throws -> [String: JSONValue]
     func afterSave(_ saved: RecordSaved, in tx: Transaction) async throws
+    /// Values of the object's system fields the write sets too, computed from it (an
+    /// opportunity's base amount from its amount and rate, its probability from its stage): run
+    /// after every hook's `beforeSave`, written in the same statement as the sent fields and
+    /// tracked in history and the change event like them.
+    func derive(_ write: RecordWrite, in tx: Transaction) async throws -> [String: BoundValue]
     /// May refuse a delete (moving the record to the recycle bin) by throwing; runs after the
     /// record was found, locked and the caller's reach checked.
     func beforeDelete(_ delete: RecordDelete, in tx: Transaction) async throws
@@ -28,6 +33,7 @@ extension RecordHook {
     public var contract: WriteContract { WriteContract() }
     public func beforeSave(_ write: RecordWrite, in tx: Transaction) async throws -> [String: JSONValue] { [:] }
     public func afterSave(_ saved: RecordSaved, in tx: Transaction) async throws {}
+    public func derive(_ write: RecordWrite, in tx: Transaction) async throws -> [String: BoundValue] { [:] }
     public func applies(to object: String, metadata: TenantMetadata) -> Bool { true }
     public func beforeDelete(_ delete: RecordDelete, in tx: Transaction) async throws {}
 }

@@ -161,6 +161,7 @@ public struct RecordService: Sendable {
             let write = RecordWrite(object: object, event: .created, id: id, values: withOwner, sent: body, before: [:], caller: caller, actor: actor,
                                     options: options)
             for hook in hooks { annotations.merge(try await hook.beforeSave(write, in: tx)) { _, new in new } }
+            try await derive(object, write, hooks: hooks, into: &values, in: tx)
         }
         let ordered = values.values.sorted { $0.0.position < $1.0.position }
         var fetched = try await store.insert(object, id: id, owner: owner, values: ordered, visible: caller.visibleFields(object),
@@ -219,6 +220,7 @@ public struct RecordService: Sendable {
             let write = RecordWrite(object: object, event: .updated, id: id, values: withOwner, sent: body, before: before, caller: caller, actor: actor,
                                     options: options)
             for hook in hooks { annotations.merge(try await hook.beforeSave(write, in: tx)) { _, new in new } }
+            try await derive(object, write, hooks: hooks, into: &values, in: tx)
         }
         let ordered = values.values.sorted { $0.0.position < $1.0.position }
         guard var fetched = try await store.update(object, id: id, oldJSON: oldJSON, values: ordered, newOwner: newOwner, system: system,
@@ -233,6 +235,18 @@ public struct RecordService: Sendable {
         }
         fetched.0.annotations = annotations
         return fetched.0
+    }
+
+    /// The hooks' derived values of system fields, merged into the write (a field the object
+    /// does not have is a programming error of the hook, skipped).
+    func derive(_ object: ObjectDefinition, _ write: RecordWrite, hooks: [any RecordHook], into values: inout [String: (FieldDefinition, BoundValue)],
+                in tx: Transaction) async throws {
+        for hook in hooks {
+            for (key, value) in try await hook.derive(write, in: tx) {
+                guard let field = object.field(key) else { continue }
+                values[key] = (field, value)
+            }
+        }
     }
 
     public func delete(_ objectName: String, id: UUID, ifMatch: Int64?, caller: RecordCaller, in tx: Transaction) async throws {

@@ -17,6 +17,7 @@ public struct SystemWrite: Sendable {
             case uuid(UUID?)
             case date(Date?)
             case text(String?)
+            case integer(Int64?)
             /// An expression over the row before the write (alias `t`), written in the code.
             case expression(StaticString)
         }
@@ -34,6 +35,7 @@ public struct SystemWrite: Sendable {
             case .uuid(let v): return "\(column.quoted) = \(try q.bind(v))::uuid"
             case .date(let v): return "\(column.quoted) = \(try q.bind(v))::timestamptz"
             case .text(let v): return "\(column.quoted) = \(try q.bind(v))::text"
+            case .integer(let v): return "\(column.quoted) = \(try q.bind(v))::int8"
             case .expression(let e): return "\(column.quoted) = \(e)"
             }
         }

@@ -138,6 +138,8 @@ extension AppRequestContext {
             throw CRMError(CRMError.Code("migration-pending"), "This tenant is being migrated; try again shortly.")
         }
         let metadata = try await services.metadata.metadata(for: principal, in: tenant, tx: tx)
-        return (RecordCaller(principal: principal, permissions: try permissions.unwrap(), metadata: metadata, meta: meta), tx)
+        var caller = RecordCaller(principal: principal, permissions: try permissions.unwrap(), metadata: metadata, meta: meta)
+        caller.zone = tenant.zone
+        return (caller, tx)
     }
 }

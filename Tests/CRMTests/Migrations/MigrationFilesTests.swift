@@ -22,7 +22,7 @@ struct MigrationFilesTests {
             try #require(parts.count == 2, "malformed line '\(line)'")
             recorded[String(parts[0])] = String(parts[1])
         }
-        #expect(Self.scopes.map(\.id) == ["platform", "core", "customers", "approvals", "leads", "activities", "workflow"])
+        #expect(Self.scopes.map(\.id) == ["platform", "core", "customers", "approvals", "leads", "activities", "workflow", "sales"])
         var seen = Set<String>(), added: [String] = []
         for scope in Self.scopes {
             #expect(scope.head >= 1, "\(scope.id) has no migrations")

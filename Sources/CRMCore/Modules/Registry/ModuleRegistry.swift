@@ -20,6 +20,7 @@ public struct ModuleRegistry: Sendable {
         LeadsModule(),
         ActivitiesModule(),
         WorkflowModule(),
+        SalesModule(),
     ])
 
     /// This registry and `more` after it (a test's own module).

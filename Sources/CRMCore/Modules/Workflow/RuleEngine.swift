@@ -277,9 +277,11 @@ public struct RuleEngine: ChangeEventConsumer {
                 return nil
             }
             let services = context.services
-            return RecordCaller(principal: principal, permissions: try await services.access.permissions(for: principal, in: context.tenant, tx: tx),
-                                metadata: try await services.metadata.metadata(for: principal, in: context.tenant, tx: tx),
-                                meta: RequestMeta(requestId: "workflow", clientAddress: "workflow"))
+            var caller = RecordCaller(principal: principal, permissions: try await services.access.permissions(for: principal, in: context.tenant, tx: tx),
+                                      metadata: try await services.metadata.metadata(for: principal, in: context.tenant, tx: tx),
+                                      meta: RequestMeta(requestId: "workflow", clientAddress: "workflow"))
+            caller.zone = context.tenant.zone
+            return caller
         }
         guard var caller = base else {
             throw CRMError.conflict("The rule runs as a user who is no longer active; publish it again as an active admin.")

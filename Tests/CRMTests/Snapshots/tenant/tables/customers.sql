@@ -27,7 +27,9 @@ END) STORED,
     email_key text COLLATE "C" GENERATED ALWAYS AS (NULLIF(lower(btrim((email COLLATE "C"))), ''::text)) STORED,
     company_key text COLLATE "C" GENERATED ALWAYS AS (NULLIF(regexp_replace(lower((name COLLATE "C")), '[[:space:][:punct:]　（）【】，。、·：；“”‘’！？《》]+'::text, ''::text, 'g'::text), ''::text)) STORED,
     pool_entered_at timestamp with time zone,
-    pool_previous_owner uuid
+    pool_previous_owner uuid,
+    open_opportunity_count bigint DEFAULT 0 NOT NULL,
+    last_won_at timestamp with time zone
 );
 ALTER TABLE customers ADD CONSTRAINT customers_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES users(id);
 ALTER TABLE customers ADD CONSTRAINT customers_pkey PRIMARY KEY (id);
