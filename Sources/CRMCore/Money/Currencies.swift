@@ -24,6 +24,8 @@ public struct Currencies: Sendable {
         /// Units of the base currency per unit of `currency`, as decimal text.
         public var rateToBase: String
         public var source: String?
+
+        enum CodingKeys: String, CodingKey { case currency, rateDate = "rate_date", rateToBase = "rate_to_base", source }
     }
 
     public init() {}
@@ -61,7 +63,7 @@ public struct Currencies: Sendable {
         }
         let current = try await self.setup(in: tx).base
         if current != base && hasAmounts {
-            throw CRMError(CRMError.Code("base-currency-in-use"), "The base currency cannot change once documents hold amounts in it.",
+            throw CRMError(CRMError.Code("base-currency-in-use", status: 409), "The base currency cannot change once documents hold amounts in it.",
                            fieldErrors: [FieldError(field: "base", code: "in_use", message: "Documents already hold base amounts in \(current.code).")])
         }
         try await tx.execute("UPDATE currencies SET enabled = false, is_base = false")
@@ -108,7 +110,7 @@ public struct Currencies: Sendable {
             """).decode(String.self) {
             if let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) { return value }
         }
-        throw CRMError(CRMError.Code("no-rate"), "No exchange rate of \(currency.code) on or before \(day) (POST /admin/fx-rates).",
+        throw CRMError(CRMError.Code("no-rate", status: 409), "No exchange rate of \(currency.code) on or before \(day) (POST /admin/fx-rates).",
                        fieldErrors: [FieldError(field: field, code: "no_rate", message: "No rate to \(base.code) on or before \(day).")])
     }
 

@@ -3,8 +3,16 @@
 public struct CRMError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let rawValue: String
-        public init(_ rawValue: String) { self.rawValue = rawValue }
+        /// The HTTP status of a module's own code (`no-rate` → 409); nil: the HTTP layer's table
+        /// decides (400 for codes it does not know).
+        public let status: Int?
+        public init(_ rawValue: String, status: Int? = nil) {
+            self.rawValue = rawValue
+            self.status = status
+        }
         public var description: String { rawValue }
+        public static func == (a: Code, b: Code) -> Bool { a.rawValue == b.rawValue }
+        public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 
         public static let invalidInput = Code("invalid-input")
         public static let malformedBody = Code("malformed-body")

@@ -41,6 +41,11 @@ struct Problem: Encodable {
     }
 
     static func status(for code: CRMError.Code) -> HTTPResponse.Status {
+        if let status = code.status {
+            // The standard status of that number, with its reason phrase.
+            return [HTTPResponse.Status.badRequest, .forbidden, .notFound, .conflict, .preconditionFailed, .unprocessableContent,
+                    .tooManyRequests, .serviceUnavailable].first { $0.code == status } ?? HTTPResponse.Status(code: status)
+        }
         switch code {
         case .invalidInput, .malformedBody: return .badRequest
         case .unauthorized: return .unauthorized
