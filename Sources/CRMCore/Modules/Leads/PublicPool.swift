@@ -126,39 +126,26 @@ public struct PublicPool: Sendable {
         var report = ReclaimReport(reclaimed: 0, warned: 0)
         var groups: [(level: String?, others: [String], rule: PoolRules.Reclaim)] = [(nil, Array(rules.levels.keys), rules.reclaim)]
         for (level, rule) in rules.levels { groups.append((level, [], rule)) }
+        // With the sales module on, a customer with an open opportunity is never reclaimed, and
+        // one won within a rule's days is not stale for it; `days_without_won_deal` applies.
+        let sales = try await salesOn(tx)
         for group in groups {
+            if sales, let days = group.rule.daysWithoutWonDeal {
+                let cutoff = now.addingTimeInterval(-Double(days) * 86_400)
+                report.reclaimed += try await move(group, reason: "no won deal for \(days) days", now: now, in: tx) { q in
+                    q.append(" AND t.open_opportunity_count = 0 AND coalesce(t.last_won_at, t.created_at) < \(try q.bind(cutoff))")
+                }
+            }
             guard let days = group.rule.daysWithoutInteraction else { continue }
             let cutoff = now.addingTimeInterval(-Double(days) * 86_400)
             let reason = "no interaction for \(days) days"
-            // The level condition: one level, or every level but the overridden ones. The rows are
-            // locked before the write, so a row another transaction holds is waited for and its
-            // staleness checked again on the version that transaction left.
-            let moved = try await write([.owner(nil), SystemWrite.Assignment(field: nil, column: "pool_entered_at", .date(now)),
-                                         SystemWrite.Assignment(field: nil, column: "pool_previous_owner", .expression("t.owner_id"))]).run(
-                where: { q in
-                    q.append("t.owner_id IS NOT NULL AND ")
-                    if let level = group.level { q.append("t.level = \(try q.bind(level))") } else {
-                        q.append("(t.level IS NULL OR NOT (t.level = ANY(\(try q.bind(group.others)))))")
-                    }
-                    q.append(" AND coalesce(t.last_contacted_at, t.created_at) < \(try q.bind(cutoff))")
-                },
-                actor: .system("pool.reclaim"), at: now,
-                following: { q in
-                    let atP = try q.bind(now), reasonP = try q.bind(reason)
-                    q.append("""
-                        , events AS (
-                            INSERT INTO pool_events (customer_id, event, user_id, at, reason)
-                            SELECT id, 'reclaimed', (old_values ->> 'owner_id')::uuid, \(atP), \(reasonP) FROM upd RETURNING customer_id, user_id
-                        ), notices AS (
-                            INSERT INTO outbox (id, kind, payload, created_at, deliver_after)
-                            SELECT gen_random_uuid(), 'pool.reclaimed', jsonb_build_object('user_id', user_id, 'customer_id', customer_id, 'reason', \(reasonP)::text), \(atP), \(atP)
-                            FROM events
-                        )
-                        """)
-                }, in: tx).count
-            report.reclaimed += moved
+            report.reclaimed += try await move(group, reason: reason, now: now, in: tx) { q in
+                q.append(" AND coalesce(t.last_contacted_at, t.created_at) < \(try q.bind(cutoff))")
+                if sales { q.append(" AND t.open_opportunity_count = 0 AND (t.last_won_at IS NULL OR t.last_won_at < \(try q.bind(cutoff)))") }
+            }
             guard let warn = group.rule.warnDaysBefore, warn > 0, warn < days else { continue }
             let levelSQL = "(CASE WHEN $2::text IS NOT NULL THEN c.level = $2::text ELSE (c.level IS NULL OR NOT (c.level = ANY($3::text[]))) END)"
+                + (sales ? " AND c.open_opportunity_count = 0 AND (c.last_won_at IS NULL OR c.last_won_at < $5)" : "")
             var wbinds = PostgresBindings()
             wbinds.append(now)
             wbinds.append(group.level)
@@ -185,6 +172,45 @@ public struct PublicPool: Sendable {
                 """, wbinds)
         }
         return report
+    }
+
+    /// Moves the group's owned customers that `stale` selects to the pool, with their pool
+    /// events and notices. The level condition: one level, or every level but the overridden
+    /// ones. The rows are locked before the write, so a row another transaction holds is waited
+    /// for and its staleness checked again on the version that transaction left.
+    private func move(_ group: (level: String?, others: [String], rule: PoolRules.Reclaim), reason: String, now: Date, in tx: Transaction,
+                      stale: (inout QueryBuilder) throws -> Void) async throws -> Int {
+        try await write([.owner(nil), SystemWrite.Assignment(field: nil, column: "pool_entered_at", .date(now)),
+                         SystemWrite.Assignment(field: nil, column: "pool_previous_owner", .expression("t.owner_id"))]).run(
+            where: { q in
+                q.append("t.owner_id IS NOT NULL AND ")
+                if let level = group.level { q.append("t.level = \(try q.bind(level))") } else {
+                    q.append("(t.level IS NULL OR NOT (t.level = ANY(\(try q.bind(group.others)))))")
+                }
+                try stale(&q)
+            },
+            actor: .system("pool.reclaim"), at: now,
+            following: { q in
+                let atP = try q.bind(now), reasonP = try q.bind(reason)
+                q.append("""
+                    , events AS (
+                        INSERT INTO pool_events (customer_id, event, user_id, at, reason)
+                        SELECT id, 'reclaimed', (old_values ->> 'owner_id')::uuid, \(atP), \(reasonP) FROM upd RETURNING customer_id, user_id
+                    ), notices AS (
+                        INSERT INTO outbox (id, kind, payload, created_at, deliver_after)
+                        SELECT gen_random_uuid(), 'pool.reclaimed', jsonb_build_object('user_id', user_id, 'customer_id', customer_id, 'reason', \(reasonP)::text), \(atP), \(atP)
+                        FROM events
+                    )
+                    """)
+            }, in: tx).count
+    }
+
+    /// Whether the sales module is on in the tenant of `tx` (its columns on customers exist then).
+    private func salesOn(_ tx: Transaction) async throws -> Bool {
+        for try await on in try await tx.query("SELECT EXISTS (SELECT 1 FROM modules WHERE id = 'sales' AND enabled)").decode(Bool.self) {
+            return on
+        }
+        return false
     }
 
     private func count(_ tx: Transaction, _ sql: String, _ binds: PostgresBindings) async throws -> Int {
