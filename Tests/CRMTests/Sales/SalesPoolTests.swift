@@ -63,4 +63,27 @@ struct SalesPoolTests {
             #expect(again.reclaimed == 0)
         }
     }
+
+    @Test("converting a lead with `opportunity` makes one in the default pipeline's first stage, with the lead's source; bad fields are named under opportunity")
+    func conversionMakesAnOpportunity() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let f = try await RecordsFixture.make(services, client, plan: "growth")
+            try await f.enable("leads")
+            let lead = try await f.create("lead", ["name": "Zhou", "company": "Zhou Trading", "source": "exhibition"])
+            let id = try #require(lead["id"] as? String)
+            let off = try await f.call(.post, "/api/v1/leads/\(id)/convert", json: ["opportunity": ["amount_minor": 500000]])
+            #expect(off.status == 400 && off.fieldNames == ["opportunity"], "\(off.text)")
+            try await f.enable("sales")
+            let bad = try await f.call(.post, "/api/v1/leads/\(id)/convert", json: ["opportunity": ["amount_minor": -5]])
+            #expect(bad.status == 400 && bad.fieldNames == ["opportunity.amount_minor"], "\(bad.text)")
+            let done = try await f.call(.post, "/api/v1/leads/\(id)/convert", json: ["opportunity": ["amount_minor": 500000]])
+            #expect(done.status == 200, "\(done.text)")
+            let opp = try #require(done.object["opportunity"] as? [String: Any])
+            #expect(opp["stage"] as? String == "qualification" && opp["source"] as? String == "exhibition" && opp["name"] as? String == "Zhou Trading")
+            #expect(opp["customer_id"] as? String == (done.object["customer"] as? [String: Any])?["id"] as? String)
+            #expect(opp["contact_id"] as? String == (done.object["contact"] as? [String: Any])?["id"] as? String)
+            #expect(opp["amount_base_minor"] as? Int == 500000)
+        }
+    }
 }

@@ -16,7 +16,8 @@ enum LeadRoutes {
     struct ConvertBody: Decodable {
         var customerId: UUID?
         var createContact: Bool?
-        enum CodingKeys: String, CodingKey { case customerId = "customer_id", createContact = "create_contact" }
+        var opportunity: [String: JSONValue]?
+        enum CodingKeys: String, CodingKey { case customerId = "customer_id", createContact = "create_contact", opportunity }
     }
 
     static let all: [ModuleRoute] = [
@@ -57,8 +58,9 @@ enum LeadRoutes {
             let id = try r.id()
             let body = try r.decodeIfPresent(ConvertBody.self) ?? ConvertBody()
             let done = try await r.services.leads.convert(id, customerId: body.customerId, createContact: body.createContact ?? true,
-                                                          caller: r.caller, in: r.tx)
-            return .text("{\"lead\": \(done.lead.json), \"customer\": \(done.customer.json), \"contact\": \(done.contact?.json ?? "null")}")
+                                                          opportunity: body.opportunity, caller: r.caller, in: r.tx)
+            return .text("{\"lead\": \(done.lead.json), \"customer\": \(done.customer.json), \"contact\": \(done.contact?.json ?? "null"), "
+                         + "\"opportunity\": \(done.opportunity?.json ?? "null")}")
         },
         ModuleRoute(.post, "registrations") { r in
             let input = try r.decode(Registrations.Input.self)

@@ -25,11 +25,20 @@ extension LeadService {
         public var lead: RecordService.Fetched
         public var customer: RecordService.Fetched
         public var contact: RecordService.Fetched?
+        /// The opportunity made with it, when asked for (sales module on).
+        public var opportunity: RecordService.Fetched?
     }
 
     /// Converts a lead into a customer (new, or `customerId` when given) and a contact, and marks
     /// the lead converted. The lead stays, with its history and a link to what it became.
-    public func convert(_ id: UUID, customerId: UUID?, createContact: Bool, caller: RecordCaller, in tx: Transaction) async throws -> Converted {
+    /// `opportunity`, when given, makes an opportunity for the customer too (the sales module's
+    /// object: its fields, the default pipeline's first stage unless they say otherwise), with
+    /// the lead's source; its field errors are named `opportunity.<field>`.
+    public func convert(_ id: UUID, customerId: UUID?, createContact: Bool, opportunity: [String: JSONValue]? = nil, caller: RecordCaller,
+                        in tx: Transaction) async throws -> Converted {
+        if opportunity != nil, (try? caller.metadata.object("opportunity")) == nil {
+            throw CRMError.invalid("opportunity", "module_disabled", "Opportunities need the sales module on.")
+        }
         let current = try await records.get("lead", id: id, caller: caller, in: tx)
         guard case .object(let lead)? = JSONValue.parse(current.json) else { throw CRMError.notFound("No such lead.") }
         if case .string("converted")? = lead["status"] { throw CRMError.conflict("This lead was converted already.") }
@@ -63,8 +72,21 @@ extension LeadService {
                                               SystemWrite.Assignment(field: "converted_customer_id", column: "converted_customer_id", .uuid(customerUUID)),
                                               SystemWrite.Assignment(field: "converted_contact_id", column: "converted_contact_id", .uuid(contactUUID))],
                                      caller: caller, in: tx)
+        var deal: RecordService.Fetched?
+        if var body = opportunity {
+            body["customer_id"] = .string(newCustomer)
+            if body["name"] == nil { body["name"] = value("company") ?? value("name") ?? .string("?") }
+            if body["contact_id"] == nil, let contactUUID { body["contact_id"] = .string(contactUUID.uuidString.lowercased()) }
+            if body["source"] == nil, let source = value("source") { body["source"] = source }
+            do {
+                deal = try await records.create("opportunity", body: body, origin: origin, caller: caller, in: tx)
+            } catch var error as CRMError {
+                error.fieldErrors = error.fieldErrors.map { FieldError(field: "opportunity.\($0.field)", code: $0.code, message: $0.message) }
+                throw error
+            }
+        }
         let lead2 = try await records.get("lead", id: id, caller: caller, in: tx)
-        return Converted(lead: lead2, customer: customer, contact: contact)
+        return Converted(lead: lead2, customer: customer, contact: contact, opportunity: deal)
     }
 }
 
