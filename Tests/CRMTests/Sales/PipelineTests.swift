@@ -237,11 +237,13 @@ struct PipelineTests {
 
 enum OpportunityTestDates {
     /// Today in UTC, the zone of test tenants.
-    static func today() -> String {
+    static func today() -> String { day(Date()) }
+
+    static func day(_ date: Date) -> String {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
         f.dateFormat = "yyyy-MM-dd"
-        return f.string(from: Date())
+        return f.string(from: date)
     }
 }

@@ -15,7 +15,26 @@ extension SalesModule {
         [OpportunityWriteHook(clock: context.clock, store: PipelineStore(hooks: .none))]
     }
 
-    public var routes: [ModuleRoute] { MoneyRoutes.all + OpportunityRoutes.all }
+    public var routes: [ModuleRoute] { MoneyRoutes.all + OpportunityRoutes.all + ForecastRoutes.all }
+
+    /// The month fiscal years start in (quarters count from it).
+    public static let fiscalYearStart = Setting<Int>(module: id, name: "fiscal_year_start_month", default: 1) { month in
+        guard (1...12).contains(month) else { throw CRMError.invalid("fiscal_year_start_month", "out_of_range", "A month, 1 to 12.") }
+    }
+
+    public var settings: [any ModuleSetting] { [Self.fiscalYearStart] }
+
+    /// The weekly forecast snapshot: Mondays at 03:00 in the tenant's time zone.
+    public static let forecastSnapshot = "sales.forecast_snapshot"
+
+    public var jobs: [ModuleJob] {
+        [ModuleJob(kind: Self.forecastSnapshot, cron: "0 3 * * 1") { ctx, services, tx in
+            let zone = ctx.tenant?.zone ?? .gmt
+            let rows = try await Forecast().snapshot(now: ctx.clock.now(), zone: zone, fiscalStartMonth: try await Self.fiscalYearStart.load(in: tx),
+                                                     in: tx)
+            ctx.logger.info("forecast snapshot", metadata: ["rows": "\(rows)"])
+        }]
+    }
 
     public var customerPanels: [CustomerPanel] {
         [CustomerPanel(key: "open_opportunities", object: "opportunity", column: "customer_id", sort: "expected_close_date", limit: 10,

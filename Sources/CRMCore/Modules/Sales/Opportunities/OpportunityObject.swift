@@ -43,6 +43,8 @@ extension SalesModule {
             StandardIndex("opportunities_customer_idx", ["customer_id", "status"], where: [.isNull("deleted_at")]),
             StandardIndex("opportunities_board_idx", ["pipeline", "stage", "owner_id"], where: [.isNull("deleted_at")]),
             StandardIndex("opportunities_close_idx", ["expected_close_date", "id"], where: [.isNull("deleted_at")]),
+            // Sales migration "forecast_quotas_splits": won deals by when they were won (the forecast's closed figure).
+            StandardIndex("opportunities_won_idx", ["won_at"], where: [.isNotNull("won_at"), .isNull("deleted_at")]),
         ])
 
     /// Customers count their open opportunities and remember their last win, for the public

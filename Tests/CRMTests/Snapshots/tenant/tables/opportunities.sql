@@ -44,5 +44,6 @@ CREATE INDEX opportunities_deleted_idx ON tenant_schema.opportunities USING btre
 CREATE INDEX opportunities_name_idx ON tenant_schema.opportunities USING btree (name, id) WHERE (deleted_at IS NULL);
 CREATE INDEX opportunities_owner_idx ON tenant_schema.opportunities USING btree (owner_id, id) WHERE (deleted_at IS NULL);
 CREATE INDEX opportunities_updated_idx ON tenant_schema.opportunities USING btree (updated_at, id) WHERE (deleted_at IS NULL);
+CREATE INDEX opportunities_won_idx ON tenant_schema.opportunities USING btree (won_at) WHERE ((won_at IS NOT NULL) AND (deleted_at IS NULL));
 CREATE TRIGGER opportunities_customer_counts_insert AFTER INSERT ON tenant_schema.opportunities FOR EACH ROW WHEN ((new.status = ANY (ARRAY['open'::text, 'won'::text]))) EXECUTE FUNCTION crm_opportunity_customer_counts();
 CREATE TRIGGER opportunities_customer_counts_update AFTER UPDATE OF status, customer_id, deleted_at, won_at ON tenant_schema.opportunities FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) OR (old.customer_id IS DISTINCT FROM new.customer_id) OR (old.deleted_at IS DISTINCT FROM new.deleted_at) OR (old.won_at IS DISTINCT FROM new.won_at))) EXECUTE FUNCTION crm_opportunity_customer_counts();
