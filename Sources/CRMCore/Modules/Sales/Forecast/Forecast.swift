@@ -15,6 +15,13 @@ struct Forecast: Sendable {
         var bestCaseBaseMinor: Int64 = 0
         var pipelineBaseMinor: Int64 = 0
         var weightedBaseMinor: Int64 = 0
+        /// Σ base amount × probability, exact: sums of figures round once, at the end, so a
+        /// department's weighted figure is its subtree's exact sum rounded, not a sum of roundings.
+        var weightedNumerator: Decimal = 0
+
+        enum CodingKeys: String, CodingKey {
+            case count, closedBaseMinor, commitBaseMinor, bestCaseBaseMinor, pipelineBaseMinor, weightedBaseMinor
+        }
 
         init(count: Int64 = 0, closedBaseMinor: Int64 = 0, commitBaseMinor: Int64 = 0, bestCaseBaseMinor: Int64 = 0,
              pipelineBaseMinor: Int64 = 0, weightedBaseMinor: Int64 = 0) {
@@ -36,9 +43,12 @@ struct Forecast: Sendable {
         }
 
         static func + (a: Figures, b: Figures) -> Figures {
-            Figures(count: a.count + b.count, closedBaseMinor: a.closedBaseMinor + b.closedBaseMinor,
-                    commitBaseMinor: a.commitBaseMinor + b.commitBaseMinor, bestCaseBaseMinor: a.bestCaseBaseMinor + b.bestCaseBaseMinor,
-                    pipelineBaseMinor: a.pipelineBaseMinor + b.pipelineBaseMinor, weightedBaseMinor: a.weightedBaseMinor + b.weightedBaseMinor)
+            var sum = Figures(count: a.count + b.count, closedBaseMinor: a.closedBaseMinor + b.closedBaseMinor,
+                              commitBaseMinor: a.commitBaseMinor + b.commitBaseMinor, bestCaseBaseMinor: a.bestCaseBaseMinor + b.bestCaseBaseMinor,
+                              pipelineBaseMinor: a.pipelineBaseMinor + b.pipelineBaseMinor)
+            sum.weightedNumerator = a.weightedNumerator + b.weightedNumerator
+            sum.weightedBaseMinor = MoneyMath.round(sum.weightedNumerator / 100)
+            return sum
         }
         static func - (a: Figures, b: Figures) -> Figures {
             Figures(count: a.count - b.count, closedBaseMinor: a.closedBaseMinor - b.closedBaseMinor,
@@ -83,7 +93,7 @@ struct Forecast: Sendable {
             coalesce(sum(t.amount_base_minor) FILTER (WHERE t.status = 'open' AND t.forecast_category = 'commit'), 0)::int8,
             coalesce(sum(t.amount_base_minor) FILTER (WHERE t.status = 'open' AND t.forecast_category = 'best_case'), 0)::int8,
             coalesce(sum(t.amount_base_minor) FILTER (WHERE t.status = 'open' AND t.forecast_category = 'pipeline'), 0)::int8,
-            coalesce(round(sum(t.amount_base_minor::numeric * t.probability) FILTER (WHERE t.status = 'open' AND t.forecast_category <> 'omitted') / 100), 0)::int8
+            coalesce(sum(t.amount_base_minor::numeric * t.probability) FILTER (WHERE t.status = 'open' AND t.forecast_category <> 'omitted'), 0)::text
             FROM opportunities AS t WHERE t.deleted_at IS NULL AND t.owner_id IS NOT NULL
             """)
         q.append(" AND ((t.status = 'open' AND t.expected_close_date >= \(try q.bind(fromDay))::date AND t.expected_close_date < \(try q.bind(toDay))::date)")
@@ -96,9 +106,11 @@ struct Forecast: Sendable {
         q.append(" GROUP BY t.owner_id")
         var out: [UUID: Figures] = [:]
         for try await (owner, n, closed, commit, best, pipe, weighted) in try await tx.query(q.query)
-            .decode((UUID, Int64, Int64, Int64, Int64, Int64, Int64).self) {
-            out[owner] = Figures(count: n, closedBaseMinor: closed, commitBaseMinor: commit, bestCaseBaseMinor: best, pipelineBaseMinor: pipe,
-                                 weightedBaseMinor: weighted)
+            .decode((UUID, Int64, Int64, Int64, Int64, Int64, String).self) {
+            var figures = Figures(count: n, closedBaseMinor: closed, commitBaseMinor: commit, bestCaseBaseMinor: best, pipelineBaseMinor: pipe)
+            figures.weightedNumerator = Decimal(string: weighted, locale: Locale(identifier: "en_US_POSIX")) ?? 0
+            figures.weightedBaseMinor = MoneyMath.round(figures.weightedNumerator / 100)
+            out[owner] = figures
         }
         return out
     }
