@@ -15,7 +15,7 @@ extension SalesModule {
         [OpportunityWriteHook(clock: context.clock, store: PipelineStore(hooks: .none))]
     }
 
-    public var routes: [ModuleRoute] { MoneyRoutes.all + OpportunityRoutes.all + ForecastRoutes.all }
+    public var routes: [ModuleRoute] { MoneyRoutes.all + OpportunityRoutes.all + ForecastRoutes.all + CommissionRoutes.all }
 
     /// The month fiscal years start in (quarters count from it).
     public static let fiscalYearStart = Setting<Int>(module: id, name: "fiscal_year_start_month", default: 1) { month in
@@ -23,6 +23,8 @@ extension SalesModule {
     }
 
     public var settings: [any ModuleSetting] { [Self.fiscalYearStart] }
+
+    public var blueprintSections: [any BlueprintSection] { [PipelinesSection()] }
 
     /// The weekly forecast snapshot: Mondays at 03:00 in the tenant's time zone.
     public static let forecastSnapshot = "sales.forecast_snapshot"
