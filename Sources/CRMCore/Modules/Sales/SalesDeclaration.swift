@@ -7,15 +7,17 @@ extension SalesModule {
     public var name: String { "Sales" }
     public var requires: [String] { [CustomersModule.id] }
     public var migrations: MigrationScope { Self.migrations }
-    public var objects: [StandardObject] { [Self.opportunity] }
+    public var objects: [StandardObject] { [Self.opportunity, Self.product, Self.quote] }
     public var objectExtensions: [ObjectExtension] { [Self.customerExtension] }
     public var ownedTables: [String: String] { Self.ownedTables }
 
     public func hooks(_ context: ModuleContext) -> [any RecordHook] {
-        [OpportunityWriteHook(clock: context.clock, store: PipelineStore(hooks: .none))]
+        [OpportunityWriteHook(clock: context.clock, store: PipelineStore(hooks: .none)), QuoteWriteHook(clock: context.clock)]
     }
 
-    public var routes: [ModuleRoute] { MoneyRoutes.all + OpportunityRoutes.all }
+    public var routes: [ModuleRoute] { MoneyRoutes.all + OpportunityRoutes.all + PricingRoutes.all + QuoteRoutes.all }
+
+    public var settings: [any ModuleSetting] { [Self.quoteNumberPattern, Self.quoteTaxMode, Self.discountLimits] }
 
     public var customerPanels: [CustomerPanel] {
         [CustomerPanel(key: "open_opportunities", object: "opportunity", column: "customer_id", sort: "expected_close_date", limit: 10,
