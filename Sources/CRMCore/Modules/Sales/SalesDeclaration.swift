@@ -19,6 +19,8 @@ extension SalesModule {
 
     public var settings: [any ModuleSetting] { [Self.quoteNumberPattern, Self.quoteTaxMode, Self.discountLimits] }
 
+    public var approvalFollowers: [ApprovalFollower] { [Self.quoteApprovalFollower] }
+
     public var customerPanels: [CustomerPanel] {
         [CustomerPanel(key: "open_opportunities", object: "opportunity", column: "customer_id", sort: "expected_close_date", limit: 10,
                        filterField: "status", filterValues: ["open"])]

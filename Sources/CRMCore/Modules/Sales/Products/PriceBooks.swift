@@ -174,7 +174,7 @@ struct PriceBooks: Sendable {
                                   validFrom: from, validTo: to))
             }
         }
-        let wanted = Array(Set(rows.map(\.productId)))
+        let wanted = Array(Set(items.compactMap { $0.objectValue?["product_id"]?.stringValue.flatMap(UUID.init(uuidString:)) }))
         var known = Set<UUID>()
         for try await id in try await tx.query("SELECT id FROM products WHERE id = ANY(\(wanted)) AND deleted_at IS NULL").decode(UUID.self) {
             known.insert(id)

@@ -3,7 +3,7 @@ import PostgresNIO
 
 /// The unit price of a product for a customer on a day, and where it came from (spec §2.4 rule 3):
 /// 1. the books naming the customer, by priority (lower first);
-/// 2. the books for the customer's level or type, by priority;
+/// 2. the books for the customer's level or type (its `kind`: company, person), by priority;
 /// 3. the default books, by priority;
 /// 4. the parent chains of those books, in the same order;
 /// 5. the product's list price.
@@ -58,7 +58,7 @@ struct PriceResolver: Sendable {
     func candidates(customer: UUID?, day: String, currency: String?, in tx: Transaction) async throws -> [(UUID, String)] {
         var level: String?, type: String?
         if let customer {
-            for try await (l, t) in try await tx.query("SELECT level, type FROM customers WHERE id = \(customer) AND deleted_at IS NULL")
+            for try await (l, t) in try await tx.query("SELECT level, kind FROM customers WHERE id = \(customer) AND deleted_at IS NULL")
                 .decode((String?, String?).self) { level = l; type = t }
         }
         let books = try await PriceBooks().list(in: tx).filter { b in

@@ -4,7 +4,7 @@ import PostgresNIO
 /// The tenant's quote settings: the number pattern, the tax mode new quotes start with, and the
 /// discount limit of each role (above it a quote needs approval before it is sent or accepted).
 extension SalesModule {
-    public static let quoteNumberPattern = Setting<String>(module: id, name: "quote_number_pattern", default: "Q-{YYYY}-{seq:05}") {
+    public static let quoteNumberPattern = Setting<String>(module: id, name: "quote_number_pattern", default: "Q-{YYYY}-{seq:5}") {
         _ = try DocumentNumbers.Pattern($0, field: "quote_number_pattern")
     }
     public static let quoteTaxMode = Setting<String>(module: id, name: "tax_mode", default: "per_line_exclusive") { mode in
