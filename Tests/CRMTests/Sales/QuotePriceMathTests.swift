@@ -6,7 +6,7 @@ import Testing
 /// independently with Python's `decimal` (ROUND_HALF_UP) from the written rule — each line
 /// rounded once as round(qty × price × (100 − discount) / 100); tax per line or once per rate over
 /// the document; tax-inclusive tax = amount − round(amount × 100 / (100 + rate)). The script is
-/// in the commit message that added this file; no database.
+/// at the end of this file; no database.
 @Suite("Quote money vector (PriceMath)")
 struct QuotePriceMathTests {
     struct V: Sendable, CustomStringConvertible {
@@ -92,3 +92,27 @@ struct QuotePriceMathTests {
         #expect(Self.vector.contains { $0.lines.contains { $0.quantity == Decimal(string: "9.5")! && $0.unitPriceMinor == 12475 } })
     }
 }
+
+/* The reference (Python 3), run over the cases above:
+
+# Independent reference for the 20-case money vector: Python decimal, ROUND_HALF_UP, the rule
+# of docs/sales.md "Money" (line = round(qty*price*(100-d)/100); tax per line or per rate over
+# the document; inclusive tax = amount - round(amount*100/(100+rate))).
+from decimal import Decimal as D, ROUND_HALF_UP
+def r(x): return int(D(x).quantize(D(1), rounding=ROUND_HALF_UP))
+def tax(a, rate, inc):
+    if D(rate) == 0: return 0
+    return a - r(D(a)*100/(100+D(rate))) if inc else r(D(a)*D(rate)/100)
+def totals(lines, scope, inc):
+    tl=[]; disc=0
+    for q,p,d,t in lines:
+        g=D(q)*p; tot=r(g*(100-D(d))/100); tl.append(tot); disc+=r(g)-tot
+    amounts=sum(tl)
+    if scope=='per_line': tx=sum(tax(a,l[3],inc) for a,l in zip(tl,lines))
+    else:
+        by={}
+        for a,l in zip(tl,lines): by[D(l[3])]=by.get(D(l[3]),0)+a
+        tx=sum(tax(a,k,inc) for k,a in by.items())
+    sub=amounts-tx if inc else amounts
+    return sub,disc,tx,sub+tx
+*/

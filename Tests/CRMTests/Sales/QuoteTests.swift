@@ -122,6 +122,7 @@ struct QuoteTests {
             try await f.enable("sales")
             let customer = try await f.create("customer", ["name": "Acme"])["id"] as! String
             let p = try await Self.product(f, "P1", price: 1000, tax: "13")
+            #expect(try await f.call(.put, "/api/v1/admin/currencies", json: ["base": "CNY", "enabled": ["USD"]]).status == 200)
             let usd = try await Self.product(f, "U1", price: 500, tax: "0", currency: "USD")
             let q = try await Self.quote(f, customer: customer)
             let id = q["id"] as! String
@@ -145,11 +146,18 @@ struct QuoteTests {
             let wrongCurrency = try await Self.lines(f, id, [["product_id": p, "qty": 1], ["product_id": usd, "qty": 1]])
             #expect(wrongCurrency.status == 400 && wrongCurrency.fieldNames == ["lines.1.product_id"] && wrongCurrency.fieldCodes == ["no_price"],
                     "\(wrongCurrency.text)")
+            // A product priced in a currency not enabled: 400; without a currency it takes the base.
+            let badProduct = try await f.call(.post, "/api/v1/records/product", json: ["sku": "X1", "name": "X", "list_price_minor": 1, "currency": "EUR"])
+            #expect(badProduct.status == 400 && badProduct.fieldNames == ["currency"], "\(badProduct.text)")
+            let baseProduct = try await f.create("product", ["sku": "X2", "name": "X", "list_price_minor": 1])
+            #expect(baseProduct["currency"] as? String == "CNY", "\(baseProduct)")
             // A currency not enabled, or changed under priced lines.
-            let notEnabled = try await f.call(.post, "/api/v1/records/quote", json: ["customer_id": customer, "currency": "USD"])
+            let notEnabled = try await f.call(.post, "/api/v1/records/quote", json: ["customer_id": customer, "currency": "EUR"])
             #expect(notEnabled.status == 400 && notEnabled.fieldNames == ["currency"], "\(notEnabled.text)")
             let unknownCurrency = try await f.call(.post, "/api/v1/records/quote", json: ["customer_id": customer, "currency": "XXX"])
             #expect(unknownCurrency.status == 400 && unknownCurrency.fieldNames == ["currency"], "\(unknownCurrency.text)")
+            let underLines = try await f.call(.patch, "/api/v1/records/quote/\(id)", json: ["currency": "USD"])
+            #expect(underLines.status == 400 && underLines.fieldNames == ["currency"], "\(underLines.text)")
             let badMode = try await f.call(.post, "/api/v1/records/quote", json: ["customer_id": customer, "tax_mode": "vat"])
             #expect(badMode.status == 400 && badMode.fieldNames == ["tax_mode"], "\(badMode.text)")
             // Nothing of the refused writes landed: still one line of 2 at 5 % off.
@@ -301,6 +309,12 @@ struct QuoteTests {
             let q = try await Self.quote(f, customer: vip)
             let r = try await Self.lines(f, q["id"] as! String, [["product_id": a, "qty": 1], ["product_id": c, "qty": 2, "unit_price_minor": 650]])
             #expect(r.object["subtotal_minor"] as? Int == 8800 + 1300, "\(r.text)")
+            // A quote naming a price book prices from it first.
+            let named = try await Self.quote(f, customer: vip, ["price_book_id": ownBook])
+            let fromBook = try await Self.lines(f, named["id"] as! String, [["product_id": a, "qty": 1]])
+            #expect(fromBook.object["subtotal_minor"] as? Int == 8500, "\(fromBook.text)")
+            let noBook = try await f.call(.post, "/api/v1/records/quote", json: ["customer_id": vip, "price_book_id": UUID().uuidString])
+            #expect(noBook.status == 400 && noBook.fieldNames == ["price_book_id"], "\(noBook.text)")
 
             // Bad books and entries are 400 naming the member.
             let badBook = try await f.call(.post, "/api/v1/admin/price-books", json: ["name": "", "currency": "XXX", "valid_from": "2026-13-01"])

@@ -12,7 +12,8 @@ extension SalesModule {
     public var ownedTables: [String: String] { Self.ownedTables }
 
     public func hooks(_ context: ModuleContext) -> [any RecordHook] {
-        [OpportunityWriteHook(clock: context.clock, store: PipelineStore(hooks: .none)), QuoteWriteHook(clock: context.clock)]
+        [OpportunityWriteHook(clock: context.clock, store: PipelineStore(hooks: .none)), QuoteWriteHook(clock: context.clock),
+         ProductWriteHook()]
     }
 
     public var routes: [ModuleRoute] { MoneyRoutes.all + OpportunityRoutes.all + PricingRoutes.all + QuoteRoutes.all }

@@ -55,7 +55,7 @@ struct PriceResolver: Sendable {
     }
 
     /// The books to try, in order, with why each applies.
-    func candidates(customer: UUID?, day: String, currency: String?, in tx: Transaction) async throws -> [(UUID, String)] {
+    func candidates(customer: UUID?, day: String, currency: String?, preferred: UUID? = nil, in tx: Transaction) async throws -> [(UUID, String)] {
         var level: String?, type: String?
         if let customer {
             for try await (l, t) in try await tx.query("SELECT level, kind FROM customers WHERE id = \(customer) AND deleted_at IS NULL")
@@ -66,6 +66,8 @@ struct PriceResolver: Sendable {
         }
         var out: [(UUID, String)] = []
         func add(_ b: PriceBooks.Book, _ why: String) { if !out.contains(where: { $0.0 == b.id }) { out.append((b.id, why)) } }
+        // A quote's own price book comes before the rules (`reason: quote`).
+        if let preferred, let b = books.first(where: { $0.id == preferred }) { add(b, "quote") }
         if let customer { for b in books where b.customerIds.contains(customer) { add(b, "customer") } }
         for b in books {
             if let level, b.customerLevels.contains(level) { add(b, "level") } else if let type, b.customerTypes.contains(type) { add(b, "type") }
@@ -83,9 +85,10 @@ struct PriceResolver: Sendable {
     /// Prices each (product, qty); `currency` (nil: any) limits books and list prices to it.
     /// Unknown products are 400 naming `lines.N.product_id`; a product with no price in the
     /// currency, 400 `no_price`.
-    func resolve(customer: UUID?, day: String, currency: String?, lines: [(UUID, Decimal)], in tx: Transaction) async throws -> [Price] {
+    func resolve(customer: UUID?, day: String, currency: String?, preferred: UUID? = nil, lines: [(UUID, Decimal)],
+                 in tx: Transaction) async throws -> [Price] {
         let products = try await Self.products(lines.map(\.0), in: tx)
-        let books = try await candidates(customer: customer, day: day, currency: currency, in: tx)
+        let books = try await candidates(customer: customer, day: day, currency: currency, preferred: preferred, in: tx)
         let bookCurrency = Dictionary(try await PriceBooks().list(in: tx).map { ($0.id, $0.currency) }, uniquingKeysWith: { a, _ in a })
         var entries: [UUID: [(book: UUID, id: UUID, minQty: Decimal, price: Int64)]] = [:]
         for try await (book, product, id, minQty, price) in try await tx.query("""

@@ -52,9 +52,12 @@ struct QuoteLines: Sendable {
         }
         let q = try await QuoteActions(r: r).sync(id)
         guard QuoteWriteHook.editable.contains(q.status) else { throw QuoteActions.notEditable(q.status) }
-        var currency = "", customer: UUID?, modeText = "per_line_exclusive"
-        for try await (c, cust, m) in try await r.tx.query("SELECT coalesce(currency, ''), customer_id, coalesce(tax_mode, 'per_line_exclusive') FROM quotes WHERE id = \(id)")
-            .decode((String, UUID?, String).self) { currency = c; customer = cust; modeText = m }
+        var currency = "", customer: UUID?, modeText = "per_line_exclusive", book: UUID?
+        for try await (c, cust, m, b) in try await r.tx.query("""
+            SELECT coalesce(currency, ''), customer_id, coalesce(tax_mode, 'per_line_exclusive'), price_book_id FROM quotes WHERE id = \(id)
+            """).decode((String, UUID?, String, String?).self) {
+            currency = c; customer = cust; modeText = m; book = b.flatMap(UUID.init(uuidString:))
+        }
 
         // Check every line first.
         var errors = FieldErrors()
@@ -93,7 +96,7 @@ struct QuoteLines: Sendable {
         if !unpriced.isEmpty {
             let day = SalesInput.day(r.services.clock.now(), r.tenant.zone)
             do {
-                let prices = try await PriceResolver().resolve(customer: customer, day: day, currency: currency,
+                let prices = try await PriceResolver().resolve(customer: customer, day: day, currency: currency, preferred: book,
                                                                lines: unpriced.map { ($0.element.product, $0.element.qty) }, in: r.tx)
                 for (k, price) in prices.enumerated() { resolved[unpriced[k].offset] = price }
             } catch let e as CRMError where e.code == .invalidInput {
