@@ -83,6 +83,15 @@ struct QuoteActions: Sendable {
         throw e
     }
 
+    /// For the orders module's `convert` (same transaction): the quote, locked and in line with its
+    /// approval; 409 `approval-required` while its discount needs an approval it does not have
+    /// (an approved quote needs no second one). Returns its status for the caller's own rules.
+    func requireConvertible(_ id: UUID) async throws -> String {
+        let q = try await sync(id)
+        try await requireApproval(q, "converted")
+        return q.status
+    }
+
     func submit(_ id: UUID, comment: String?) async throws -> RecordService.Fetched {
         let q = try await sync(id)
         guard q.status == "draft" else { throw Self.transition(q.status, "submitted") }
