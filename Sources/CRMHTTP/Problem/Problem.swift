@@ -54,7 +54,10 @@ struct Problem: Encodable {
         case .conflict, CRMError.Code("limit-exceeded"), CRMError.Code("record-locked"), CRMError.Code("already-decided"),
              CRMError.Code("no-approval-process"), CRMError.Code("approval-pending"), CRMError.Code("no-approver"),
              // Publishing without a draft: the request is fine, the rule's or process's state is not.
-             CRMError.Code("nothing-to-publish"): return .conflict
+             CRMError.Code("nothing-to-publish"),
+             // A quote's state refuses the call (sales): its approval, its status.
+             CRMError.Code("approval-required"), CRMError.Code("quote-not-editable"), CRMError.Code("invalid-transition"),
+             CRMError.Code("already-accepted"): return .conflict
         case .preconditionFailed: return .preconditionFailed
         case .payloadTooLarge: return .contentTooLarge
         case .unsupportedMediaType: return .unsupportedMediaType

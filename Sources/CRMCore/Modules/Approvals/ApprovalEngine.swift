@@ -245,9 +245,11 @@ struct ApprovalEngine: Sendable {
     /// Ends a request and its open tasks; a module's subject row follows in the same transaction.
     func close(_ request: ApprovalStore.Request, status: String, taskStatus: String, context: Context, in tx: Transaction) async throws {
         try await store.finish(request.id, status: status, taskStatus: taskStatus, at: context.now, in: tx)
+        let end = ApprovalSubject.End(request: request.id, record: request.recordId, status: status, by: context.actor, at: context.now)
         if let subject = ApprovalSubject.named(request.object) {
-            try await subject.finished(ApprovalSubject.End(request: request.id, record: request.recordId, status: status, by: context.actor,
-                                                           at: context.now), tx)
+            try await subject.finished(end, tx)
+        } else if let follower = ApprovalFollower.all[request.object] {
+            try await follower.finished(end, tx)
         }
     }
 

@@ -72,6 +72,23 @@ public struct ApprovalSubject: Sendable {
     }
 }
 
+/// A module's follower of the requests on records of one of its objects: told in the same
+/// transaction how each ended (a quote's status follows its discount approval), as a subject's
+/// module is. The records stay records: guarded, locked and voided as any.
+public struct ApprovalFollower: Sendable {
+    public let object: String
+    public let finished: @Sendable (_ end: ApprovalSubject.End, _ tx: Transaction) async throws -> Void
+
+    public init(object: String, finished: @escaping @Sendable (ApprovalSubject.End, Transaction) async throws -> Void) {
+        self.object = object
+        self.finished = finished
+    }
+
+    /// The followers every module declares, by object name.
+    static let all: [String: ApprovalFollower] = Dictionary(
+        ModuleRegistry.standard.modules.flatMap(\.approvalFollowers).map { ($0.object, $0) }, uniquingKeysWith: { a, _ in a })
+}
+
 extension ApprovalEngine {
     /// The object a process or request names: one of the tenant's, or a module's subject.
     static func object(_ name: String, metadata: TenantMetadata) throws -> ObjectDefinition {

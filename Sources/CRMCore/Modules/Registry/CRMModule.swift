@@ -44,6 +44,8 @@ public protocol CRMModule: Sendable {
     /// Its own rows that the approvals engine approves on a built-in process (leads'
     /// registrations): not records of an object, so the records API never sees them.
     var approvalSubjects: [ApprovalSubject] { get }
+    /// Followers of the approval requests on its objects' records (told how each ended).
+    var approvalFollowers: [ApprovalFollower] { get }
 }
 
 extension CRMModule {
@@ -64,6 +66,7 @@ extension CRMModule {
     public var events: [ModuleEvent] { [] }
     public var blueprintSections: [any BlueprintSection] { [] }
     public var approvalSubjects: [ApprovalSubject] { [] }
+    public var approvalFollowers: [ApprovalFollower] { [] }
 }
 
 /// A module's business event: the change events of `object` that came through `origin` (the

@@ -7,22 +7,25 @@ extension SalesModule {
     public var name: String { "Sales" }
     public var requires: [String] { [CustomersModule.id] }
     public var migrations: MigrationScope { Self.migrations }
-    public var objects: [StandardObject] { [Self.opportunity] }
+    public var objects: [StandardObject] { [Self.opportunity, Self.product, Self.quote] }
     public var objectExtensions: [ObjectExtension] { [Self.customerExtension] }
     public var ownedTables: [String: String] { Self.ownedTables }
 
     public func hooks(_ context: ModuleContext) -> [any RecordHook] {
-        [OpportunityWriteHook(clock: context.clock, store: PipelineStore(hooks: .none))]
+        [OpportunityWriteHook(clock: context.clock, store: PipelineStore(hooks: .none)), QuoteWriteHook(clock: context.clock),
+         ProductWriteHook()]
     }
 
-    public var routes: [ModuleRoute] { MoneyRoutes.all + OpportunityRoutes.all + ForecastRoutes.all + CommissionRoutes.all }
+    public var routes: [ModuleRoute] { MoneyRoutes.all + OpportunityRoutes.all + ForecastRoutes.all + CommissionRoutes.all + PricingRoutes.all + QuoteRoutes.all }
 
     /// The month fiscal years start in (quarters count from it).
     public static let fiscalYearStart = Setting<Int>(module: id, name: "fiscal_year_start_month", default: 1) { month in
         guard (1...12).contains(month) else { throw CRMError.invalid("fiscal_year_start_month", "out_of_range", "A month, 1 to 12.") }
     }
 
-    public var settings: [any ModuleSetting] { [Self.fiscalYearStart] }
+    public var settings: [any ModuleSetting] { [Self.fiscalYearStart, Self.quoteNumberPattern, Self.quoteTaxMode, Self.discountLimits] }
+
+    public var approvalFollowers: [ApprovalFollower] { [Self.quoteApprovalFollower] }
 
     public var blueprintSections: [any BlueprintSection] { [PipelinesSection()] }
 
