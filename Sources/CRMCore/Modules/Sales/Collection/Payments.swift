@@ -10,7 +10,7 @@ struct Payments: Sendable {
     let records: RecordService
     let clock: any WallClock
 
-    static let numbers = try! DocumentNumbers.Pattern("PAY-{YYYY}-{seq:05}")
+    static let numbers = try! DocumentNumbers.Pattern("PAY-{YYYY}-{seq:5}")
     static let methods = ["bank_transfer", "cash", "check", "card", "alipay", "wechat", "acceptance_bill", "other"]
 
     struct Payment: Codable, Sendable {

@@ -2,7 +2,7 @@ import Foundation
 import PostgresNIO
 
 /// The sales module's say in every order write, through the records pipeline:
-/// - on create: the number (`SO-{YYYY}-{seq:05}`, gapless), status `draft`, the order date
+/// - on create: the number (`SO-{YYYY}-{seq:5}`, gapless), status `draft`, the order date
 ///   (today in the tenant's time zone) unless sent; a manual order states its amount;
 /// - with lines (`order_lines`, from a quote) the amount is their total and cannot be set;
 /// - money: the currency must be enabled; the rate of the order date and the base amount follow
@@ -14,7 +14,7 @@ struct OrderWriteHook: RecordHook {
     let object = "order"
     let clock: any WallClock
 
-    static let numbers = try! DocumentNumbers.Pattern("SO-{YYYY}-{seq:05}")
+    static let numbers = try! DocumentNumbers.Pattern("SO-{YYYY}-{seq:5}")
 
     /// What an update needs of the stored order beyond the write.
     struct Stored {
