@@ -326,7 +326,7 @@ struct CollectionTests {
             }
             #expect(utc == (0, 0))
             // Money arriving: a part moves overdue to partially collected, the rest to collected.
-            _ = try await Self.pay(f, customer, 100_000, [["plan_id": ids[1], "amount_minor": 40_000], ["plan_id": ids[2], "amount_minor": 60_000]])
+            _ = try await Self.pay(f, customer, 110_000, [["plan_id": ids[1], "amount_minor": 40_000], ["plan_id": ids[2], "amount_minor": 70_000]])
             statuses = try await f.call(.get, "/api/v1/orders/\(order)/payment-plan").data.map { $0["status"] as? String }
             #expect(statuses == ["collected", "partially_collected", "collected", "pending"])
         }
