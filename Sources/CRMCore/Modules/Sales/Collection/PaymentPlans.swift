@@ -2,7 +2,7 @@ import Foundation
 import PostgresNIO
 
 /// An order's payment plan (回款计划): instalments with due dates, replaced as a whole by
-/// `PUT /orders/{id}/payment-plan`, either an explicit list or a monthly batch
+/// `PUT /orders/{id}/payment-plan`, either an explicit list (`{"plans": […]}`) or a monthly batch
 /// (`{"every":"month","day":10,"count":6,"first":"2026-12-10"}`, the order amount split by
 /// `MoneyMath.instalments`). The plans of an order total at most its amount. A plan set is
 /// replaced only while nothing is allocated to its plans.
@@ -40,16 +40,15 @@ struct PaymentPlans: Sendable {
     static func parse(_ body: JSONValue, total: Int64) throws -> [NewPlan] {
         let list: [JSONValue]
         switch body {
-        case .array(let a): list = a
         case .object(let o) where o["plans"] != nil:
             try CollectionInput.only(o, ["plans"])
             guard case .array(let a)? = o["plans"] else { throw CRMError.invalid("plans", "not_a_list", "A list of plans.") }
             list = a
         case .object(let o): return try batch(o, total: total)
-        default: throw CRMError.invalid("plans", "required", "A list of {due_date, planned_minor} or a batch {every, day, count, first}.")
+        default: throw CRMError.invalid("plans", "required", "{plans: [{due_date, planned_minor}]} or a batch {every, day, count, first}.")
         }
-        let prefix = body.isArray ? "" : "plans."
-        guard (1...120).contains(list.count) else { throw CRMError.invalid(prefix.isEmpty ? "plans" : "plans", "out_of_range", "1 to 120 plans.") }
+        let prefix = "plans."
+        guard (1...120).contains(list.count) else { throw CRMError.invalid("plans", "out_of_range", "1 to 120 plans.") }
         return try list.enumerated().map { i, item in
             let f = "\(prefix)\(i)."
             let o = try CollectionInput.object(item, "\(prefix)\(i)")
@@ -145,6 +144,5 @@ struct PaymentPlans: Sendable {
 }
 
 extension JSONValue {
-    var isArray: Bool { if case .array = self { return true } else { return false } }
     var isBatch: Bool { if case .object(let o) = self { return o["every"] != nil } else { return false } }
 }
