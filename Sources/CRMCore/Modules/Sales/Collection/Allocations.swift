@@ -36,10 +36,18 @@ struct Allocations: Sendable {
         }
     }
 
-    /// Checks and stores `requests` for the payment (already locked or new in this transaction).
-    func allocate(_ requests: [Request], payment: (id: UUID, amount: Int64, allocated: Int64, currency: String, customerId: UUID),
-                  at: Date, in tx: Transaction) async throws {
-        guard !requests.isEmpty else { return }
+    /// An allocation checked under the locks, to store.
+    struct Checked: Sendable {
+        var orderId: UUID
+        var planId: UUID?
+        var amount: Int64
+    }
+
+    /// Locks the targets of `requests` and checks them against what is already allocated; the
+    /// allocations to store. `payment.allocated` is what the payment already holds.
+    func check(_ requests: [Request], payment: (amount: Int64, allocated: Int64, currency: String, customerId: UUID),
+               in tx: Transaction) async throws -> [Checked] {
+        guard !requests.isEmpty else { return [] }
         // The plans named, and their orders.
         let planIds = Array(Set(requests.compactMap(\.planId)))
         var planOrder: [UUID: UUID] = [:]
@@ -106,13 +114,20 @@ struct Allocations: Sendable {
             total += r.amount
             guard total <= payment.amount else { throw Self.over(f, "The allocations exceed the payment's amount \(payment.amount).") }
         }
-        for r in requests {
+        return requests.map { Checked(orderId: $0.orderId ?? planOrder[$0.planId!]!, planId: $0.planId, amount: $0.amount) }
+    }
+
+    /// Stores checked allocations of the payment (its targets still locked by `check`).
+    func store(_ checked: [Checked], paymentId: UUID, at: Date, in tx: Transaction) async throws {
+        guard !checked.isEmpty else { return }
+        for c in checked {
             try await tx.execute("""
                 INSERT INTO payment_allocations (id, payment_id, order_id, plan_id, amount_minor, created_at)
-                VALUES (\(UUID.v7(now: at)), \(payment.id), \(r.orderId ?? planOrder[r.planId!]!), \(r.planId), \(r.amount), \(at))
+                VALUES (\(UUID.v7(now: at)), \(paymentId), \(c.orderId), \(c.planId), \(c.amount), \(at))
                 """)
         }
-        try await tx.execute("UPDATE payments SET allocated_minor = \(total), updated_at = \(at) WHERE id = \(payment.id)")
+        let total = checked.reduce(Int64(0)) { $0 + $1.amount }
+        try await tx.execute("UPDATE payments SET allocated_minor = allocated_minor + \(total), updated_at = \(at) WHERE id = \(paymentId)")
     }
 
     static func over(_ field: String, _ message: String) -> CRMError {

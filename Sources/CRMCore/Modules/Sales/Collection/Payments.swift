@@ -63,6 +63,10 @@ struct Payments: Sendable {
         let rate = try await Currencies().rate(currency, base: base, on: receivedOn, in: tx)
         let baseAmount = MoneyMath.convert(amount, from: currency, to: base, rate: rate)
         let id = UUID.v7(now: now)
+        // Check the allocations first (locking their orders and plans), then take the number: the
+        // counter row stays locked until commit and serializes every payment of the tenant, so it
+        // is taken as late as possible.
+        let checked = try await Allocations().check(requests, payment: (amount, 0, currency.code, customerId), in: tx)
         let number = try await DocumentNumbers().next("payment", pattern: Self.numbers, date: now, zone: caller.zone, in: tx)
         try await tx.execute("""
             INSERT INTO payments (id, number, customer_id, received_on, amount_minor, currency, fx_rate, amount_base_minor, method,
@@ -71,7 +75,7 @@ struct Payments: Sendable {
                     \(NSDecimalNumber(decimal: rate).stringValue)::numeric, \(baseAmount), \(method), \(bankRef), \(note), 'draft',
                     \(caller.userId), \(now), \(now))
             """)
-        try await Allocations().allocate(requests, payment: (id, amount, 0, currency.code, customerId), at: now, in: tx)
+        try await Allocations().store(checked, paymentId: id, at: now, in: tx)
         return try await get(id, in: tx)
     }
 
