@@ -1,4 +1,4 @@
-import CRMCore
+@testable import CRMCore
 import HTTPTypes
 import HummingbirdTesting
 import Foundation
@@ -339,6 +339,43 @@ struct CollectionTests {
             _ = try await Self.pay(f, customer, 110_000, [["plan_id": ids[1], "amount_minor": 40_000], ["plan_id": ids[2], "amount_minor": 70_000]])
             statuses = try await f.call(.get, "/api/v1/orders/\(order)/payment-plan").data.map { $0["status"] as? String }
             #expect(statuses == ["collected", "partially_collected", "collected", "pending"])
+        }
+    }
+
+    @Test("the daily job sales.collection_overdue in an Asia/Shanghai tenant on a fixed clock: yesterday's unpaid plans turn overdue; a second run changes nothing")
+    func overdueJob() async throws {
+        // 01:00 on 11 December in Shanghai, still the 10th in UTC.
+        let (services, _) = try await JobsFixture.services(start: JobsFixture.utc("2026-12-10T17:00:00Z"))
+        try await TestAPI(services: services).run { client in
+            let request = Fixtures.newTenant(Fixtures.uniqueSlug(), plan: "growth", timeZone: "Asia/Shanghai")
+            let tenant = try await Fixtures.provision(services, request)
+            let token = try await client.login(tenant.slug, request.admin.email, Fixtures.password)
+            let f = RecordsFixture(services: services, t: TestTenant(tenant: tenant, adminEmail: request.admin.email, adminPassword: Fixtures.password),
+                                   client: client, admin: token)
+            try await f.enable("sales")
+            let customer = try await f.create("customer", ["name": "Acme"])["id"] as! String
+            let order = try await Self.order(f, customer, 300_000)
+            #expect(try await f.call(.get, "/api/v1/records/order/\(order)").object["order_date"] as? String == "2026-12-11")
+            _ = try await Self.plans(f, order, ["plans": [["due_date": "2026-12-09", "planned_minor": 100_000],
+                                                          ["due_date": "2026-12-10", "planned_minor": 100_000],
+                                                          ["due_date": "2026-12-11", "planned_minor": 100_000]]])
+            let runner = JobRunner(queue: services.jobs, scheduler: services.jobSchedules, configuration: .init(kinds: [SalesModule.collectionOverdue]))
+            ModuleJobs.register(on: runner, services: services)
+            func plans() async throws -> [String] {
+                try await services.db.transaction(for: try tenant.schema()) { tx in
+                    var out: [String] = []
+                    for try await (status, at) in try await tx.query("SELECT status, updated_at::text FROM payment_plans ORDER BY seq")
+                        .decode((String, String).self) { out.append("\(status) \(at)") }
+                    return out
+                }
+            }
+            _ = try await services.jobs.enqueue(NewJob(kind: SalesModule.collectionOverdue, tenantId: tenant.id))
+            #expect(try await runner.runDue(limit: 50) >= 1)
+            let first = try await plans()
+            #expect(first.map { $0.split(separator: " ").first.map(String.init) } == ["overdue", "overdue", "pending"], "\(first)")
+            _ = try await services.jobs.enqueue(NewJob(kind: SalesModule.collectionOverdue, tenantId: tenant.id))
+            #expect(try await runner.runDue(limit: 50) >= 1)
+            #expect(try await plans() == first)
         }
     }
 
