@@ -31,6 +31,8 @@ public enum Capability: String, Sendable, Codable, CaseIterable {
     case overrideDuplicates = "override_duplicates"
     /// Reopen a won or lost opportunity (sales module).
     case reopenDeals = "reopen_deals"
+    /// Void a confirmed payment, reversing its allocations (sales module).
+    case voidPayments = "void_payments"
 }
 
 public enum AccessObjects {

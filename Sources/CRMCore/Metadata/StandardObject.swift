@@ -224,10 +224,13 @@ public struct StandardIndex: Sendable, Equatable {
     /// GIN only: the pending list's limit in kB (`gin_pending_list_limit`); nil for the server's.
     public var pendingListLimit: Int?
     public var conditions: [Condition]
+    /// A unique index (btree only): `orders.quote_id`, one order per quote.
+    public var unique: Bool
 
     public init(_ name: String, _ keys: [Key], using method: Method = .btree, pendingListLimit: Int? = nil,
-                where conditions: [Condition] = []) {
+                where conditions: [Condition] = [], unique: Bool = false) {
         self.name = name
+        self.unique = unique
         self.keys = keys
         self.method = method
         self.pendingListLimit = pendingListLimit

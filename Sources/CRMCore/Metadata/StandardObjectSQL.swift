@@ -46,7 +46,7 @@ public enum StandardObjectSQL {
             let keys = index.keys.map { key in
                 key.column + (index.method == .trigram ? " ext.gin_trgm_ops" : "") + (key.descending ? " DESC" : "")
             }
-            var sql = "CREATE INDEX \(index.name) ON \(table)" + (index.method == .btree ? "" : " USING gin") + " (" + keys.joined(separator: ", ") + ")"
+            var sql = (index.unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ") + "\(index.name) ON \(table)" + (index.method == .btree ? "" : " USING gin") + " (" + keys.joined(separator: ", ") + ")"
             if let limit = index.pendingListLimit { sql += " WITH (gin_pending_list_limit = \(limit))" }
             if !index.conditions.isEmpty {
                 sql += " WHERE " + index.conditions.map {

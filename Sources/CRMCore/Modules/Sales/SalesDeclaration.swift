@@ -7,23 +7,27 @@ extension SalesModule {
     public var name: String { "Sales" }
     public var requires: [String] { [CustomersModule.id] }
     public var migrations: MigrationScope { Self.migrations }
-    public var objects: [StandardObject] { [Self.opportunity, Self.product, Self.quote] }
+    public var objects: [StandardObject] { [Self.opportunity, Self.product, Self.quote, Self.order] }
     public var objectExtensions: [ObjectExtension] { [Self.customerExtension] }
     public var ownedTables: [String: String] { Self.ownedTables }
 
     public func hooks(_ context: ModuleContext) -> [any RecordHook] {
         [OpportunityWriteHook(clock: context.clock, store: PipelineStore(hooks: .none)), QuoteWriteHook(clock: context.clock),
-         ProductWriteHook()]
+         ProductWriteHook(), OrderWriteHook(clock: context.clock)]
     }
 
-    public var routes: [ModuleRoute] { MoneyRoutes.all + OpportunityRoutes.all + ForecastRoutes.all + CommissionRoutes.all + PricingRoutes.all + QuoteRoutes.all }
+    public var routes: [ModuleRoute] {
+        MoneyRoutes.all + OpportunityRoutes.all + ForecastRoutes.all + PricingRoutes.all + QuoteRoutes.all + OrderRoutes.all
+            + CollectionRoutes.all + CommissionRoutes.all
+    }
 
     /// The month fiscal years start in (quarters count from it).
     public static let fiscalYearStart = Setting<Int>(module: id, name: "fiscal_year_start_month", default: 1) { month in
         guard (1...12).contains(month) else { throw CRMError.invalid("fiscal_year_start_month", "out_of_range", "A month, 1 to 12.") }
     }
 
-    public var settings: [any ModuleSetting] { [Self.fiscalYearStart, Self.quoteNumberPattern, Self.quoteTaxMode, Self.discountLimits] }
+    public var settings: [any ModuleSetting] { [Self.fiscalYearStart, Self.quoteNumberPattern, Self.quoteTaxMode, Self.discountLimits,
+                                                 Self.overdueGraceDays] }
 
     public var approvalFollowers: [ApprovalFollower] { [Self.quoteApprovalFollower] }
 
@@ -38,12 +42,14 @@ extension SalesModule {
             let rows = try await Forecast().snapshot(now: ctx.clock.now(), zone: zone, fiscalStartMonth: try await Self.fiscalYearStart.load(in: tx),
                                                      in: tx)
             ctx.logger.info("forecast snapshot", metadata: ["rows": "\(rows)"])
-        }]
+        }, Self.overdueJob]
     }
 
     public var customerPanels: [CustomerPanel] {
         [CustomerPanel(key: "open_opportunities", object: "opportunity", column: "customer_id", sort: "expected_close_date", limit: 10,
-                       filterField: "status", filterValues: ["open"])]
+                       filterField: "status", filterValues: ["open"]),
+         CustomerPanel(key: "open_orders", object: "order", column: "customer_id", sort: "-order_date", limit: 10,
+                       filterField: "status", filterValues: ["draft", "confirmed", "fulfilled"])]
     }
 
     public var events: [ModuleEvent] {

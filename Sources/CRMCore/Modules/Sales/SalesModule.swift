@@ -7,7 +7,8 @@ public struct SalesModule: CRMModule {
     public static let id = "sales"
 
     /// The tables that hold each object's records, for ownership transfers.
-    public static let ownedTables: [String: String] = ["opportunity": "opportunities", "product": "products", "quote": "quotes"]
+    public static let ownedTables: [String: String] = ["opportunity": "opportunities", "product": "products", "quote": "quotes",
+                                                       "order": "sales_orders"]
 
     /// The files in migrations/sales/ next to this file.
     public static let migrations = MigrationScope.bundled(id)
