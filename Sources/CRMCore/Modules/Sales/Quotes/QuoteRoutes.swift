@@ -31,6 +31,12 @@ enum QuoteRoutes {
     }
 
     static let all: [ModuleRoute] = [
+        ModuleRoute(.post, "quotes/:id/convert") { r in
+            let id = try r.id(notFound: "No such quote.")
+            guard r.caller.permissions.may(.create, on: "order") else { throw CRMError.forbidden("Converting makes an order: you may not create orders.") }
+            let (order, created) = try await QuoteConversion(r: r).convert(id)
+            return .record(order, status: created ? 201 : 200)
+        },
         ModuleRoute(.get, "quotes/:id/lines") { r in
             let id = try r.id(notFound: "No such quote.")
             return try .json(Page(data: try await QuoteLines(r: r).list(id), nextCursor: nil))
