@@ -84,8 +84,9 @@ SQL
   period=$(date -u +%Y)-Q$(( ($(date -u +%-m) - 1) / 3 + 1 ))
   # Each answer against the brute-force reference (python: the API's JSON and psql's rows).
   local check
-  check=$(BASE="$base" SLUG="$slug" ADMIN="$admin" MANAGER="$manager" PERIOD="$period" \
-    PSQL="$(printf '%q ' as_pg psql -X -q -tA -h "$(socket_dir "$DATA")" -p "$PORT" -U postgres -d crm_bench)" SCHEMA="$schema" \
+  local psql_cmd="psql -X -q -tA -h $(socket_dir "$DATA") -p $PORT -U postgres -d crm_bench"
+  [ "$(id -u)" -eq 0 ] && psql_cmd="runuser -u postgres -- $psql_cmd"
+  check=$(BASE="$base" SLUG="$slug" ADMIN="$admin" MANAGER="$manager" PERIOD="$period" PSQL="$psql_cmd" SCHEMA="$schema" \
     python3 "$ROOT/ops/bench-sales-check.py") || { echo "$check" >&2; echo "the sales answers differ from the reference" >&2; exit 1; }
   report "sales: $check"
   for who in admin manager; do
@@ -109,4 +110,54 @@ LUA
       report "sales: $what ($path) as $scope, 4 connections: $(echo "$out" | awk '/Requests\/sec/{print $2}') req/s, $(echo "$out" | sed -n 's/^percentiles //p'), non-2xx: $(echo "$out" | awk '/Non-2xx/{print $5}')"
     done
   done
+  commission_bench
+}
+
+# A commission period of ${COMMISSION_PAYMENTS:-100000} confirmed payments (one allocation each, on
+# 20,000 orders of the 200 owners), a plan of 3 % with 5 % above each owner's collected quota:
+# POST /api/v1/commissions/runs timed twice; the second must write identical entries. Target:
+# under 10 s, set-based.
+commission_bench() {
+  local n=${COMMISSION_PAYMENTS:-100000}
+  su_psql "$DATA" "$PORT" -d crm_bench >/dev/null <<SQL
+SET search_path = "$schema";
+SET session_replication_role = replica;
+INSERT INTO sales_orders (id, owner_id, created_at, updated_at, number, customer_id, order_date, currency, amount_minor, status, fx_rate,
+                          amount_base_minor, collected_minor, outstanding_minor, payment_status)
+SELECT ('00000000-0000-7000-c000-' || lpad(to_hex(o), 12, '0'))::uuid, ('00000000-0000-7000-9000-' || lpad(to_hex(1 + o % 200), 12, '0'))::uuid,
+       now(), now(), 'SO-BENCH-' || o, ('00000000-0000-7000-b000-' || lpad(to_hex(1 + o % 50000), 12, '0'))::uuid, date '2026-10-01', 'CNY',
+       100000000, 'confirmed', 1, 100000000, 0, 100000000, 'partial'
+FROM generate_series(1, 20000) o;
+INSERT INTO payments (id, number, customer_id, received_on, amount_minor, currency, fx_rate, amount_base_minor, method, status, allocated_minor,
+                      confirmed_at)
+SELECT ('00000000-0000-7000-d000-' || lpad(to_hex(p), 12, '0'))::uuid, 'PAY-BENCH-' || p,
+       ('00000000-0000-7000-b000-' || lpad(to_hex(1 + (p % 20000) % 50000), 12, '0'))::uuid, date '2026-11-01' + (p % 30),
+       1000 + (p * 7919) % 500000, 'CNY', 1, 1000 + (p * 7919) % 500000, 'bank_transfer', 'confirmed', 1000 + (p * 7919) % 500000, now()
+FROM generate_series(1, $n) p;
+INSERT INTO payment_allocations (id, payment_id, order_id, amount_minor, state)
+SELECT ('00000000-0000-7000-e000-' || lpad(to_hex(p), 12, '0'))::uuid, ('00000000-0000-7000-d000-' || lpad(to_hex(p), 12, '0'))::uuid,
+       ('00000000-0000-7000-c000-' || lpad(to_hex(1 + p % 20000), 12, '0'))::uuid, 1000 + (p * 7919) % 500000, 'applied'
+FROM generate_series(1, $n) p;
+SET session_replication_role = DEFAULT;
+VACUUM (ANALYZE) sales_orders, payments, payment_allocations;
+SQL
+  local users quotas
+  users=$(su_psql "$DATA" "$PORT" -d crm_bench -tAc "SELECT string_agg('\"' || id || '\"', ',') FROM \"$schema\".users WHERE email LIKE 'rep%@bench.example'")
+  quotas=$(su_psql "$DATA" "$PORT" -d crm_bench -tAc "SELECT string_agg('{\"period\":\"2026-11\",\"measure\":\"collected\",\"amount_minor\":50000000,\"user_id\":\"' || id || '\"}', ',')
+    FROM \"$schema\".users WHERE email LIKE 'rep%@bench.example'")
+  api POST /api/v1/admin/commission-plans "{\"name\":\"Bench\",\"rate\":3,\"tiers\":[{\"above_percent_of_quota\":100,\"rate\":5}],\"user_ids\":[$users]}" >/dev/null
+  api PUT /api/v1/admin/quotas "{\"quotas\":[$quotas]}" >/dev/null
+  local digest=() took=() out
+  for i in 1 2; do
+    local s e
+    s=$(date +%s.%N)
+    out=$(curl -sf -X POST "$base/api/v1/commissions/runs" -H "X-Tenant: $slug" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+      -d '{"period":"2026-11"}') || { echo "the commission run failed" >&2; exit 1; }
+    e=$(date +%s.%N)
+    took+=("$(python3 -c "print(f'{$e-$s:.2f}')")")
+    digest+=("$(su_psql "$DATA" "$PORT" -d crm_bench -tAc "SELECT md5(string_agg(concat_ws('|', period, user_id, kind, source_id, basis_minor, amount_minor, status), ',' ORDER BY user_id, source_id))
+      FROM \"$schema\".commission_entries WHERE period = '2026-11'")")
+  done
+  [ "${digest[0]}" = "${digest[1]}" ] || { echo "the second commission run wrote other entries" >&2; exit 1; }
+  report "sales: commission run over $n payments (200 users, tiers above quota): ${took[0]} s, again ${took[1]} s (identical entries, md5 ${digest[0]:0:12}); $out"
 }
