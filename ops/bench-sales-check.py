@@ -3,7 +3,7 @@
 Reads BASE, SLUG, ADMIN, MANAGER (tokens), PERIOD (2026-Q4), PSQL (a psql command line as
 superuser), SCHEMA. Prints one line of what was compared; exits 1 naming the first difference.
 """
-import json, os, shlex, subprocess, sys, urllib.request
+import json, os, shlex, subprocess, sys, urllib.error, urllib.request
 
 E = os.environ
 SCHEMA = E["SCHEMA"]
@@ -11,8 +11,11 @@ SCHEMA = E["SCHEMA"]
 
 def get(path, token):
     req = urllib.request.Request(E["BASE"] + path, headers={"X-Tenant": E["SLUG"], "Authorization": "Bearer " + token})
-    with urllib.request.urlopen(req, timeout=60) as r:
-        return json.load(r)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.load(r)
+    except urllib.error.HTTPError as e:
+        fail(f"GET {path}: {e.code} {e.read()[:300]!r}")
 
 
 def sql(query):
