@@ -61,13 +61,13 @@ INSERT INTO opportunities (id, owner_id, created_at, updated_at, name, customer_
                            stage_entered_at, won_at, lost_at)
 SELECT gen_random_uuid(), ('00000000-0000-7000-9000-' || lpad(to_hex(1 + g.n % 200), 12, '0'))::uuid, now(), now(), 'Deal ' || g.n,
        ('00000000-0000-7000-b000-' || lpad(to_hex(1 + g.n % 50000), 12, '0'))::uuid, st.pipeline, st.key, g.amount,
-       CASE WHEN g.usd THEN 'USD' ELSE 'CNY' END, date '2026-01-01' + (g.n % 730), st.probability, st.forecast_category, 'new',
+       CASE WHEN g.usd THEN 'USD' ELSE 'CNY' END, date '2026-01-01' + (g.n % 730)::int, st.probability, st.forecast_category, 'new',
        st.category, CASE WHEN g.usd THEN 7.1 ELSE 1 END, CASE WHEN g.usd THEN round(g.amount * 7.1)::int8 ELSE g.amount END,
-       now() - make_interval(days => g.n % 90),
-       CASE WHEN st.category = 'won' THEN timestamptz '2026-01-01 00:00:00+00' + make_interval(hours => g.n % 17520) END,
-       CASE WHEN st.category = 'lost' THEN timestamptz '2026-01-01 00:00:00+00' + make_interval(hours => g.n % 17520) END
+       now() - make_interval(days => (g.n % 90)::int),
+       CASE WHEN st.category = 'won' THEN timestamptz '2026-01-01 00:00:00+00' + make_interval(hours => (g.n % 17520)::int) END,
+       CASE WHEN st.category = 'lost' THEN timestamptz '2026-01-01 00:00:00+00' + make_interval(hours => (g.n % 17520)::int) END
 FROM (SELECT n, 100 + (n * 7919) % 10000000 AS amount, n % 10 = 0 AS usd, CASE WHEN n % 2 = 0 THEN 'sales' ELSE 'renewals' END AS pipe,
-             (n / 2) * 2654435761 % 1000 AS r FROM generate_series(1, $total) n) g
+             (n / 2) * 2654435761 % 1000 AS r FROM generate_series(1::bigint, $total) n) g
 JOIN st ON st.pipeline = g.pipe AND st.i = g.r % st.n;
 SET session_replication_role = DEFAULT;
 UPDATE customers c SET open_opportunity_count = s.n FROM (
