@@ -41,6 +41,7 @@ CREATE INDEX opportunities_name_idx ON opportunities (name, id) WHERE deleted_at
 CREATE INDEX opportunities_customer_idx ON opportunities (customer_id, status) WHERE deleted_at IS NULL;
 CREATE INDEX opportunities_board_idx ON opportunities (pipeline, stage, owner_id) WHERE deleted_at IS NULL;
 CREATE INDEX opportunities_close_idx ON opportunities (expected_close_date, id) WHERE deleted_at IS NULL;
+CREATE INDEX opportunities_stage_age_idx ON opportunities (pipeline, stage, stage_entered_at) WHERE deleted_at IS NULL;
 CREATE INDEX opportunities_won_idx ON opportunities (won_at) WHERE won_at IS NOT NULL AND deleted_at IS NULL;
 
 INSERT INTO objects (api_name, label, plural_label, table_name, module, position) VALUES

@@ -30,23 +30,24 @@ struct OpportunityBoard: Sendable {
 
     func board(_ pipeline: Pipeline, caller: RecordCaller, now: Date, in tx: Transaction) async throws -> Board {
         let object = try caller.readable("opportunity")
-        var q = QueryBuilder("SELECT t.stage, count(*), coalesce(sum(t.amount_base_minor), 0)::int8, ")
-        q.append("coalesce(round(sum(t.amount_base_minor::numeric * t.probability) / 100), 0)::int8, ")
-        let rotting = pipeline.stages.compactMap { s in s.rottingDays.map { (s.key, $0) } }
-        if rotting.isEmpty {
-            q.append("0::int8")
-        } else {
-            // Stale: entered before now − the stage's rotting days.
-            q.append("count(*) FILTER (WHERE t.stage_entered_at < \(try q.bind(now))::timestamptz - make_interval(days => (CASE t.stage ")
-            for (key, days) in rotting { q.append("WHEN \(try q.bind(key)) THEN \(days) ") }
-            q.append("END)))::int8")
-        }
-        q.append(" FROM opportunities AS t WHERE t.deleted_at IS NULL AND t.pipeline = \(try q.bind(pipeline.key)) AND ")
+        // Counts and sums from the totals kept per owner (sales migration 6), under the caller's
+        // scope (a condition on owner_id); stale deals from the stage-age index, only for stages
+        // that rot.
+        var q = QueryBuilder("SELECT t.stage, sum(t.n)::int8, sum(t.base_sum)::int8, round(sum(t.weighted) / 100)::int8 FROM opportunity_board_totals AS t")
+        q.append(" WHERE t.pipeline = \(try q.bind(pipeline.key)) AND t.n > 0 AND ")
         try caller.scope(.read, on: object, into: &q)
         q.append(" GROUP BY t.stage")
         var byStage: [String: (Int64, Int64, Int64, Int64)] = [:]
-        for try await (stage, n, sum, weighted, stale) in try await tx.query(q.query).decode((String, Int64, Int64, Int64, Int64).self) {
-            byStage[stage] = (n, sum, weighted, stale)
+        for try await (stage, n, sum, weighted) in try await tx.query(q.query).decode((String, Int64, Int64, Int64).self) {
+            byStage[stage] = (n, sum, weighted, 0)
+        }
+        let rotting = pipeline.stages.compactMap { s in s.rottingDays.map { (s.key, $0) } }
+        for (key, days) in rotting where byStage[key] != nil {
+            var c = QueryBuilder("SELECT count(*)::int8 FROM opportunities AS t WHERE t.deleted_at IS NULL")
+            c.append(" AND t.pipeline = \(try c.bind(pipeline.key)) AND t.stage = \(try c.bind(key))")
+            c.append(" AND t.stage_entered_at < \(try c.bind(now.addingTimeInterval(-Double(days) * 86_400))) AND ")
+            try caller.scope(.read, on: object, into: &c)
+            for try await n in try await tx.query(c.query).decode(Int64.self) { byStage[key]?.3 = n }
         }
         let columns = pipeline.stages.map { s in
             let v = byStage[s.key] ?? (0, 0, 0, 0)

@@ -44,6 +44,8 @@ extension SalesModule {
             StandardIndex("opportunities_board_idx", ["pipeline", "stage", "owner_id"], where: [.isNull("deleted_at")]),
             StandardIndex("opportunities_close_idx", ["expected_close_date", "id"], where: [.isNull("deleted_at")]),
             // Sales migration "forecast_quotas_splits": won deals by when they were won (the forecast's closed figure).
+            // Sales migration "board_totals": stale deals by stage and age.
+            StandardIndex("opportunities_stage_age_idx", ["pipeline", "stage", "stage_entered_at"], where: [.isNull("deleted_at")]),
             StandardIndex("opportunities_won_idx", ["won_at"], where: [.isNotNull("won_at"), .isNull("deleted_at")]),
         ])
 

@@ -43,7 +43,11 @@ CREATE INDEX opportunities_customer_idx ON tenant_schema.opportunities USING btr
 CREATE INDEX opportunities_deleted_idx ON tenant_schema.opportunities USING btree (deleted_at, id) WHERE (deleted_at IS NOT NULL);
 CREATE INDEX opportunities_name_idx ON tenant_schema.opportunities USING btree (name, id) WHERE (deleted_at IS NULL);
 CREATE INDEX opportunities_owner_idx ON tenant_schema.opportunities USING btree (owner_id, id) WHERE (deleted_at IS NULL);
+CREATE INDEX opportunities_stage_age_idx ON tenant_schema.opportunities USING btree (pipeline, stage, stage_entered_at) WHERE (deleted_at IS NULL);
 CREATE INDEX opportunities_updated_idx ON tenant_schema.opportunities USING btree (updated_at, id) WHERE (deleted_at IS NULL);
 CREATE INDEX opportunities_won_idx ON tenant_schema.opportunities USING btree (won_at) WHERE ((won_at IS NOT NULL) AND (deleted_at IS NULL));
+CREATE TRIGGER opportunities_board_totals_delete AFTER DELETE ON tenant_schema.opportunities FOR EACH ROW EXECUTE FUNCTION crm_opportunity_board_totals();
+CREATE TRIGGER opportunities_board_totals_insert AFTER INSERT ON tenant_schema.opportunities FOR EACH ROW EXECUTE FUNCTION crm_opportunity_board_totals();
+CREATE TRIGGER opportunities_board_totals_update AFTER UPDATE OF pipeline, stage, owner_id, amount_base_minor, probability, deleted_at ON tenant_schema.opportunities FOR EACH ROW WHEN (((old.pipeline IS DISTINCT FROM new.pipeline) OR (old.stage IS DISTINCT FROM new.stage) OR (old.owner_id IS DISTINCT FROM new.owner_id) OR (old.amount_base_minor IS DISTINCT FROM new.amount_base_minor) OR (old.probability IS DISTINCT FROM new.probability) OR (old.deleted_at IS DISTINCT FROM new.deleted_at))) EXECUTE FUNCTION crm_opportunity_board_totals();
 CREATE TRIGGER opportunities_customer_counts_insert AFTER INSERT ON tenant_schema.opportunities FOR EACH ROW WHEN ((new.status = ANY (ARRAY['open'::text, 'won'::text]))) EXECUTE FUNCTION crm_opportunity_customer_counts();
 CREATE TRIGGER opportunities_customer_counts_update AFTER UPDATE OF status, customer_id, deleted_at, won_at ON tenant_schema.opportunities FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) OR (old.customer_id IS DISTINCT FROM new.customer_id) OR (old.deleted_at IS DISTINCT FROM new.deleted_at) OR (old.won_at IS DISTINCT FROM new.won_at))) EXECUTE FUNCTION crm_opportunity_customer_counts();
