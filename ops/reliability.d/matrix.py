@@ -75,6 +75,9 @@ def fill(path, ids, slug_a):
     ]
     out = path.replace("{object}", "customer").replace("{field}", "secret_a").replace("{slug}", slug_a)
     out = out.replace("{rule_id}", ids["rule"])
+    # Pipeline keys are names, not tenant data (every sales tenant has `sales`); a made-up one
+    # keeps B's pipelines as they are.
+    out = out.replace("{key}", "no_such_pipeline")
     if "{id}" in out:
         if out.startswith("/api/v1/admin/modules/"):
             # Module ids are not tenant data; a made-up one keeps B's modules as they are.
