@@ -52,8 +52,9 @@ public struct Currencies: Sendable {
     }
 
     /// Replaces the setup. The base may change only while no document holds an amount
-    /// (`hasAmounts`): amounts already converted would otherwise be in two bases.
-    public func save(_ setup: Setup, hasAmounts: Bool, in tx: Transaction) async throws {
+    /// (`hasAmounts`, asked only when the base would change): amounts already converted would
+    /// otherwise be in two bases.
+    public func save(_ setup: Setup, hasAmounts: () async throws -> Bool, in tx: Transaction) async throws {
         let base = try Currency.named(setup.base, field: "base")
         guard setup.enabled.count <= 50 else { throw CRMError.invalid("enabled", "too_many", "At most 50 currencies.") }
         var others: [Currency] = []
@@ -62,7 +63,7 @@ public struct Currencies: Sendable {
             if !others.contains(c) { others.append(c) }
         }
         let current = try await self.setup(in: tx).base
-        if current != base && hasAmounts {
+        if current != base, try await hasAmounts() {
             throw CRMError(CRMError.Code("base-currency-in-use", status: 409), "The base currency cannot change once documents hold amounts in it.",
                            fieldErrors: [FieldError(field: "base", code: "in_use", message: "Documents already hold base amounts in \(current.code).")])
         }

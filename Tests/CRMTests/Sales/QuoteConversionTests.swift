@@ -58,6 +58,9 @@ struct QuoteConversionTests {
             #expect(try await f.call(.put, "/api/v1/orders/\(orderId)/payment-plan",
                                      json: ["every": "month", "day": 10, "count": 2, "first": "2027-01-10"]).status == 200)
             #expect(try await quoteState() == before)
+            // Quotes and orders hold base amounts too: the base currency is fixed now (no opportunity here).
+            let rebase = try await f.call(.put, "/api/v1/admin/currencies", json: ["base": "USD", "enabled": ["CNY"]])
+            #expect(rebase.status == 409 && rebase.fieldNames == ["base"], "\(rebase.text)")
             // A cancelled quote does not convert; an unknown one is 404; one without lines is 400.
             let empty = try await QuoteTests.quote(f, customer: customer, as: a.token("rep"))
             #expect(try await f.call(.post, "/api/v1/quotes/\(empty["id"] as! String)/convert", as: a.token("rep")).fieldNames == ["lines"])

@@ -5,10 +5,14 @@ import Foundation
 enum MoneyRoutes {
     struct RatesBody: Decodable { var rates: [Currencies.Rate] }
 
-    /// Whether any document holds a base amount (the base currency may not change then).
+    /// Whether any money document (opportunity, quote, order, payment) holds a base amount: the
+    /// base currency may not change then.
     static func hasAmounts(_ r: ModuleRequest) async throws -> Bool {
         for try await exists in try await r.tx.query("""
             SELECT EXISTS (SELECT 1 FROM opportunities WHERE amount_base_minor IS NOT NULL)
+                OR EXISTS (SELECT 1 FROM quotes WHERE amount_base_minor IS NOT NULL)
+                OR EXISTS (SELECT 1 FROM sales_orders WHERE amount_base_minor IS NOT NULL)
+                OR EXISTS (SELECT 1 FROM payments)
             """).decode(Bool.self) { return exists }
         return false
     }
@@ -22,7 +26,7 @@ enum MoneyRoutes {
         ModuleRoute(.get, "admin/currencies") { r in try await setup(r) },
         ModuleRoute(.put, "admin/currencies", capability: .manageSettings) { r in
             let body = try r.decode(Currencies.Setup.self)
-            try await Currencies().save(body, hasAmounts: try await hasAmounts(r), in: r.tx)
+            try await Currencies().save(body, hasAmounts: { try await hasAmounts(r) }, in: r.tx)
             return try await setup(r)
         },
         ModuleRoute(.get, "admin/fx-rates") { r in

@@ -41,13 +41,19 @@ struct OpportunityBoard: Sendable {
         for try await (stage, n, sum, weighted) in try await tx.query(q.query).decode((String, Int64, Int64, Int64).self) {
             byStage[stage] = (n, sum, weighted, 0)
         }
-        let rotting = pipeline.stages.compactMap { s in s.rottingDays.map { (s.key, $0) } }
-        for (key, days) in rotting where byStage[key] != nil {
-            var c = QueryBuilder("SELECT count(*)::int8 FROM opportunities AS t WHERE t.deleted_at IS NULL")
-            c.append(" AND t.pipeline = \(try c.bind(pipeline.key)) AND t.stage = \(try c.bind(key))")
-            c.append(" AND t.stage_entered_at < \(try c.bind(now.addingTimeInterval(-Double(days) * 86_400))) AND ")
+        // Every rotting stage's stale deals in one query.
+        let rotting = pipeline.stages.compactMap { s in s.rottingDays.map { (s.key, $0) } }.filter { byStage[$0.0] != nil }
+        if !rotting.isEmpty {
+            var c = QueryBuilder("SELECT t.stage, count(*)::int8 FROM opportunities AS t WHERE t.deleted_at IS NULL")
+            c.append(" AND t.pipeline = \(try c.bind(pipeline.key)) AND (")
+            for (i, (key, days)) in rotting.enumerated() {
+                c.append((i == 0 ? "" : " OR ") + "(t.stage = \(try c.bind(key))")
+                c.append(" AND t.stage_entered_at < \(try c.bind(now.addingTimeInterval(-Double(days) * 86_400))))")
+            }
+            c.append(") AND ")
             try caller.scope(.read, on: object, into: &c)
-            for try await n in try await tx.query(c.query).decode(Int64.self) { byStage[key]?.3 = n }
+            c.append(" GROUP BY t.stage")
+            for try await (key, n) in try await tx.query(c.query).decode((String, Int64).self) { byStage[key]?.3 = n }
         }
         let columns = pipeline.stages.map { s in
             let v = byStage[s.key] ?? (0, 0, 0, 0)
@@ -83,16 +89,8 @@ struct OpportunityBoard: Sendable {
         guard let from = pipeline.stage(current) else { throw CRMError.conflict("The opportunity's stage is gone.") }
         let open = pipeline.stages.filter { $0.category == .open }.map(\.key)
         return pipeline.stages.filter { $0.key != current }.map { s in
-            var required = s.requiredFields
-            if s.category == .lost && !required.contains("lost_reason") { required.append("lost_reason") }
-            let missing = required.filter { f in
-                switch fields[f] {
-                case nil, .null?: return true
-                case .string(let t)?: return t.isEmpty
-                case .array(let a)?: return a.isEmpty
-                default: return false
-                }
-            }
+            let required = s.fieldsToEnter
+            let missing = required.filter { Pipeline.Stage.blank(fields[$0]) }
             var reason: String?
             if from.category != .open && !caller.permissions.has(.reopenDeals) {
                 reason = "reopen_forbidden"

@@ -52,9 +52,7 @@ struct OpportunityWriteHook: RecordHook {
         let now = clock.now()
         if entering {
             try checkTransition(from: oldStage, to: stage, in: pipeline, samePipeline: !pipelineChanged, caller: w.caller)
-            var required = stage.requiredFields
-            if stage.category == .lost && !required.contains("lost_reason") { required.append("lost_reason") }
-            let missing = required.filter { isEmpty(w, $0) }
+            let missing = stage.fieldsToEnter.filter { isEmpty(w, $0) }
             if !missing.isEmpty {
                 throw CRMError(.invalidInput, "Entering '\(stage.label)' needs: \(missing.joined(separator: ", ")).",
                                fieldErrors: missing.map { FieldError(field: $0, code: "required_for_stage",
@@ -137,12 +135,7 @@ struct OpportunityWriteHook: RecordHook {
             case .list(let l): return l.isEmpty
             }
         }
-        switch w.before[field] {
-        case nil, .null?: return true
-        case .string(let s)?: return s.isEmpty
-        case .array(let a)?: return a.isEmpty
-        default: return false
-        }
+        return Pipeline.Stage.blank(w.before[field])
     }
 
     func storedRate(_ id: UUID, in tx: Transaction) async throws -> Decimal? {

@@ -30,6 +30,21 @@ public struct Pipeline: Sendable, Codable, Equatable {
             case key, label, category, probability, forecastCategory = "forecast_category", requiredFields = "required_fields",
                  rottingDays = "rotting_days"
         }
+
+        /// What entering the stage needs filled: its required fields, and a lost stage's reason.
+        var fieldsToEnter: [String] {
+            category == .lost && !requiredFields.contains("lost_reason") ? requiredFields + ["lost_reason"] : requiredFields
+        }
+
+        /// Whether a stored value counts as not filled in (none, null, "" or []).
+        static func blank(_ value: JSONValue?) -> Bool {
+            switch value {
+            case nil, .null?: return true
+            case .string(let s)?: return s.isEmpty
+            case .array(let a)?: return a.isEmpty
+            default: return false
+            }
+        }
     }
 
     enum CodingKeys: String, CodingKey {

@@ -88,13 +88,12 @@ struct PipelineStore: Sendable {
         let old = try await one(key, in: tx)
         let stages = try Pipeline.checkStages(input, fields: try Self.fillable(metadata))
         let kept = Set(stages.map(\.key))
-        var holding: [String: Int64] = [:]
+        // Live counts for the message; deleted opportunities keep their stage too, so they count as in use.
+        var holding: [String: Int64] = [:], anyRows = Set<String>()
         for try await (stage, n) in try await tx.query("""
-            SELECT stage, count(*) FROM opportunities WHERE pipeline = \(key) AND deleted_at IS NULL GROUP BY stage
-            """).decode((String, Int64).self) { holding[stage] = n }
-        // Deleted opportunities keep their stage too: the foreign key must still hold for them.
-        var anyRows = Set<String>()
-        for try await stage in try await tx.query("SELECT DISTINCT stage FROM opportunities WHERE pipeline = \(key)").decode(String.self) {
+            SELECT stage, count(*) FILTER (WHERE deleted_at IS NULL) FROM opportunities WHERE pipeline = \(key) GROUP BY stage
+            """).decode((String, Int64).self) {
+            holding[stage] = n
             anyRows.insert(stage)
         }
         for (from, to) in map.sorted(by: { $0.key < $1.key }) {
