@@ -75,6 +75,14 @@ INSERT INTO opportunity_board_totals (pipeline, stage, owner_id, n, base_sum, we
 SELECT pipeline, stage, coalesce(owner_id, '00000000-0000-0000-0000-000000000000'), count(*), coalesce(sum(amount_base_minor), 0),
        coalesce(sum(amount_base_minor::numeric * probability), 0)
 FROM opportunities WHERE deleted_at IS NULL GROUP BY 1, 2, 3;
+-- And what the (switched off) forecast trigger keeps, as sales migration 7 does.
+INSERT INTO opportunity_forecast_totals (pipeline, owner_id, status, forecast_category, month, n, base_sum, weighted)
+SELECT coalesce(pipeline, ''), coalesce(owner_id, '00000000-0000-0000-0000-000000000000'), status, coalesce(forecast_category, ''),
+       crm_opportunity_forecast_month(status, expected_close_date, won_at), count(*), coalesce(sum(amount_base_minor), 0),
+       coalesce(sum(amount_base_minor::numeric * probability), 0)
+FROM opportunities
+WHERE deleted_at IS NULL AND crm_opportunity_forecast_month(status, expected_close_date, won_at) IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5;
 UPDATE customers c SET open_opportunity_count = s.n FROM (
     SELECT customer_id, count(*) AS n FROM opportunities WHERE status = 'open' AND deleted_at IS NULL GROUP BY customer_id) s
 WHERE s.customer_id = c.id;

@@ -5,8 +5,8 @@ import PostgresNIO
 /// open deals closing in the period by forecast category (commit, best case, pipeline; omitted
 /// ones are left out) with their weighted sum, against quota; rolled up the department tree (a
 /// department's figures are its whole subtree's). Figures are sums of each category alone, not
-/// cumulative. One aggregate query over the opportunities the caller may read, by owner; the
-/// tree is summed in memory (a tenant has hundreds of users, not millions).
+/// cumulative. One query over month totals kept per owner (under the caller's read scope, a
+/// condition on the owner); the tree is summed in memory (a tenant has hundreds of users, not millions).
 struct Forecast: Sendable {
     struct Figures: Codable, Equatable, Sendable {
         var count: Int64 = 0
@@ -84,32 +84,54 @@ struct Forecast: Sendable {
     enum Grouping: String { case user, department }
 
     /// Figures per owner of the opportunities `scope` admits (nil: all, for the snapshot job).
+    ///
+    /// One query: the month totals kept by sales migration 7 for the period's months, plus the
+    /// won deals between the tenant's midnight and UTC's at each end of the period (won deals are
+    /// kept by UTC month; a few hours of deals, from the won_at index), added or taken away.
     func byOwner(_ period: FiscalPeriod, zone: TimeZone, pipeline: String?, scope: ((inout QueryBuilder) throws -> Void)?,
                  in tx: Transaction) async throws -> [UUID: Figures] {
         let (fromDay, toDay) = period.days, (fromAt, toAt) = period.instants(zone)
-        var q = QueryBuilder("SELECT t.owner_id, count(*)::int8, ")
-        q.append("""
-            coalesce(sum(t.amount_base_minor) FILTER (WHERE t.status = 'won'), 0)::int8,
-            coalesce(sum(t.amount_base_minor) FILTER (WHERE t.status = 'open' AND t.forecast_category = 'commit'), 0)::int8,
-            coalesce(sum(t.amount_base_minor) FILTER (WHERE t.status = 'open' AND t.forecast_category = 'best_case'), 0)::int8,
-            coalesce(sum(t.amount_base_minor) FILTER (WHERE t.status = 'open' AND t.forecast_category = 'pipeline'), 0)::int8,
-            coalesce(sum(t.amount_base_minor::numeric * t.probability) FILTER (WHERE t.status = 'open' AND t.forecast_category <> 'omitted'), 0)::text
-            FROM opportunities AS t WHERE t.deleted_at IS NULL AND t.owner_id IS NOT NULL
+        let (fromUTC, toUTC) = period.instants(.gmt)
+        var q = QueryBuilder("""
+            SELECT x.owner_id, sum(x.n)::int8, sum(x.closed)::int8, sum(x.commit)::int8, sum(x.best)::int8, sum(x.pipe)::int8,
+                   sum(x.weighted)::text FROM (
+            SELECT t.owner_id, t.n, CASE WHEN t.status = 'won' THEN t.base_sum ELSE 0 END AS closed,
+                   CASE WHEN t.status = 'open' AND t.forecast_category = 'commit' THEN t.base_sum ELSE 0 END AS commit,
+                   CASE WHEN t.status = 'open' AND t.forecast_category = 'best_case' THEN t.base_sum ELSE 0 END AS best,
+                   CASE WHEN t.status = 'open' AND t.forecast_category = 'pipeline' THEN t.base_sum ELSE 0 END AS pipe,
+                   CASE WHEN t.status = 'open' AND t.forecast_category <> 'omitted' THEN t.weighted ELSE 0 END AS weighted
+            FROM opportunity_forecast_totals AS t WHERE t.status IN ('open', 'won')
             """)
-        q.append(" AND ((t.status = 'open' AND t.expected_close_date >= \(try q.bind(fromDay))::date AND t.expected_close_date < \(try q.bind(toDay))::date)")
-        q.append(" OR (t.status = 'won' AND t.won_at >= \(try q.bind(fromAt)) AND t.won_at < \(try q.bind(toAt))))")
+        q.append(" AND t.month >= \(try q.bind(fromDay))::date AND t.month < \(try q.bind(toDay))::date")
         if let pipeline { q.append(" AND t.pipeline = \(try q.bind(pipeline))") }
         if let scope {
             q.append(" AND ")
             try scope(&q)
         }
-        q.append(" GROUP BY t.owner_id")
+        // The corrections: [a, b) counted with sign +1 when the tenant's bound is before UTC's.
+        let corrections = [(fromAt, fromUTC), (toUTC, toAt)].compactMap { a, b -> (Date, Date, Int)? in
+            a == b ? nil : (a < b ? (a, b, 1) : (b, a, -1))
+        }
+        if !corrections.isEmpty {
+            q.append(" UNION ALL SELECT t.owner_id, s.sign, s.sign * t.amount_base_minor, 0, 0, 0, 0 FROM opportunities AS t JOIN (VALUES ")
+            for (i, (a, b, sign)) in corrections.enumerated() {
+                q.append((i == 0 ? "" : ", ") + "(\(try q.bind(a))::timestamptz, \(try q.bind(b))::timestamptz, \(try q.bind(sign))::int)")
+            }
+            q.append(") AS s (a, b, sign) ON t.won_at >= s.a AND t.won_at < s.b WHERE t.deleted_at IS NULL AND t.status = 'won'")
+            if let pipeline { q.append(" AND t.pipeline = \(try q.bind(pipeline))") }
+            if let scope {
+                q.append(" AND ")
+                try scope(&q)
+            }
+        }
+        q.append(") AS x WHERE x.owner_id <> '00000000-0000-0000-0000-000000000000' GROUP BY x.owner_id")
         var out: [UUID: Figures] = [:]
         for try await (owner, n, closed, commit, best, pipe, weighted) in try await tx.query(q.query)
             .decode((UUID, Int64, Int64, Int64, Int64, Int64, String).self) {
             var figures = Figures(count: n, closedBaseMinor: closed, commitBaseMinor: commit, bestCaseBaseMinor: best, pipelineBaseMinor: pipe)
             figures.weightedNumerator = Decimal(string: weighted, locale: Locale(identifier: "en_US_POSIX")) ?? 0
             figures.weightedBaseMinor = MoneyMath.round(figures.weightedNumerator / 100)
+            guard figures != Figures() || n != 0 else { continue }
             out[owner] = figures
         }
         return out
