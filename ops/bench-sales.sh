@@ -126,6 +126,36 @@ LUA
     done
   done
   commission_bench
+  restage_bench
+}
+
+# Removing a stage that holds ${RESTAGE_DEALS:-10000} open deals: refused without a map (409), then
+# PUT …/stages with the map, timed: every deal moved through the records pipeline (history, change
+# events, versions, stage history) in one transaction. Target: under 2 s (spec 2.7 #1).
+restage_bench() {
+  local n=${RESTAGE_DEALS:-10000}
+  local stages='{"key":"contact","label":"Contact","probability":30},{"key":"terms","label":"Terms","probability":70,"forecast_category":"commit"},
+    {"key":"renewed","label":"Renewed","category":"won"},{"key":"churned","label":"Churned","category":"lost"}'
+  api PUT /api/v1/admin/pipelines/renewals/stages "{\"stages\":[{\"key\":\"hold\",\"label\":\"On hold\",\"probability\":20},$stages]}" >/dev/null \
+    || { echo "adding the stage failed" >&2; exit 1; }
+  su_psql "$DATA" "$PORT" -d crm_bench >/dev/null <<SQL
+SET search_path = "$schema";
+UPDATE opportunities SET stage = 'hold', probability = 20 WHERE id IN (
+    SELECT id FROM opportunities WHERE pipeline = 'renewals' AND stage = 'contact' AND deleted_at IS NULL ORDER BY id LIMIT $n);
+VACUUM (ANALYZE) opportunities;
+SQL
+  local held refused s e
+  held=$(su_psql "$DATA" "$PORT" -d crm_bench -tAc "SELECT count(*) FROM \"$schema\".opportunities WHERE pipeline = 'renewals' AND stage = 'hold'")
+  refused=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "$base/api/v1/admin/pipelines/renewals/stages" -H "X-Tenant: $slug" \
+    -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' -d "{\"stages\":[$stages]}")
+  [ "$refused" = 409 ] || { echo "removing a stage holding deals without a map answered $refused, not 409" >&2; exit 1; }
+  s=$(date +%s.%N)
+  api PUT /api/v1/admin/pipelines/renewals/stages "{\"stages\":[$stages],\"map\":{\"hold\":\"terms\"}}" >/dev/null \
+    || { echo "the restage failed" >&2; exit 1; }
+  e=$(date +%s.%N)
+  local left
+  left=$(su_psql "$DATA" "$PORT" -d crm_bench -tAc "SELECT count(*) FROM \"$schema\".opportunities WHERE pipeline = 'renewals' AND stage = 'hold'")
+  report "sales: removing a stage holding $held deals: without a map 409; with map hold → terms $(python3 -c "print(f'{$e-$s:.2f}')") s, $left left in it"
 }
 
 # A commission period of ${COMMISSION_PAYMENTS:-100000} confirmed payments (one allocation each, on

@@ -19,6 +19,10 @@ public protocol RecordHook: Sendable {
     /// May refuse the write (throw a `CRMError`) or add annotations to the answer (warnings).
     func beforeSave(_ write: RecordWrite, in tx: Transaction) async throws -> [String: JSONValue]
     func afterSave(_ saved: RecordSaved, in tx: Transaction) async throws
+    /// `afterSave` for the many records one set-based write changed (`SystemWrite`: a restage, a
+    /// pool reclaim). By default one `afterSave` each; a hook that queries per record does it
+    /// once for all of them here, so a bulk write costs a few round trips, not a few per record.
+    func afterSave(batch: [RecordSaved], in tx: Transaction) async throws
     /// Values of the object's system fields the write sets too, computed from it (an
     /// opportunity's base amount from its amount and rate, its probability from its stage): run
     /// after every hook's `beforeSave`, written in the same statement as the sent fields and
@@ -33,6 +37,9 @@ extension RecordHook {
     public var contract: WriteContract { WriteContract() }
     public func beforeSave(_ write: RecordWrite, in tx: Transaction) async throws -> [String: JSONValue] { [:] }
     public func afterSave(_ saved: RecordSaved, in tx: Transaction) async throws {}
+    public func afterSave(batch: [RecordSaved], in tx: Transaction) async throws {
+        for saved in batch { try await afterSave(saved, in: tx) }
+    }
     public func derive(_ write: RecordWrite, in tx: Transaction) async throws -> [String: BoundValue] { [:] }
     public func applies(to object: String, metadata: TenantMetadata) -> Bool { true }
     public func beforeDelete(_ delete: RecordDelete, in tx: Transaction) async throws {}

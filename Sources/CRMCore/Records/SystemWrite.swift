@@ -86,14 +86,13 @@ public struct SystemWrite: Sendable {
         var rows: [(UUID, Int64, String)] = []
         for try await row in try await tx.query(q.query).decode((UUID, Int64, String).self) { rows.append(row) }
         let hooks = hooks.hooks(for: object)
-        var out: [Changed] = []
+        var out: [Changed] = [], saved: [RecordSaved] = []
         for (id, version, text) in rows {
             let changes = RecordChangeLog.parseChanges(text)
             out.append(Changed(id: id, version: version, changed: changes.keys.sorted()))
-            guard !hooks.isEmpty else { continue }
-            let saved = RecordSaved(object: object, event: .updated, id: id, version: version, actor: actor, changes: changes)
-            for hook in hooks { try await hook.afterSave(saved, in: tx) }
+            if !hooks.isEmpty { saved.append(RecordSaved(object: object, event: .updated, id: id, version: version, actor: actor, changes: changes)) }
         }
+        if !saved.isEmpty { for hook in hooks { try await hook.afterSave(batch: saved, in: tx) } }
         return out
     }
 }

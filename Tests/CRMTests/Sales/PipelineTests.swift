@@ -189,6 +189,11 @@ struct PipelineTests {
                     "\(moved.text)")
             let history = try await f.call(.get, "/api/v1/records/opportunity/\(ids[0])/history")
             #expect(history.data.contains { $0["field"] as? String == "stage" }, "\(history.text)")
+            // Each moved deal's stage history: the stage it was in, then exactly one entry for the new one.
+            for id in ids {
+                let stages = try await f.call(.get, "/api/v1/opportunities/\(id)/stage-history")
+                #expect(stages.data.map { $0["stage"] as? String } == ["needs_analysis", "proposal"], "\(stages.text)")
+            }
 
             // Removing a pipeline that holds records needs move_to; the default cannot go.
             let renewal = try await f.create("opportunity", ["name": "Renewal", "customer_id": cid, "pipeline": "renewals", "stage": "contact"])

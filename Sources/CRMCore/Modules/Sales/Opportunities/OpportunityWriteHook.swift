@@ -102,11 +102,23 @@ struct OpportunityWriteHook: RecordHook {
     }
 
     func afterSave(_ saved: RecordSaved, in tx: Transaction) async throws {
-        guard saved.event == .created || saved.changes["stage"] != nil || saved.changes["pipeline"] != nil else { return }
-        for try await (pipeline, stage) in try await tx.query("SELECT pipeline, stage FROM opportunities WHERE id = \(saved.id)")
-            .decode((String, String).self) {
-            try await OpportunityStageHistory().entered([saved.id], pipeline: pipeline, stage: stage, by: saved.actor.userId,
-                                                        at: clock.now(), in: tx)
+        try await afterSave(batch: [saved], in: tx)
+    }
+
+    /// Stage history for every record that was made or changed stage or pipeline: one query for
+    /// where they are now, one insert per stage they entered (a restage of 10,000 deals is one).
+    func afterSave(batch: [RecordSaved], in tx: Transaction) async throws {
+        let ids = batch.filter { $0.event == .created || $0.changes["stage"] != nil || $0.changes["pipeline"] != nil }.map(\.id)
+        guard !ids.isEmpty else { return }
+        var entered: [String: (pipeline: String, stage: String, ids: [UUID])] = [:]
+        for try await (id, pipeline, stage) in try await tx.query("SELECT id, pipeline, stage FROM opportunities WHERE id = ANY(\(ids))")
+            .decode((UUID, String, String).self) {
+            entered["\(pipeline)\u{0}\(stage)", default: (pipeline, stage, [])].ids.append(id)
+        }
+        // One actor per write (a batch comes from one SystemWrite).
+        let by = batch[0].actor.userId, now = clock.now()
+        for group in entered.values.sorted(by: { ($0.pipeline, $0.stage) < ($1.pipeline, $1.stage) }) {
+            try await OpportunityStageHistory().entered(group.ids, pipeline: group.pipeline, stage: group.stage, by: by, at: now, in: tx)
         }
     }
 

@@ -170,10 +170,10 @@ struct PipelineStore: Sendable {
             .init(field: "forecast_category", column: "forecast_category", .text(target.forecastCategory)),
             .init(field: "stage_entered_at", column: "stage_entered_at", .date(now)),
         ], hooks: hooks)
-        let moved = try await write.run(where: { q in
+        // The opportunity's write hook writes their stage history, as for any stage change.
+        _ = try await write.run(where: { q in
             q.append("t.pipeline = \(try q.bind(pipeline)) AND t.stage = \(try q.bind(stage))")
         }, actor: caller.actor("sales.restage"), at: now, in: tx)
-        try await OpportunityStageHistory().entered(moved.map(\.id), pipeline: targetPipeline, stage: target.key, by: caller.userId, at: now, in: tx)
         // Deleted ones follow without history: only the key must stay valid.
         try await tx.execute("""
             UPDATE opportunities SET pipeline = \(targetPipeline), stage = \(target.key)
