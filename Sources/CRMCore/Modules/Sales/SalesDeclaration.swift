@@ -31,7 +31,7 @@ extension SalesModule {
 
     public var approvalFollowers: [ApprovalFollower] { [Self.quoteApprovalFollower] }
 
-    public var blueprintSections: [any BlueprintSection] { [PipelinesSection()] }
+    public var blueprintSections: [any BlueprintSection] { [SalesSection()] }
 
     /// The weekly forecast snapshot: Mondays at 03:00 in the tenant's time zone.
     public static let forecastSnapshot = "sales.forecast_snapshot"

@@ -69,6 +69,35 @@ struct Forecast: Sendable {
         /// Figures now minus those of the latest weekly snapshot, and its day.
         var sinceSnapshot: Figures?
         var snapshotOn: String?
+        /// A user's latest submission and adjustment (`ForecastCalls`).
+        var submission: ForecastCalls.Call?
+        var adjustment: ForecastCalls.Call?
+        /// The call: a user's adjustment, else submission; a department's, the sum of its
+        /// subtree's users' calls (their figures where they have not called). Present once anyone
+        /// the caller sees has called for the period.
+        var call: CallFigures?
+    }
+
+    struct CallFigures: Encodable, Equatable {
+        var commitMinor: Int64 = 0
+        var bestCaseMinor: Int64 = 0
+        static func + (a: CallFigures, b: CallFigures) -> CallFigures {
+            CallFigures(commitMinor: a.commitMinor + b.commitMinor, bestCaseMinor: a.bestCaseMinor + b.bestCaseMinor)
+        }
+    }
+
+    /// The calls of the users the caller sees, for `rows`.
+    struct Calls {
+        var submissions: [UUID: ForecastCalls.Call]
+        var adjustments: [UUID: ForecastCalls.Call]
+
+        /// What a user calls: the adjustment, else the submission, else their figures.
+        func call(_ user: UUID, _ figures: Figures) -> CallFigures {
+            if let c = adjustments[user] ?? submissions[user] { return CallFigures(commitMinor: c.commitMinor, bestCaseMinor: c.bestCaseMinor) }
+            let commit = figures.closedBaseMinor + figures.commitBaseMinor
+            return CallFigures(commitMinor: commit, bestCaseMinor: commit + figures.bestCaseBaseMinor)
+        }
+        var isEmpty: Bool { submissions.isEmpty && adjustments.isEmpty }
     }
 
     struct Result: Encodable {
@@ -138,7 +167,7 @@ struct Forecast: Sendable {
     }
 
     /// The rows of `grouping`: users with figures or a quota, or every department with its subtree's sums.
-    func rows(_ grouping: Grouping, period: FiscalPeriod, owners: [UUID: Figures], in tx: Transaction) async throws -> [Row] {
+    func rows(_ grouping: Grouping, period: FiscalPeriod, owners: [UUID: Figures], calls: Calls? = nil, in tx: Transaction) async throws -> [Row] {
         var quotas: [UUID: Int64] = [:]
         for try await (id, amount) in try await tx.query("""
             SELECT coalesce(user_id, department_id), amount_minor FROM quotas WHERE period = \(period.name) AND measure = 'won'
@@ -153,8 +182,15 @@ struct Forecast: Sendable {
         }
         switch grouping {
         case .user:
-            return Set(owners.keys).union(quotas.keys.filter { users[$0] != nil }).map { id in
-                row(id, users[id]?.name ?? "?", parent: users[id]?.department, owners[id] ?? Figures(), quota: quotas[id])
+            let called = Set((calls?.submissions.keys).map(Array.init) ?? []).union((calls?.adjustments.keys).map(Array.init) ?? [])
+            return Set(owners.keys).union(quotas.keys.filter { users[$0] != nil }).union(called.filter { users[$0] != nil }).map { id in
+                var r = row(id, users[id]?.name ?? "?", parent: users[id]?.department, owners[id] ?? Figures(), quota: quotas[id])
+                if let calls, !calls.isEmpty {
+                    r.submission = calls.submissions[id]
+                    r.adjustment = calls.adjustments[id]
+                    r.call = calls.call(id, r.figures)
+                }
+                return r
             }.sorted { ($0.name, $0.id!) < ($1.name, $1.id!) }
         case .department:
             var departments: [UUID: (name: String, parent: UUID?)] = [:]
@@ -162,15 +198,19 @@ struct Forecast: Sendable {
                 departments[id] = (name, parent)
             }
             // Each user's figures go to their department and every department above it.
-            var sums: [UUID: Figures] = [:], direct: [UUID: Int64] = [:]
+            var sums: [UUID: Figures] = [:], direct: [UUID: Int64] = [:], called: [UUID: CallFigures] = [:]
             var unassigned = Figures()
+            let withCalls = calls.map { !$0.isEmpty } ?? false
             for (id, user) in users {
                 let figures = owners[id] ?? Figures()
                 guard var d = user.department else { unassigned = unassigned + figures; continue }
                 if let q = quotas[id] { direct[d, default: 0] += q }
+                // Only users the caller sees add their call (calls holds only theirs; others' figures are zero).
+                let call = withCalls ? calls!.call(id, figures) : CallFigures()
                 var seen = Set<UUID>()
                 while seen.insert(d).inserted {
                     sums[d, default: Figures()] = sums[d, default: Figures()] + figures
+                    if withCalls { called[d, default: CallFigures()] = called[d, default: CallFigures()] + call }
                     guard let up = departments[d]?.parent else { break }
                     d = up
                 }
@@ -188,7 +228,9 @@ struct Forecast: Sendable {
                 return value
             }
             var rows = departments.map { id, d in
-                row(id, d.name, parent: d.parent, sums[id] ?? Figures(), quota: quota(id))
+                var r = row(id, d.name, parent: d.parent, sums[id] ?? Figures(), quota: quota(id))
+                if withCalls { r.call = called[id] ?? CallFigures() }
+                return r
             }.sorted { ($0.name, $0.id!) < ($1.name, $1.id!) }
             if unassigned != Figures() { rows.append(row(nil, "(no department)", parent: nil, unassigned, quota: nil)) }
             return rows
@@ -201,7 +243,21 @@ struct Forecast: Sendable {
         let object = try caller.readable("opportunity")
         let owners = try await byOwner(period, zone: caller.zone, pipeline: pipeline, scope: { q in try caller.scope(.read, on: object, into: &q) },
                                        in: tx)
-        var rows = try await rows(grouping, period: period, owners: owners, in: tx)
+        // Calls are for all pipelines: shown only on the forecast of all of them.
+        var calls: Calls?
+        if pipeline == nil {
+            let (submissions, adjustments) = try await ForecastCalls().latest(period, in: tx)
+            let filter = caller.permissions.filter(.read, on: object.apiName)
+            func sees(_ user: UUID) -> Bool {
+                switch filter {
+                case .all: return true
+                case .owners(let owners): return owners.contains(user)
+                case .nothing: return false
+                }
+            }
+            calls = Calls(submissions: submissions.filter { sees($0.key) }, adjustments: adjustments.filter { sees($0.key) })
+        }
+        var rows = try await rows(grouping, period: period, owners: owners, calls: calls, in: tx)
         // What changed since the latest weekly snapshot (all pipelines only: snapshots are taken so).
         if pipeline == nil {
             var snapshots: [UUID: (String, Figures)] = [:]

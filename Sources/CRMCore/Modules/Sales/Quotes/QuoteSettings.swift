@@ -13,8 +13,8 @@ extension SalesModule {
         }
     }
     /// Role → largest line discount in percent that role may give without approval. A role is
-    /// named by its built-in key (`sales_rep`) or its id; `*` is the limit of every role not
-    /// named. Empty (the default): no limit, nothing needs approval.
+    /// named by its built-in key (`sales_rep`), its name (a tenant's own role) or its id; `*` is
+    /// the limit of every role not named. Empty (the default): no limit, nothing needs approval.
     public static let discountLimits = Setting<[String: Decimal]>(module: id, name: "discount_limits", default: [:]) { limits in
         guard limits.count <= 100 else { throw CRMError.invalid("discount_limits", "too_many", "At most 100 roles.") }
         for (role, limit) in limits where !(0...100).contains(limit) || role.isEmpty || role.count > 64 {
@@ -44,8 +44,10 @@ enum DiscountLimit {
         guard !limits.isEmpty else { return nil }
         let roleIds = caller.permissions.roleIds
         var keys: [UUID: String] = [:]
-        for try await (id, builtin) in try await tx.query("SELECT id, builtin FROM roles WHERE id = ANY(\(roleIds))").decode((UUID, String?).self) {
-            if let builtin { keys[id] = builtin }
+        // A role by its built-in key or, for a tenant's own role, its name (what a blueprint can carry).
+        for try await (id, key) in try await tx.query("SELECT id, coalesce(builtin, name) FROM roles WHERE id = ANY(\(roleIds))")
+            .decode((UUID, String).self) {
+            keys[id] = key
         }
         var best: Decimal?
         for role in roleIds {
