@@ -77,7 +77,7 @@ struct ContractActions: Sendable {
         try BodyMembers.refuseUnknown(body, allowed: ["reason", "on"])
         var errors = FieldErrors()
         let reason = BodyMembers.text(body["reason"], "reason", max: 500, required: true, errors: &errors)
-        let on = SalesInput.date(body["on"], "on", errors: &errors)
+        let on = Self.day(body["on"], "on", errors: &errors)
         try errors.throwIfAny()
         let c = try await load(id)
         guard c.status == "active" else { throw Self.transition(c.status, "terminated") }
@@ -95,10 +95,20 @@ struct ContractActions: Sendable {
             caller: r.caller, in: r.tx)
     }
 
+    /// A calendar day that exists (`2027-02-30` does not), as `YYYY-MM-DD`.
+    static func day(_ value: JSONValue?, _ path: String, errors: inout FieldErrors) -> String? {
+        guard let s = SalesInput.date(value, path, errors: &errors) else { return nil }
+        guard ContractTerm.date(s).map(ContractTerm.text) == s else {
+            errors.add(path, "invalid_date", "No such day: \(s).")
+            return nil
+        }
+        return s
+    }
+
     func renew(_ id: UUID, body: [String: JSONValue]) async throws -> RecordService.Fetched {
         try BodyMembers.refuseUnknown(body, allowed: ["start_date", "term_months"])
         var errors = FieldErrors()
-        let start = SalesInput.date(body["start_date"], "start_date", errors: &errors)
+        let start = Self.day(body["start_date"], "start_date", errors: &errors)
         var term: Int?
         if let t = body["term_months"], t != .null {
             if case .number(let n) = t, n == n.rounded0, n >= 1, n <= 1200 { term = NSDecimalNumber(decimal: n).intValue } else {
@@ -110,7 +120,7 @@ struct ContractActions: Sendable {
         let c = try await load(id)
         guard ["active", "expired"].contains(c.status) else { throw Self.transition(c.status, "renewed") }
         if let renewal = c.renewal {
-            var e = CRMError(CRMError.Code("already-renewed"), "The contract was already renewed.",
+            var e = CRMError(CRMError.Code("already-renewed", status: 409), "The contract was already renewed.",
                              fieldErrors: [FieldError(field: "renewal_id", code: "already_renewed", message: "One renewal per contract.")])
             e.extensions["renewal_id"] = .string(renewal.uuidString.lowercased())
             throw e

@@ -31,7 +31,7 @@ struct ContractDates: Sendable {
             SELECT id, owner_id, customer_id, coalesce(name, number, ''), amount_minor, currency, end_date::text
             FROM sales_contracts
             WHERE deleted_at IS NULL AND status = 'active' AND auto_renew AND renewal_opportunity_id IS NULL AND end_date IS NOT NULL
-              AND end_date >= \(today)::date AND end_date - coalesce(notice_days, 0) <= \(today)::date
+              AND end_date >= \(today)::date AND end_date - coalesce(notice_days, 0)::int <= \(today)::date
             ORDER BY id FOR UPDATE
             """).decode((UUID, UUID?, UUID, String, Int64?, String?, String).self) {
             candidates.append((row.0, row.1, row.2, row.3, row.4, row.5, row.6))

@@ -112,7 +112,7 @@ struct QuoteActions: Sendable {
     /// even before the daily job marks it `expired`.
     func requireValid(_ q: Quote, _ action: String) throws {
         guard let until = q.validUntil, until < SalesInput.day(r.services.clock.now(), r.caller.zone) else { return }
-        throw CRMError(CRMError.Code("quote-expired"), "The quote was valid until \(until): it can no longer be \(action); revise or copy it.",
+        throw CRMError(CRMError.Code("quote-expired", status: 409), "The quote was valid until \(until): it can no longer be \(action); revise or copy it.",
                        fieldErrors: [FieldError(field: "valid_until", code: "expired", message: "Valid until \(until).")])
     }
 
