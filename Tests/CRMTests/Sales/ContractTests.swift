@@ -107,11 +107,35 @@ struct ContractTests {
             let own = try await f.call(.post, "/api/v1/contracts/\(third)/renew", json: ["start_date": "2028-01-01", "term_months": 24])
             #expect(own.status == 201 && own.object["end_date"] as? String == "2029-12-31" && own.object["term_months"] as? Int == 24, "\(own.text)")
 
+            // The customer 360° lists the active contracts (the third and its renewal draft: only the third).
+            let overview = try await f.call(.get, "/api/v1/customers/\(customer)/overview")
+            #expect((overview.object["active_contracts"] as? [String: Any])?["total"] as? Int == 1, "\(overview.text)")
+
             // History and the business events' origins, each once.
             for origin in ["sales.contract_sign", "sales.contract_terminate", "sales.contract_renewed"] {
                 let n = try await Self.count(f, "SELECT count(DISTINCT record_id) FROM record_history WHERE object = 'contract' AND origin = '\(origin)' AND field = 'status'")
                 #expect(n == (origin == "sales.contract_sign" ? 3 : 1), "\(origin): \(n)")
             }
+        }
+    }
+
+    @Test("two renewals of one contract at the same time: one successor (201), the other 409 already-renewed; two signatures: one 200, one 409")
+    func concurrentRenewal() async throws {
+        let services = try await TestEnvironment.shared.services()
+        try await TestAPI(services: services).run { client in
+            let (f, customer) = try await Self.setUp(services, client)
+            let id = try #require(try await Self.contract(f, customer)["id"] as? String)
+            async let s1 = f.call(.post, "/api/v1/contracts/\(id)/sign")
+            async let s2 = f.call(.post, "/api/v1/contracts/\(id)/sign")
+            let signs = try await [s1, s2].map(\.status).sorted()
+            #expect(signs == [200, 409], "\(signs)")
+            async let r1 = f.call(.post, "/api/v1/contracts/\(id)/renew")
+            async let r2 = f.call(.post, "/api/v1/contracts/\(id)/renew")
+            let renewals = try await [r1, r2]
+            #expect(renewals.map(\.status).sorted() == [201, 409], "\(renewals.map(\.text))")
+            #expect(renewals.contains { $0.problemType == "already-renewed" })
+            #expect(try await Self.count(f, "SELECT count(*) FROM sales_contracts") == 2)
+            #expect(try await Self.count(f, "SELECT count(*) FROM record_history WHERE object = 'contract' AND origin = 'sales.contract_sign' AND field = 'status'") == 1)
         }
     }
 
