@@ -82,7 +82,9 @@ struct ContractActions: Sendable {
         let c = try await load(id)
         guard c.status == "active" else { throw Self.transition(c.status, "terminated") }
         let now = r.services.clock.now()
-        let day = on ?? SalesInput.day(now, r.caller.zone)
+        // Without `on`: today, or the start day of a contract that has not started yet.
+        let today = SalesInput.day(now, r.caller.zone)
+        let day = on ?? max(today, c.startDate ?? today)
         if let start = c.startDate, day < start {
             throw CRMError.invalid("on", "before_start", "The contract starts on \(start); it cannot end before.")
         }
