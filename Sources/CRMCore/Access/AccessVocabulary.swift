@@ -40,7 +40,7 @@ public enum AccessObjects {
     public static let wildcard = "*"
     /// The standard objects (API.md). The metadata issue replaces this list with the tenant's objects.
     public static let standard: Set<String> = [
-        "customer", "contact", "lead", "opportunity", "activity", "ticket", "product", "quote", "order", "campaign",
+        "customer", "contact", "lead", "opportunity", "activity", "ticket", "product", "quote", "order", "contract", "campaign",
         "interaction", "task", "event", "visit",
     ]
     public static func isKnown(_ object: String) -> Bool { object == wildcard || standard.contains(object) }

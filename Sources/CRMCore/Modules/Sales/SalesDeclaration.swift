@@ -7,18 +7,20 @@ extension SalesModule {
     public var name: String { "Sales" }
     public var requires: [String] { [CustomersModule.id] }
     public var migrations: MigrationScope { Self.migrations }
-    public var objects: [StandardObject] { [Self.opportunity, Self.product, Self.quote, Self.order] }
+    public var objects: [StandardObject] { [Self.opportunity, Self.product, Self.quote, Self.contract, Self.order] }
     public var objectExtensions: [ObjectExtension] { [Self.customerExtension] }
     public var ownedTables: [String: String] { Self.ownedTables }
 
     public func hooks(_ context: ModuleContext) -> [any RecordHook] {
         [OpportunityWriteHook(clock: context.clock, store: PipelineStore(hooks: .none)), QuoteWriteHook(clock: context.clock),
-         ProductWriteHook(), OrderWriteHook(clock: context.clock)]
+         ProductWriteHook(), OrderWriteHook(clock: context.clock),
+         ContractWriteHook(clock: context.clock)]
     }
 
     public var routes: [ModuleRoute] {
         MoneyRoutes.all + OpportunityRoutes.all + ForecastRoutes.all + PricingRoutes.all + QuoteRoutes.all + OrderRoutes.all
             + CollectionRoutes.all + CommissionRoutes.all
+            + ContractRoutes.all
     }
 
     /// The month fiscal years start in (quarters count from it).
@@ -27,7 +29,8 @@ extension SalesModule {
     }
 
     public var settings: [any ModuleSetting] { [Self.fiscalYearStart, Self.quoteNumberPattern, Self.quoteTaxMode, Self.discountLimits,
-                                                 Self.overdueGraceDays] }
+                                                 Self.overdueGraceDays,
+                                                 Self.contractNumberPattern, Self.contractAutoExpire] }
 
     public var approvalFollowers: [ApprovalFollower] { [Self.quoteApprovalFollower] }
 
@@ -42,20 +45,27 @@ extension SalesModule {
             let rows = try await Forecast().snapshot(now: ctx.clock.now(), zone: zone, fiscalStartMonth: try await Self.fiscalYearStart.load(in: tx),
                                                      in: tx)
             ctx.logger.info("forecast snapshot", metadata: ["rows": "\(rows)"])
-        }, Self.overdueJob]
+        }, Self.overdueJob,
+         Self.quoteExpiryJob, Self.contractDatesJob]
     }
 
     public var customerPanels: [CustomerPanel] {
         [CustomerPanel(key: "open_opportunities", object: "opportunity", column: "customer_id", sort: "expected_close_date", limit: 10,
                        filterField: "status", filterValues: ["open"]),
          CustomerPanel(key: "open_orders", object: "order", column: "customer_id", sort: "-order_date", limit: 10,
-                       filterField: "status", filterValues: ["draft", "confirmed", "fulfilled"])]
+                       filterField: "status", filterValues: ["draft", "confirmed", "fulfilled"]),
+         Self.activeContractsPanel]
     }
 
     public var events: [ModuleEvent] {
         [ModuleEvent(name: "opportunity.won", object: "opportunity", origin: "sales.win", description: "An opportunity was won (POST …/win)."),
          ModuleEvent(name: "opportunity.lost", object: "opportunity", origin: "sales.lose", description: "An opportunity was lost (POST …/lose)."),
          ModuleEvent(name: "opportunity.reopened", object: "opportunity", origin: "sales.reopen",
-                     description: "A won or lost opportunity was reopened.")]
+                     description: "A won or lost opportunity was reopened."),
+         ModuleEvent(name: "contract.signed", object: "contract", origin: ContractActions.signOrigin, description: "A contract was signed (POST …/sign)."),
+         ModuleEvent(name: "contract.terminated", object: "contract", origin: ContractActions.terminateOrigin,
+                     description: "An active contract was terminated (POST …/terminate)."),
+         ModuleEvent(name: "contract.renewed", object: "contract", origin: ContractActions.renewedOrigin,
+                     description: "A contract became renewed: its successor (POST …/renew) was signed.")]
     }
 }

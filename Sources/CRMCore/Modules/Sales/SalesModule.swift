@@ -8,7 +8,7 @@ public struct SalesModule: CRMModule {
 
     /// The tables that hold each object's records, for ownership transfers.
     public static let ownedTables: [String: String] = ["opportunity": "opportunities", "product": "products", "quote": "quotes",
-                                                       "order": "sales_orders"]
+                                                       "order": "sales_orders", "contract": "sales_contracts"]
 
     /// The files in migrations/sales/ next to this file.
     public static let migrations = MigrationScope.bundled(id)

@@ -30,6 +30,7 @@ CREATE TABLE opportunities (
     stage_entered_at timestamptz,
     won_at timestamptz,
     lost_at timestamptz,
+    primary_quote_id uuid,
     lead_id uuid
 );
 
@@ -68,4 +69,5 @@ INSERT INTO fields (object, api_name, label, type, column_name, required, is_sys
     ('opportunity', 'amount_base_minor', 'Amount in base currency (minor units)', 'integer', 'amount_base_minor', false, true, false, true, false, '{}', NULL, 19),
     ('opportunity', 'stage_entered_at', 'In stage since', 'datetime', 'stage_entered_at', false, true, false, true, false, '{}', NULL, 20),
     ('opportunity', 'won_at', 'Won at', 'datetime', 'won_at', false, true, false, true, false, '{}', NULL, 21),
-    ('opportunity', 'lost_at', 'Lost at', 'datetime', 'lost_at', false, true, false, true, false, '{}', NULL, 22);
+    ('opportunity', 'lost_at', 'Lost at', 'datetime', 'lost_at', false, true, false, true, false, '{}', NULL, 22),
+    ('opportunity', 'primary_quote_id', 'Primary quote', 'id', 'primary_quote_id', false, true, false, true, false, '{}', NULL, 23);

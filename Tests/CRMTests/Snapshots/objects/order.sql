@@ -21,6 +21,7 @@ CREATE TABLE sales_orders (
     collected_minor bigint,
     outstanding_minor bigint,
     payment_status text COLLATE "C",
+    contract_id uuid REFERENCES sales_contracts(id),
     quote_id uuid
 );
 
@@ -48,4 +49,5 @@ INSERT INTO fields (object, api_name, label, type, column_name, required, is_sys
     ('order', 'amount_base_minor', 'Amount in base currency (minor units)', 'integer', 'amount_base_minor', false, true, false, true, false, '{}', NULL, 10),
     ('order', 'collected_minor', 'Collected (minor units)', 'integer', 'collected_minor', false, true, false, true, false, '{}', NULL, 11),
     ('order', 'outstanding_minor', 'Outstanding (minor units)', 'integer', 'outstanding_minor', false, true, false, true, false, '{}', NULL, 12),
-    ('order', 'payment_status', 'Payment status', 'picklist', 'payment_status', false, true, false, true, false, '{"values": [{"value": "unpaid", "label": "Unpaid"}, {"value": "partial", "label": "Partially paid"}, {"value": "paid", "label": "Paid"}, {"value": "overpaid", "label": "Overpaid"}]}', NULL, 13);
+    ('order', 'payment_status', 'Payment status', 'picklist', 'payment_status', false, true, false, true, false, '{"values": [{"value": "unpaid", "label": "Unpaid"}, {"value": "partial", "label": "Partially paid"}, {"value": "paid", "label": "Paid"}, {"value": "overpaid", "label": "Overpaid"}]}', NULL, 13),
+    ('order', 'contract_id', 'Contract', 'lookup', 'contract_id', false, false, false, true, false, '{"target": "contract"}', NULL, 14);

@@ -36,6 +36,9 @@ extension SalesModule {
             StandardField("stage_entered_at", "In stage since", .datetime, isSystem: true, position: 20),
             StandardField("won_at", "Won at", .datetime, isSystem: true, position: 21),
             StandardField("lost_at", "Lost at", .datetime, isSystem: true, position: 22),
+            // The accepted quote (set when a quote is accepted). An id, not a lookup: quotes refer to
+            // opportunities, and a reference back would make the two tables depend on each other.
+            StandardField("primary_quote_id", "Primary quote", .id, isSystem: true, position: 23),
         ],
         columns: [StandardColumn("lead_id", .uuid)],
         indexes: [

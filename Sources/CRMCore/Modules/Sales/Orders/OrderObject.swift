@@ -28,6 +28,8 @@ extension SalesModule {
             StandardField("collected_minor", "Collected (minor units)", .integer, isSystem: true, position: 11),
             StandardField("outstanding_minor", "Outstanding (minor units)", .integer, isSystem: true, position: 12),
             StandardField("payment_status", "Payment status", .picklist, isSystem: true, options: paymentStatuses, position: 13),
+            // The contract the order is under (set by quote → order conversion with a contract, or by hand).
+            StandardField("contract_id", "Contract", .lookup, options: .target("contract"), position: 14),
         ],
         // The quote it was converted from (quote → order conversion): at most one order per quote.
         columns: [StandardColumn("quote_id", .uuid)],

@@ -11,14 +11,21 @@ import PostgresNIO
 /// An order line's total is what the customer pays for it, tax included: for tax-exclusive quotes
 /// the line's tax is added, and the last line takes the rounding difference of per-document tax,
 /// so the order's amount (its lines' total) is exactly the quote's total.
+///
+/// With `contract` (the members of `{"contract": {…}}`, or empty for `"with_contract": true`) a
+/// contract is made from the quote in the same transaction (`ContractFromQuote`) and the order
+/// points at it; converting again answers the same order and contract.
 struct QuoteConversion: Sendable {
     let r: ModuleRequest
 
-    func convert(_ id: UUID) async throws -> (order: RecordService.Fetched, created: Bool) {
+    func convert(_ id: UUID, contract: [String: JSONValue]? = nil) async throws -> (order: RecordService.Fetched, created: Bool) {
         let status = try await QuoteActions(r: r).requireConvertible(id)
         guard ["draft", "approved", "sent", "accepted"].contains(status) else { throw QuoteActions.transition(status, "converted") }
-        for try await existing in try await r.tx.query("SELECT id FROM sales_orders WHERE quote_id = \(id) AND deleted_at IS NULL")
-            .decode(UUID.self) {
+        var existing: UUID?
+        for try await o in try await r.tx.query("SELECT id FROM sales_orders WHERE quote_id = \(id) AND deleted_at IS NULL")
+            .decode(UUID.self) { existing = o }
+        if let existing {
+            if let contract { try await ContractFromQuote(r: r).attach(quote: id, order: existing, members: contract) }
             return (try await r.services.records.get("order", id: existing, caller: r.caller, in: r.tx), false)
         }
         var quote: (customer: UUID, opportunity: UUID?, currency: String?, total: Int64, number: String?, mode: String?, lines: Int64)?
@@ -53,6 +60,7 @@ struct QuoteConversion: Sendable {
                      ELSE 0 END
             FROM quote_lines l WHERE l.quote_id = \(id)
             """)
+        if let contract { try await ContractFromQuote(r: r).attach(quote: id, order: orderId, members: contract) }
         return (try await r.services.records.get("order", id: orderId, caller: r.caller, in: r.tx), true)
     }
 }

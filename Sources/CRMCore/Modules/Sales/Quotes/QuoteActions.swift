@@ -31,18 +31,19 @@ struct QuoteActions: Sendable {
         var maxDiscount: Decimal
         var lineCount: Int
         var opportunity: UUID?
+        var validUntil: String?
     }
 
     /// The quote as the caller may read it (404 otherwise), its row locked.
     func load(_ id: UUID) async throws -> Quote {
         _ = try await r.services.records.get("quote", id: id, caller: r.caller, in: r.tx)
-        for try await (status, max, count, opportunity) in try await r.tx.query("""
+        for try await (status, max, count, opportunity, validUntil) in try await r.tx.query("""
             SELECT coalesce(q.status, 'draft'), coalesce(q.max_discount_pct, 0)::text,
-                   (SELECT count(*) FROM quote_lines l WHERE l.quote_id = q.id), q.opportunity_id
+                   (SELECT count(*) FROM quote_lines l WHERE l.quote_id = q.id), q.opportunity_id, q.valid_until::text
             FROM quotes q WHERE q.id = \(id) AND q.deleted_at IS NULL FOR UPDATE
-            """).decode((String, String, Int64, UUID?).self) {
+            """).decode((String, String, Int64, UUID?, String?).self) {
             return Quote(status: status, maxDiscount: Decimal(string: max, locale: Locale(identifier: "en_US_POSIX")) ?? 0, lineCount: Int(count),
-                         opportunity: opportunity)
+                         opportunity: opportunity, validUntil: validUntil)
         }
         throw CRMError.notFound("No such quote.")
     }
@@ -107,8 +108,17 @@ struct QuoteActions: Sendable {
         return fetched
     }
 
+    /// 409 `quote-expired` once the quote's `valid_until` is past (today in the tenant's time zone),
+    /// even before the daily job marks it `expired`.
+    func requireValid(_ q: Quote, _ action: String) throws {
+        guard let until = q.validUntil, until < SalesInput.day(r.services.clock.now(), r.caller.zone) else { return }
+        throw CRMError(CRMError.Code("quote-expired", status: 409), "The quote was valid until \(until): it can no longer be \(action); revise or copy it.",
+                       fieldErrors: [FieldError(field: "valid_until", code: "expired", message: "Valid until \(until).")])
+    }
+
     func send(_ id: UUID) async throws -> RecordService.Fetched {
         let q = try await sync(id)
+        try requireValid(q, "sent")
         try await requireApproval(q, "sent")
         guard ["draft", "approved"].contains(q.status) else { throw Self.transition(q.status, "sent") }
         guard q.lineCount > 0 else { throw CRMError.invalid("lines", "required", "A quote without lines cannot be sent (PUT …/lines).") }
@@ -117,6 +127,7 @@ struct QuoteActions: Sendable {
 
     func accept(_ id: UUID) async throws -> RecordService.Fetched {
         let q = try await sync(id)
+        try requireValid(q, "accepted")
         try await requireApproval(q, "accepted")
         guard q.status == "sent" else { throw Self.transition(q.status, "accepted") }
         if let opportunity = q.opportunity {
@@ -131,7 +142,15 @@ struct QuoteActions: Sendable {
                 throw e
             }
         }
-        return try await set(id, "accepted", origin: "sales.quote_accept")
+        let accepted = try await set(id, "accepted", origin: "sales.quote_accept")
+        if let opportunity = q.opportunity {
+            // The accepted quote becomes the opportunity's primary quote (history and change event on the opportunity).
+            _ = try await SystemWrite(object: "opportunity", table: try SQLIdentifier("opportunities"),
+                                      set: [.init(field: "primary_quote_id", column: "primary_quote_id", .uuid(id))], hooks: r.services.records.hooks)
+                .run(where: { q in q.append("t.id = \(try q.bind(opportunity))") }, actor: r.caller.actor("sales.quote_accept"),
+                     at: r.services.clock.now(), in: r.tx)
+        }
+        return accepted
     }
 
     func decline(_ id: UUID) async throws -> RecordService.Fetched {

@@ -34,7 +34,8 @@ enum QuoteRoutes {
         ModuleRoute(.post, "quotes/:id/convert") { r in
             let id = try r.id(notFound: "No such quote.")
             guard r.caller.permissions.may(.create, on: "order") else { throw CRMError.forbidden("Converting makes an order: you may not create orders.") }
-            let (order, created) = try await QuoteConversion(r: r).convert(id)
+            let contract = try ContractFromQuote.requested(try r.decodeIfPresent([String: JSONValue].self) ?? [:])
+            let (order, created) = try await QuoteConversion(r: r).convert(id, contract: contract)
             return .record(order, status: created ? 201 : 200)
         },
         ModuleRoute(.get, "quotes/:id/lines") { r in

@@ -9,7 +9,7 @@ BEGIN
         1::int8, rec.body, rec.version
     FROM "tenant_schema".auth_tokens tok
     LEFT JOIN LATERAL (
-        SELECT ((jsonb_build_object('id', t."id", 'version', t."version", 'owner_id', t."owner_id", 'created_at', t."created_at", 'updated_at', t."updated_at", 'number', t."number", 'customer_id', t."customer_id", 'opportunity_id', t."opportunity_id", 'order_date', t."order_date", 'currency', t."currency", 'amount_minor', t."amount_minor", 'description', t."description", 'status', t."status", 'fx_rate', t."fx_rate", 'amount_base_minor', t."amount_base_minor", 'collected_minor', t."collected_minor", 'outstanding_minor', t."outstanding_minor", 'payment_status', t."payment_status")) - p_hidden)::text AS body, t.version
+        SELECT ((jsonb_build_object('id', t."id", 'version', t."version", 'owner_id', t."owner_id", 'created_at', t."created_at", 'updated_at', t."updated_at", 'number', t."number", 'customer_id', t."customer_id", 'opportunity_id', t."opportunity_id", 'order_date', t."order_date", 'currency', t."currency", 'amount_minor', t."amount_minor", 'description', t."description", 'status', t."status", 'fx_rate', t."fx_rate", 'amount_base_minor', t."amount_base_minor", 'collected_minor', t."collected_minor", 'outstanding_minor', t."outstanding_minor", 'payment_status', t."payment_status", 'contract_id', t."contract_id")) - p_hidden)::text AS body, t.version
         FROM "tenant_schema"."sales_orders" AS t
         WHERE t.id = p_id AND t.deleted_at IS NULL AND (p_all OR t.owner_id = ANY(p_owners))
     ) AS rec ON true

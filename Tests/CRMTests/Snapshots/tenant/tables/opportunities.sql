@@ -30,7 +30,8 @@ CREATE TABLE opportunities (
     stage_entered_at timestamp with time zone,
     won_at timestamp with time zone,
     lost_at timestamp with time zone,
-    lead_id uuid
+    lead_id uuid,
+    primary_quote_id uuid
 );
 ALTER TABLE opportunities ADD CONSTRAINT opportunities_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES contacts(id);
 ALTER TABLE opportunities ADD CONSTRAINT opportunities_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customers(id);

@@ -21,8 +21,10 @@ CREATE TABLE sales_orders (
     collected_minor bigint,
     outstanding_minor bigint,
     payment_status text COLLATE "C",
-    quote_id uuid
+    quote_id uuid,
+    contract_id uuid
 );
+ALTER TABLE sales_orders ADD CONSTRAINT sales_orders_contract_id_fkey FOREIGN KEY (contract_id) REFERENCES sales_contracts(id);
 ALTER TABLE sales_orders ADD CONSTRAINT sales_orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customers(id);
 ALTER TABLE sales_orders ADD CONSTRAINT sales_orders_opportunity_id_fkey FOREIGN KEY (opportunity_id) REFERENCES opportunities(id);
 ALTER TABLE sales_orders ADD CONSTRAINT sales_orders_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES users(id);

@@ -1,0 +1,19 @@
+CREATE OR REPLACE FUNCTION "tenant_schema"."crm_read_contract"(p_token bytea, p_user uuid, p_id uuid, p_all boolean, p_owners uuid[], p_hidden text[])
+RETURNS TABLE(o_last_used timestamptz, o_expires timestamptz, o_av int8, o_mv int8, o_gen int8, o_body text, o_version int8)
+LANGUAGE plpgsql SECURITY INVOKER AS $fn$
+BEGIN
+    PERFORM set_config('role', 'tenant_role', true);
+    RETURN QUERY SELECT tok.last_used_at, tok.expires_at,
+        coalesce((SELECT (st.value #>> '{}')::int8 FROM "tenant_schema".settings st WHERE st.key = 'access_version'), 0),
+        coalesce((SELECT (st.value #>> '{}')::int8 FROM "tenant_schema".settings st WHERE st.key = 'metadata_version'), 0),
+        1::int8, rec.body, rec.version
+    FROM "tenant_schema".auth_tokens tok
+    LEFT JOIN LATERAL (
+        SELECT ((jsonb_build_object('id', t."id", 'version', t."version", 'owner_id', t."owner_id", 'created_at', t."created_at", 'updated_at', t."updated_at", 'number', t."number", 'name', t."name", 'customer_id', t."customer_id", 'opportunity_id', t."opportunity_id", 'start_date', t."start_date", 'end_date', t."end_date", 'term_months', t."term_months", 'auto_renew', t."auto_renew", 'notice_days', t."notice_days", 'currency', t."currency", 'amount_minor', t."amount_minor", 'description', t."description", 'status', t."status", 'fx_rate', t."fx_rate", 'amount_base_minor', t."amount_base_minor", 'signed_at', t."signed_at", 'signed_by', t."signed_by", 'terminated_at', t."terminated_at", 'terminated_on', t."terminated_on", 'termination_reason', t."termination_reason", 'renewed_from_id', t."renewed_from_id", 'renewal_id', t."renewal_id", 'renewal_opportunity_id', t."renewal_opportunity_id")) - p_hidden)::text AS body, t.version
+        FROM "tenant_schema"."sales_contracts" AS t
+        WHERE t.id = p_id AND t.deleted_at IS NULL AND (p_all OR t.owner_id = ANY(p_owners))
+    ) AS rec ON true
+    WHERE tok.token_hash = p_token AND tok.revoked_at IS NULL AND tok.user_id = p_user;
+END $fn$;
+REVOKE ALL ON FUNCTION "tenant_schema"."crm_read_contract"(bytea, uuid, uuid, boolean, uuid[], text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION "tenant_schema"."crm_read_contract"(bytea, uuid, uuid, boolean, uuid[], text[]) TO SESSION_USER;
