@@ -13,12 +13,12 @@ extension SalesModule {
 
     public func hooks(_ context: ModuleContext) -> [any RecordHook] {
         [OpportunityWriteHook(clock: context.clock, store: PipelineStore(hooks: .none)), QuoteWriteHook(clock: context.clock),
-         ProductWriteHook(), OrderWriteHook(clock: context.clock)]
+         ProductWriteHook(), OrderWriteHook(clock: context.clock), OpportunityTerritoryHook(), OpportunityDuplicateHook()]
     }
 
     public var routes: [ModuleRoute] {
         MoneyRoutes.all + OpportunityRoutes.all + ForecastRoutes.all + PricingRoutes.all + QuoteRoutes.all + OrderRoutes.all
-            + CollectionRoutes.all + CommissionRoutes.all
+            + CollectionRoutes.all + CommissionRoutes.all + TerritoryRoutes.all + OpportunityDuplicateHook.routes
     }
 
     /// The month fiscal years start in (quarters count from it).
@@ -27,7 +27,7 @@ extension SalesModule {
     }
 
     public var settings: [any ModuleSetting] { [Self.fiscalYearStart, Self.quoteNumberPattern, Self.quoteTaxMode, Self.discountLimits,
-                                                 Self.overdueGraceDays] }
+                                                 Self.overdueGraceDays, Self.opportunityDuplicate] }
 
     public var approvalFollowers: [ApprovalFollower] { [Self.quoteApprovalFollower] }
 
@@ -42,7 +42,7 @@ extension SalesModule {
             let rows = try await Forecast().snapshot(now: ctx.clock.now(), zone: zone, fiscalStartMonth: try await Self.fiscalYearStart.load(in: tx),
                                                      in: tx)
             ctx.logger.info("forecast snapshot", metadata: ["rows": "\(rows)"])
-        }, Self.overdueJob]
+        }, Self.overdueJob, TerritoryRoutes.job]
     }
 
     public var customerPanels: [CustomerPanel] {

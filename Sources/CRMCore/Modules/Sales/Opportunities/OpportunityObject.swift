@@ -36,6 +36,8 @@ extension SalesModule {
             StandardField("stage_entered_at", "In stage since", .datetime, isSystem: true, position: 20),
             StandardField("won_at", "Won at", .datetime, isSystem: true, position: 21),
             StandardField("lost_at", "Lost at", .datetime, isSystem: true, position: 22),
+            // Sales migration "territories": the customer's territory when the deal was created.
+            StandardField("territory_id", "Territory", .id, isSystem: true, position: 23),
         ],
         columns: [StandardColumn("lead_id", .uuid)],
         indexes: [
@@ -47,6 +49,8 @@ extension SalesModule {
             // Sales migration "board_totals": stale deals by stage and age.
             StandardIndex("opportunities_stage_age_idx", ["pipeline", "stage", "stage_entered_at"], where: [.isNull("deleted_at")]),
             StandardIndex("opportunities_won_idx", ["won_at"], where: [.isNotNull("won_at"), .isNull("deleted_at")]),
+            // Sales migration "territories": a territory's deals (removal, reports).
+            StandardIndex("opportunities_territory_idx", ["territory_id"], where: [.isNotNull("territory_id"), .isNull("deleted_at")]),
         ])
 
     /// Customers count their open opportunities and remember their last win, for the public
@@ -54,6 +58,9 @@ extension SalesModule {
     public static let customerExtension = ObjectExtension(
         object: "customer",
         columns: [StandardColumn("open_opportunity_count", .bigint, notNull: true, default: .integer(0)),
-                  StandardColumn("last_won_at", .timestamptz)],
-        indexes: [])
+                  StandardColumn("last_won_at", .timestamptz),
+                  // Sales migration "territories": set by the territory assignment (no foreign key:
+                  // the declared customer table stays the customers module's own shape).
+                  StandardColumn("territory_id", .uuid)],
+        indexes: [StandardIndex("customers_territory_idx", ["territory_id"], where: [.isNotNull("territory_id"), .isNull("deleted_at")])])
 }
