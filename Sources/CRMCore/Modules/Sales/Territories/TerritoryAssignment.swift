@@ -16,21 +16,21 @@ struct TerritoryAssignment: Sendable {
     static let batchSize = 5_000
     static let sampleSize = 20
 
-    struct Count: Codable, Sendable {
-        var territoryId: UUID?
+    struct Count: Encodable, Sendable {
+        var territoryId: String?
         var name: String?
         var customers: Int64
         var movingIn: Int64
     }
 
-    struct Move: Codable, Sendable {
-        var customerId: UUID
+    struct Move: Encodable, Sendable {
+        var customerId: String
         var name: String
-        var from: UUID?
-        var to: UUID?
+        var from: String?
+        var to: String?
     }
 
-    struct Preview: Codable, Sendable {
+    struct Preview: Encodable, Sendable {
         var dryRun = true
         var customers: Int64
         var moves: Int64
@@ -40,9 +40,9 @@ struct TerritoryAssignment: Sendable {
         var sample: [Move]
     }
 
-    struct Run: Codable, Sendable {
-        var id: UUID
-        var jobId: UUID?
+    struct Run: Encodable, Sendable {
+        var id: String
+        var jobId: String?
         var status: String
         var batchSize: Int
         var batches: Int
@@ -68,18 +68,18 @@ struct TerritoryAssignment: Sendable {
         for try await (kind, id, name, old, new, n, moving) in try await tx.query(q.query)
             .decode((String, UUID?, String?, UUID?, UUID?, Int64, Int64).self) {
             if kind == "count" { counts[new] = (n, moving) } else if let id {
-                sample.append(Move(customerId: id, name: name ?? "", from: old, to: new))
+                sample.append(Move(customerId: id.lowercased, name: name ?? "", from: old?.lowercased, to: new?.lowercased))
             }
         }
         var out: [Count] = []
         for t in try await TerritoryStore(hooks: .none).list(in: tx) {
             let c = counts[t.id] ?? (0, 0)
-            out.append(Count(territoryId: t.id, name: t.name, customers: c.0, movingIn: c.1))
+            out.append(Count(territoryId: t.id.lowercased, name: t.name, customers: c.0, movingIn: c.1))
         }
         let none = counts[nil] ?? (0, 0)
         out.append(Count(territoryId: nil, name: nil, customers: none.0, movingIn: none.1))
         return Preview(customers: counts.values.reduce(0) { $0 + $1.0 }, moves: counts.values.reduce(0) { $0 + $1.1 }, territories: out,
-                       sample: sample.sorted { $0.customerId.uuidString < $1.customerId.uuidString })
+                       sample: sample.sorted { $0.customerId < $1.customerId })
     }
 
     /// Starts a run (409 `assignment-running` while another is running) and enqueues its first job.
@@ -96,7 +96,7 @@ struct TerritoryAssignment: Sendable {
             """)
         let job = try await enqueue(run: id, batch: 0, tenant: tenant, jobs: jobs, in: tx)
         var run = try await self.run(id, in: tx)
-        run.jobId = job
+        run.jobId = job?.lowercased
         return run
     }
 
@@ -104,7 +104,7 @@ struct TerritoryAssignment: Sendable {
         for try await (status, size, batches, scanned, moved, created, finished) in try await tx.query("""
             SELECT status, batch_size, batches, scanned, moved, created_at, finished_at FROM sales_territory_runs WHERE id = \(id)
             """).decode((String, Int32, Int32, Int64, Int64, Date, Date?).self) {
-            return Run(id: id, jobId: nil, status: status, batchSize: Int(size), batches: Int(batches), scanned: scanned, moved: moved,
+            return Run(id: id.lowercased, jobId: nil, status: status, batchSize: Int(size), batches: Int(batches), scanned: scanned, moved: moved,
                        createdAt: created, finishedAt: finished)
         }
         throw CRMError.notFound("No such assignment run.")

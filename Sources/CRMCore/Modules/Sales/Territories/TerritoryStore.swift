@@ -2,10 +2,16 @@ import Foundation
 import PostgresNIO
 
 /// A territory as the admin API shows it.
-struct Territory: Codable, Sendable {
+struct Territory: Encodable, Sendable {
     struct Member: Codable, Sendable {
         var userId: UUID
         var role: String
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(userId.lowercased, forKey: .userId)
+            try c.encode(role, forKey: .role)
+        }
     }
 
     var id: UUID
@@ -18,6 +24,27 @@ struct Territory: Codable, Sendable {
     var members: [Member]
     /// Live customers placed in it.
     var customerCount: Int64
+
+    enum CodingKeys: String, CodingKey { case id, name, parentId, managerId, priority, active, rules, members, customerCount }
+
+    /// Ids in lower case, as everywhere in the API.
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id.lowercased, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(parentId?.lowercased, forKey: .parentId)
+        try c.encode(managerId?.lowercased, forKey: .managerId)
+        try c.encode(priority, forKey: .priority)
+        try c.encode(active, forKey: .active)
+        try c.encode(rules, forKey: .rules)
+        try c.encode(members, forKey: .members)
+        try c.encode(customerCount, forKey: .customerCount)
+    }
+}
+
+extension UUID {
+    /// As the API writes ids.
+    var lowercased: String { uuidString.lowercased() }
 }
 
 /// Territories (`sales_territories`, `sales_territory_members`): listed, created, changed,
