@@ -130,23 +130,29 @@ struct TerritoryAssignment: Sendable {
         let matcher = try await TerritoryMatcher.load(metadata: metadata, in: tx)
         var q = QueryBuilder()
         let expr = try q.fragment { q in q.append(try matcher.expression(alias: "t", into: &q)) }
+        // The window's size and last id, and only the rows that move, grouped by target: a
+        // batch with nothing to move returns one row.
+        let afterP = try q.bind(after), sizeP = try q.bind(Int64(size))
         q.append("""
-            SELECT t.id, t.territory_id, \(expr) FROM customers t
-            WHERE t.deleted_at IS NULL AND (\(try q.bind(after))::uuid IS NULL OR t.id > \(try q.bind(after))::uuid)
-            ORDER BY t.id LIMIT \(try q.bind(Int64(size)))
+            WITH w AS MATERIALIZED (SELECT t.id, t.territory_id AS old, \(expr) AS new FROM customers t
+                                    WHERE t.deleted_at IS NULL AND (\(afterP)::uuid IS NULL OR t.id > \(afterP)::uuid)
+                                    ORDER BY t.id LIMIT \(sizeP)),
+            s AS (SELECT (SELECT count(*) FROM w) AS n, (SELECT id FROM w ORDER BY id DESC LIMIT 1) AS last)
+            SELECT s.n, s.last, m.new, m.ids FROM s
+            LEFT JOIN (SELECT new, array_agg(id ORDER BY id) AS ids FROM w WHERE old IS DISTINCT FROM new GROUP BY new) m ON true
             """)
         var last: UUID?
         var scanned: Int64 = 0
-        var moves: [UUID?: [UUID]] = [:]
-        for try await (id, old, new) in try await tx.query(q.query).decode((UUID, UUID?, UUID?).self) {
-            last = id
-            scanned += 1
-            if old != new { moves[new, default: []].append(id) }
+        var moves: [(UUID?, [UUID])] = []
+        for try await (n, end, new, ids) in try await tx.query(q.query).decode((Int64, UUID?, UUID?, [UUID]?).self) {
+            scanned = n
+            last = end
+            if let ids, !ids.isEmpty { moves.append((new, ids)) }
         }
         let now = ctx.clock.now()
         let actor = RecordActor(userId: requestedBy, requestId: nil, origin: Self.origin)
         var moved: Int64 = 0
-        for (target, ids) in moves.sorted(by: { ($0.key?.uuidString ?? "") < ($1.key?.uuidString ?? "") }) {
+        for (target, ids) in moves.sorted(by: { ($0.0?.uuidString ?? "") < ($1.0?.uuidString ?? "") }) {
             let write = SystemWrite(object: "customer", table: try SQLIdentifier("customers"),
                                     set: [.init(field: "territory_id", column: "territory_id", .uuid(target))], hooks: services.records.hooks)
             moved += Int64(try await write.run(where: { q in
