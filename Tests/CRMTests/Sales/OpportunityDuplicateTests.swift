@@ -64,6 +64,13 @@ struct OpportunityDuplicateTests {
             #expect(Set(listed.compactMap { $0["owner_id"] as? String }).isSuperset(of: [rep1.id.lowercased()]) && listed.allSatisfy { $0["action"] as? String == "block" },
                     "\(blocked.text)")
             #expect(try await f.call(.get, "/api/v1/records/opportunity?limit=200").data.count == count)
+            // Moving rep2's renewal deal into the same pipeline is no way around it.
+            let renewalId = renewal.object["id"] as! String
+            let move = try await f.call(.patch, "/api/v1/records/opportunity/\(renewalId)", json: ["pipeline": "sales", "stage": "qualification"])
+            #expect(move.status == 409 && move.problemType == "duplicate-opportunity", "\(move.text)")
+            #expect(try await f.call(.get, "/api/v1/records/opportunity/\(renewalId)").object["pipeline"] as? String == "renewals")
+            let renamed = try await f.call(.patch, "/api/v1/records/opportunity/\(renewalId)", json: ["name": "Renewal 2027"])
+            #expect(renamed.status == 200, "other changes are not checked: \(renamed.text)")
             // Once the others' deals are closed, the create goes through.
             let fresh = try await f.create("customer", ["name": "Globex"])["id"] as! String
             let lost = try await Self.deal(f, fresh, owner: rep1.id)

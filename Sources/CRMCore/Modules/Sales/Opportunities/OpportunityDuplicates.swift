@@ -5,7 +5,8 @@ import PostgresNIO
 /// an open one in the same pipeline owned by someone else warns (the default: 201 with
 /// `duplicate_warnings`, the shape the leads module answers with) or blocks (409
 /// `duplicate-opportunity` naming the existing deals and owners), per the setting
-/// `opportunity_duplicate` (`off|warn|block`). Deals of the same owner never count.
+/// `opportunity_duplicate` (`off|warn|block`). Deals of the same owner never count. Changing an
+/// open deal's customer, pipeline or owner is checked the same way.
 ///
 /// Concurrency: the check takes a transaction-scoped advisory lock on (tenant schema, customer,
 /// pipeline) first, so two creates for one customer and pipeline run one after the other and the
@@ -42,16 +43,27 @@ struct OpportunityDuplicateHook: RecordHook {
     }
 
     func beforeSave(_ w: RecordWrite, in tx: Transaction) async throws -> [String: JSONValue] {
-        guard w.event == .created, let text = w.written("customer_id"), let customer = UUID(uuidString: text) else { return [:] }
+        // A create, or a change of an open deal's customer, pipeline or owner (moving a deal is
+        // no way around the rule).
+        let creating = w.event == .created
+        if !creating {
+            guard ["customer_id", "pipeline", "owner_id"].contains(where: w.changes) else { return [:] }
+            var open = false
+            for try await status in try await tx.query("SELECT status FROM opportunities WHERE id = \(w.id)").decode(String?.self) {
+                open = status == "open"
+            }
+            guard open else { return [:] }
+        }
+        guard let text = w.text("customer_id"), let customer = UUID(uuidString: text) else { return [:] }
         let mode = try await SalesModule.opportunityDuplicate.load(in: tx)
         guard mode != "off" else { return [:] }
-        // The pipeline the write will have: sent, else the default one (as the write hook derives it).
-        var pipeline = w.written("pipeline")
+        // The pipeline the write will have: sent or stored, else the default one (as the write hook derives it).
+        var pipeline = w.text("pipeline")
         if pipeline == nil {
             for try await key in try await tx.query("SELECT key FROM pipelines WHERE is_default LIMIT 1").decode(String.self) { pipeline = key }
         }
         guard let pipeline else { return [:] }
-        let owner = w.written("owner_id").flatMap(UUID.init(uuidString:)) ?? w.caller.userId
+        let owner = w.text("owner_id").flatMap(UUID.init(uuidString:)) ?? w.caller.userId
         try await tx.execute("""
             SELECT pg_advisory_xact_lock(hashtext('crm.opportunity.' || current_schema()), hashtext(\(customer.uuidString.lowercased()) || '/' || \(pipeline)))
             """)
@@ -59,7 +71,7 @@ struct OpportunityDuplicateHook: RecordHook {
         for try await (id, name, ownerId) in try await tx.query("""
             SELECT id, name, owner_id FROM opportunities
             WHERE customer_id = \(customer) AND pipeline = \(pipeline) AND status = 'open' AND deleted_at IS NULL
-              AND owner_id IS DISTINCT FROM \(owner)
+              AND owner_id IS DISTINCT FROM \(owner) AND id <> \(w.id)
             ORDER BY created_at, id LIMIT 20
             """).decode((UUID, String?, UUID?).self) {
             let visible = w.caller.permissions.reaches(.read, on: "opportunity", ownedBy: ownerId)
