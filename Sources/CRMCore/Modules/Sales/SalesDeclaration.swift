@@ -14,13 +14,13 @@ extension SalesModule {
     public func hooks(_ context: ModuleContext) -> [any RecordHook] {
         [OpportunityWriteHook(clock: context.clock, store: PipelineStore(hooks: .none)), QuoteWriteHook(clock: context.clock),
          ProductWriteHook(), OrderWriteHook(clock: context.clock),
-         ContractWriteHook(clock: context.clock)]
+         ContractWriteHook(clock: context.clock), OpportunityTerritoryHook(), OpportunityDuplicateHook()]
     }
 
     public var routes: [ModuleRoute] {
         MoneyRoutes.all + OpportunityRoutes.all + ForecastRoutes.all + PricingRoutes.all + QuoteRoutes.all + OrderRoutes.all
             + CollectionRoutes.all + CommissionRoutes.all
-            + ContractRoutes.all
+            + ContractRoutes.all + TerritoryRoutes.all + OpportunityDuplicateHook.routes
     }
 
     /// The month fiscal years start in (quarters count from it).
@@ -30,7 +30,7 @@ extension SalesModule {
 
     public var settings: [any ModuleSetting] { [Self.fiscalYearStart, Self.quoteNumberPattern, Self.quoteTaxMode, Self.discountLimits,
                                                  Self.overdueGraceDays,
-                                                 Self.contractNumberPattern, Self.contractAutoExpire] }
+                                                 Self.contractNumberPattern, Self.contractAutoExpire, Self.opportunityDuplicate] }
 
     public var approvalFollowers: [ApprovalFollower] { [Self.quoteApprovalFollower] }
 
@@ -46,7 +46,7 @@ extension SalesModule {
                                                      in: tx)
             ctx.logger.info("forecast snapshot", metadata: ["rows": "\(rows)"])
         }, Self.overdueJob,
-         Self.quoteExpiryJob, Self.contractDatesJob]
+         Self.quoteExpiryJob, Self.contractDatesJob, TerritoryRoutes.job]
     }
 
     public var customerPanels: [CustomerPanel] {

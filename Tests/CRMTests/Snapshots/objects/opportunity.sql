@@ -31,6 +31,7 @@ CREATE TABLE opportunities (
     won_at timestamptz,
     lost_at timestamptz,
     primary_quote_id uuid,
+    territory_id uuid,
     lead_id uuid
 );
 
@@ -44,6 +45,7 @@ CREATE INDEX opportunities_board_idx ON opportunities (pipeline, stage, owner_id
 CREATE INDEX opportunities_close_idx ON opportunities (expected_close_date, id) WHERE deleted_at IS NULL;
 CREATE INDEX opportunities_stage_age_idx ON opportunities (pipeline, stage, stage_entered_at) WHERE deleted_at IS NULL;
 CREATE INDEX opportunities_won_idx ON opportunities (won_at) WHERE won_at IS NOT NULL AND deleted_at IS NULL;
+CREATE INDEX opportunities_territory_idx ON opportunities (territory_id) WHERE territory_id IS NOT NULL AND deleted_at IS NULL;
 
 INSERT INTO objects (api_name, label, plural_label, table_name, module, position) VALUES
     ('opportunity', 'Opportunity', 'Opportunities', 'opportunities', 'sales', 5);
@@ -70,4 +72,5 @@ INSERT INTO fields (object, api_name, label, type, column_name, required, is_sys
     ('opportunity', 'stage_entered_at', 'In stage since', 'datetime', 'stage_entered_at', false, true, false, true, false, '{}', NULL, 20),
     ('opportunity', 'won_at', 'Won at', 'datetime', 'won_at', false, true, false, true, false, '{}', NULL, 21),
     ('opportunity', 'lost_at', 'Lost at', 'datetime', 'lost_at', false, true, false, true, false, '{}', NULL, 22),
-    ('opportunity', 'primary_quote_id', 'Primary quote', 'id', 'primary_quote_id', false, true, false, true, false, '{}', NULL, 23);
+    ('opportunity', 'primary_quote_id', 'Primary quote', 'id', 'primary_quote_id', false, true, false, true, false, '{}', NULL, 23),
+    ('opportunity', 'territory_id', 'Territory', 'id', 'territory_id', false, true, false, true, false, '{}', NULL, 24);

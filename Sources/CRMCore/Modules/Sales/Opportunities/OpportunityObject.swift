@@ -39,6 +39,8 @@ extension SalesModule {
             // The accepted quote (set when a quote is accepted). An id, not a lookup: quotes refer to
             // opportunities, and a reference back would make the two tables depend on each other.
             StandardField("primary_quote_id", "Primary quote", .id, isSystem: true, position: 23),
+            // Sales migration "territories": the customer's territory when the deal was created.
+            StandardField("territory_id", "Territory", .id, isSystem: true, position: 24),
         ],
         columns: [StandardColumn("lead_id", .uuid)],
         indexes: [
@@ -50,6 +52,8 @@ extension SalesModule {
             // Sales migration "board_totals": stale deals by stage and age.
             StandardIndex("opportunities_stage_age_idx", ["pipeline", "stage", "stage_entered_at"], where: [.isNull("deleted_at")]),
             StandardIndex("opportunities_won_idx", ["won_at"], where: [.isNotNull("won_at"), .isNull("deleted_at")]),
+            // Sales migration "territories": a territory's deals (removal, reports).
+            StandardIndex("opportunities_territory_idx", ["territory_id"], where: [.isNotNull("territory_id"), .isNull("deleted_at")]),
         ])
 
     /// Customers count their open opportunities and remember their last win, for the public
@@ -57,6 +61,9 @@ extension SalesModule {
     public static let customerExtension = ObjectExtension(
         object: "customer",
         columns: [StandardColumn("open_opportunity_count", .bigint, notNull: true, default: .integer(0)),
-                  StandardColumn("last_won_at", .timestamptz)],
-        indexes: [])
+                  StandardColumn("last_won_at", .timestamptz),
+                  // Sales migration "territories": set by the territory assignment (no foreign key:
+                  // the declared customer table stays the customers module's own shape).
+                  StandardColumn("territory_id", .uuid)],
+        indexes: [StandardIndex("customers_territory_idx", ["territory_id"], where: [.isNotNull("territory_id"), .isNull("deleted_at")])])
 }

@@ -29,7 +29,8 @@ END) STORED,
     pool_entered_at timestamp with time zone,
     pool_previous_owner uuid,
     open_opportunity_count bigint DEFAULT 0 NOT NULL,
-    last_won_at timestamp with time zone
+    last_won_at timestamp with time zone,
+    territory_id uuid
 );
 ALTER TABLE customers ADD CONSTRAINT customers_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES users(id);
 ALTER TABLE customers ADD CONSTRAINT customers_pkey PRIMARY KEY (id);
@@ -45,4 +46,5 @@ CREATE INDEX customers_owner_idx ON tenant_schema.customers USING btree (owner_i
 CREATE INDEX customers_phone_key ON tenant_schema.customers USING btree (phone_key) WHERE (deleted_at IS NULL);
 CREATE INDEX customers_phone_trgm ON tenant_schema.customers USING gin (phone ext.gin_trgm_ops);
 CREATE INDEX customers_tags_idx ON tenant_schema.customers USING gin (tags) WHERE ((tags IS NOT NULL) AND (deleted_at IS NULL));
+CREATE INDEX customers_territory_idx ON tenant_schema.customers USING btree (territory_id) WHERE ((territory_id IS NOT NULL) AND (deleted_at IS NULL));
 CREATE INDEX customers_updated_idx ON tenant_schema.customers USING btree (updated_at, id) WHERE (deleted_at IS NULL);

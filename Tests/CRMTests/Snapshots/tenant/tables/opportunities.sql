@@ -31,7 +31,8 @@ CREATE TABLE opportunities (
     won_at timestamp with time zone,
     lost_at timestamp with time zone,
     lead_id uuid,
-    primary_quote_id uuid
+    primary_quote_id uuid,
+    territory_id uuid
 );
 ALTER TABLE opportunities ADD CONSTRAINT opportunities_contact_id_fkey FOREIGN KEY (contact_id) REFERENCES contacts(id);
 ALTER TABLE opportunities ADD CONSTRAINT opportunities_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customers(id);
@@ -45,6 +46,7 @@ CREATE INDEX opportunities_deleted_idx ON tenant_schema.opportunities USING btre
 CREATE INDEX opportunities_name_idx ON tenant_schema.opportunities USING btree (name, id) WHERE (deleted_at IS NULL);
 CREATE INDEX opportunities_owner_idx ON tenant_schema.opportunities USING btree (owner_id, id) WHERE (deleted_at IS NULL);
 CREATE INDEX opportunities_stage_age_idx ON tenant_schema.opportunities USING btree (pipeline, stage, stage_entered_at) WHERE (deleted_at IS NULL);
+CREATE INDEX opportunities_territory_idx ON tenant_schema.opportunities USING btree (territory_id) WHERE ((territory_id IS NOT NULL) AND (deleted_at IS NULL));
 CREATE INDEX opportunities_updated_idx ON tenant_schema.opportunities USING btree (updated_at, id) WHERE (deleted_at IS NULL);
 CREATE INDEX opportunities_won_idx ON tenant_schema.opportunities USING btree (won_at) WHERE ((won_at IS NOT NULL) AND (deleted_at IS NULL));
 CREATE TRIGGER opportunities_board_totals_delete AFTER DELETE ON tenant_schema.opportunities REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm_opportunity_board_totals();
