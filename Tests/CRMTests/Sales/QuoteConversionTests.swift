@@ -21,6 +21,9 @@ struct QuoteConversionTests {
             let priced = try await QuoteTests.lines(f, id, [["product_id": p1, "qty": 9.5, "discount_pct": 25], ["product_id": p2, "qty": 3]],
                                                     as: a.token("rep"))
             #expect(priced.status == 200, "\(priced.text)")
+            // The customer 360° lists the open quote.
+            let overview = try await f.call(.get, "/api/v1/customers/\(customer)/overview")
+            #expect((overview.object["open_quotes"] as? [String: Any])?["total"] as? Int == 1, "\(overview.text)")
             let converting = try await f.call(.post, "/api/v1/quotes/\(id)/convert", as: a.token("rep"))
             #expect(converting.status == 409 && converting.problemType == "approval-required", "\(converting.text)")
             #expect(try await f.call(.post, "/api/v1/quotes/\(id)/submit", as: a.token("rep")).status == 200)

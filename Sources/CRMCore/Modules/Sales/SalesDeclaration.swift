@@ -54,6 +54,8 @@ extension SalesModule {
                        filterField: "status", filterValues: ["open"]),
          CustomerPanel(key: "open_orders", object: "order", column: "customer_id", sort: "-order_date", limit: 10,
                        filterField: "status", filterValues: ["draft", "confirmed", "fulfilled"]),
+         CustomerPanel(key: "open_quotes", object: "quote", column: "customer_id", sort: "-valid_until", limit: 10,
+                       filterField: "status", filterValues: ["draft", "pending_approval", "approved", "sent", "accepted"]),
          Self.activeContractsPanel]
     }
 
