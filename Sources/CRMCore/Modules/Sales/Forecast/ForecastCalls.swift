@@ -100,10 +100,7 @@ struct ForecastCalls: Sendable {
         var exists = false
         for try await _ in try await tx.query("SELECT 1 FROM users WHERE id = \(user)").decode(Int.self) { exists = true }
         guard exists else { throw CRMError.invalid("user_id", "not_found", "No such user.") }
-        switch caller.permissions.filter(.read, on: object.apiName) {
-        case .all: break
-        case .owners(let owners) where owners.contains(user): break
-        default:
+        guard caller.permissions.reaches(.read, on: object.apiName, ownedBy: user) else {
             throw CRMError(.forbidden, "You may adjust the calls of users whose deals you see (your department's, below you).",
                            fieldErrors: [FieldError(field: "user_id", code: "not_yours", message: "Not in your part of the tree.")])
         }
