@@ -5,7 +5,8 @@ import Foundation
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant", abstract: "Create and manage tenants (companies).",
-        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Prepare.self, Apply.self, ExportBlueprint.self])
+        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Lock.self, Unlock.self, Prepare.self, Apply.self,
+                      ExportBlueprint.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -86,6 +87,28 @@ struct TenantCommand: AsyncParsableCommand {
         }
     }
 
+    struct Lock: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Lock a tenant: every request answers 423 and its jobs wait; billing status is left alone.")
+        @Argument var slug: String
+        @Option(help: "Why (kept in the catalog and the audit log).") var reason: String
+        func run() async throws { try await TenantCommand.setLock(slug, reason: reason) }
+    }
+
+    struct Unlock: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lift an operator's lock on a tenant.")
+        @Argument var slug: String
+        func run() async throws { try await TenantCommand.setLock(slug, reason: nil) }
+    }
+
+    static func setLock(_ slug: String, reason: String?) async throws {
+        try await withServices { services, _ in
+            let t = try await services.tenants.setAdminLock(slug: slug, reason: reason, actor: AuditEntry(actorType: "cli", action: ""),
+                                                            meta: .commandLine)
+            print("\(t.slug): \(t.adminLock.map { "locked (\($0.reason))" } ?? "not locked"), status \(t.status.rawValue)")
+        }
+    }
+
     struct Prepare: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Prepare spare tenant schemas ahead of demand, so provisioning only claims one.")
@@ -101,7 +124,49 @@ struct TenantCommand: AsyncParsableCommand {
 
 struct OperatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "operator", abstract: "Platform operators (ops, billing, support staff).", subcommands: [Create.self])
+        commandName: "operator", abstract: "Platform operators (ops, billing, support staff).",
+        subcommands: [Create.self, SetPassword.self, Deactivate.self, Activate.self])
+
+    struct SetPassword: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-password", abstract: "Give an operator a new password (read from standard input); ends their sessions.")
+        @Option(help: "The operator's email.") var email: String
+        func run() async throws {
+            let password = try readPassword(prompt: "new password: ")
+            try await withServices { services, _ in
+                do {
+                    try await services.operators.setPassword(email: email, password: password, meta: .commandLine)
+                    print("new password set for \(email); their sessions are ended")
+                } catch let error as CRMError { throw ValidationError(explain(error)) }
+            }
+        }
+    }
+
+    struct Deactivate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop an operator from logging in; ends their sessions at once.")
+        @Option(help: "The operator's email.") var email: String
+        func run() async throws {
+            try await withServices { services, _ in
+                do {
+                    try await services.operators.setActive(email: email, false, meta: .commandLine)
+                    print("\(email) deactivated")
+                } catch let error as CRMError { throw ValidationError(explain(error)) }
+            }
+        }
+    }
+
+    struct Activate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Let a deactivated operator log in again.")
+        @Option(help: "The operator's email.") var email: String
+        func run() async throws {
+            try await withServices { services, _ in
+                do {
+                    try await services.operators.setActive(email: email, true, meta: .commandLine)
+                    print("\(email) active")
+                } catch let error as CRMError { throw ValidationError(explain(error)) }
+            }
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an operator; the password is read from standard input.")

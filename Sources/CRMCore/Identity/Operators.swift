@@ -100,6 +100,40 @@ public struct OperatorIdentity: Sendable {
         }
     }
 
+    /// Sets a new password (rotation, a forgotten one) and ends every session of the operator.
+    public func setPassword(email: String, password: String, meta: RequestMeta) async throws {
+        var errors = FieldErrors()
+        policy.check(password, into: &errors)
+        try errors.throwIfAny()
+        let hash = try await hasher.hash(password)
+        try await update(email: email, action: "operator.set_password", meta: meta) { id, tx in
+            try await tx.execute("UPDATE operators SET password_hash = \(hash), password_changed_at = now() WHERE id = \(id)")
+        }
+    }
+
+    /// Deactivates (or reactivates) an operator; deactivating ends every session at once.
+    public func setActive(email: String, _ active: Bool, meta: RequestMeta) async throws {
+        try await update(email: email, action: active ? "operator.activate" : "operator.deactivate", meta: meta) { id, tx in
+            try await tx.execute("UPDATE operators SET is_active = \(active) WHERE id = \(id)")
+        }
+    }
+
+    func update(email: String, action: String, meta: RequestMeta,
+                _ change: @Sendable (UUID, Transaction) async throws -> Void) async throws {
+        let now = clock.now()
+        try await db.platformTransaction(searchPath: Self.platform) { tx in
+            var id: UUID?
+            for try await found in try await tx.query(
+                "SELECT id FROM operators WHERE lower(email) = lower(\(email)) FOR UPDATE").decode(UUID.self) { id = found }
+            guard let id else { throw CRMError.notFound("No operator with this email.") }
+            try await change(id, tx)
+            try await tx.execute("UPDATE operator_sessions SET revoked_at = \(now) WHERE operator_id = \(id) AND revoked_at IS NULL")
+            try await audit.record(AuditEntry(actorType: "system", action: action, targetType: "operator",
+                                              targetId: id.uuidString.lowercased(), details: ["email": email]),
+                                   meta: meta, at: now, in: tx)
+        }
+    }
+
     public func login(email: String, password: String, meta: RequestMeta) async throws -> (IssuedToken, Operator) {
         let login = PasswordLogin(realm: Realm(identity: self), db: db, hasher: hasher,
                                   throttle: LoginThrottle(policy: config.throttle), clock: clock)

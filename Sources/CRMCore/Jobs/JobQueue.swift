@@ -197,6 +197,19 @@ public struct JobQueue: Sendable {
         }
     }
 
+    /// Queues a claimed job again for `at` without counting the attempt (its tenant is locked by
+    /// an operator: the job waits for the lock to be lifted instead of being lost).
+    @discardableResult
+    public func postpone(_ job: Job, until at: Date) async throws -> Bool {
+        try await db.platformTransaction { tx in
+            try await tx.update("""
+                UPDATE platform.jobs SET status = 'queued', attempts = greatest(attempts - 1, 0), run_at = \(at)
+                WHERE id = \(job.id) AND status = 'running' AND locked_by = \(job.lockedBy)
+                  AND attempts = \(Int32(clamping: job.attempts))
+                """) == 1
+        }
+    }
+
     /// Extends the lease of a job this worker is still running. False when it lost the job.
     @discardableResult
     public func heartbeat(_ job: Job) async throws -> Bool {

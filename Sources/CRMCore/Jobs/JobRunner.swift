@@ -157,6 +157,12 @@ public final class JobRunner: Sendable {
             if let tenantId = job.tenantId {
                 tenant = try await queue.db.platformTransaction { tx in try await TenantStore().find(id: tenantId, in: tx) }
                 guard let tenant else { throw JobError.tenantGone(tenantId) }
+                if tenant.adminLock != nil {
+                    // Nothing runs in a locked tenant (it may be moving cells): the job waits.
+                    _ = try await queue.postpone(job, until: queue.clock.now().addingTimeInterval(300))
+                    logger.info("job postponed: the tenant is locked by an operator")
+                    return
+                }
                 if !tenant.status.acceptsWrites, !runWhileReadOnly.withLockedValue({ $0.contains(job.kind) }) {
                     // Done, not failed: a scheduled job comes again, and runs once the tenant is back.
                     _ = try await queue.complete(job)

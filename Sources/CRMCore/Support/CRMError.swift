@@ -27,6 +27,8 @@ public struct CRMError: Error, Sendable, CustomStringConvertible {
         public static let requestHeadTooLarge = Code("request-head-too-large")
         public static let unsupportedMediaType = Code("unsupported-media-type")
         public static let tenantSuspended = Code("tenant-suspended")
+        /// An operator locked the tenant (423 for every request, reads included).
+        public static let tenantLocked = Code("tenant-locked")
         public static let throttled = Code("throttled")
         public static let unavailable = Code("database-unavailable")
         public static let moduleDisabled = Code("module-disabled")

@@ -23,6 +23,8 @@ public struct Tenant: Sendable, Codable, Equatable {
     /// Migration versions per scope, from the catalog: code that runs while tenants are on mixed
     /// versions asks `has(_:)` with a named `SchemaFeature` before using newer tables.
     public var schemaVersions: [String: Int] = [:]
+    /// An operator's lock, apart from `status`: while set, every request of the tenant is refused.
+    public var adminLock: AdminLock?
 
     /// The schema and role a transaction for this tenant switches into.
     public func schema() throws -> TenantSchema {
@@ -31,6 +33,19 @@ public struct Tenant: Sendable, Codable, Equatable {
 
     public static func schemaName(for id: UUID) -> String { "t_" + id.compactHex }
     public static func roleName(for id: UUID) -> String { "crm_t_" + id.compactHex }
+}
+
+/// Why and since when an operator locked a tenant (fraud, a move between cells, a legal order).
+public struct AdminLock: Sendable, Codable, Equatable {
+    public var reason: String
+    public var at: Date
+    public var by: String?
+
+    public init(reason: String, at: Date, by: String?) {
+        self.reason = reason
+        self.at = at
+        self.by = by
+    }
 }
 
 /// A plan: price per seat, the modules it includes and its limits.

@@ -123,6 +123,33 @@ public struct TenantService: Sendable {
         try await db.platformTransaction { tx in try await store.plans(in: tx) }
     }
 
+    /// Locks a tenant (every request 423, its jobs wait) or lifts the lock, leaving its billing
+    /// status alone. A reason is required to lock; locking again replaces the reason.
+    public func setAdminLock(slug: String, reason: String?, actor: AuditEntry, meta: RequestMeta) async throws -> Tenant {
+        var lock: AdminLock?
+        if let reason {
+            var errors = FieldErrors()
+            let checked = TextRules.check(reason, field: "reason", max: 500, into: &errors)
+            try errors.throwIfAny()
+            lock = AdminLock(reason: checked, at: clock.now(), by: actor.actorLabel ?? actor.actorId?.uuidString.lowercased())
+        }
+        let tenant: Tenant = try await db.platformTransaction(searchPath: OperatorIdentity.platform) { tx in
+            guard var tenant = try await store.find(slug: slug, in: tx) else { throw CRMError(.tenantNotFound, "No tenant '\(slug)'.") }
+            if tenant.adminLock == nil && lock == nil { return tenant }
+            try await store.setAdminLock(id: tenant.id, lock, in: tx)
+            var entry = actor
+            entry.action = lock == nil ? "tenant.unlock" : "tenant.lock"
+            entry.targetType = "tenant"
+            entry.targetId = tenant.id.uuidString.lowercased()
+            if let lock { entry.details["reason"] = lock.reason }
+            try await audit.record(entry, meta: meta, at: clock.now(), in: tx)
+            tenant.adminLock = lock
+            return tenant
+        }
+        await directory.invalidate(slug: slug)
+        return tenant
+    }
+
     /// Suspends (read-only) or resumes a tenant; doing it twice is harmless.
     public func setSuspended(slug: String, _ suspended: Bool, actor: AuditEntry, meta: RequestMeta) async throws -> Tenant {
         let tenant: Tenant = try await db.platformTransaction(searchPath: OperatorIdentity.platform) { tx in

@@ -9,7 +9,7 @@ public struct TenantStore: Sendable {
 
     public func find(slug: String, in tx: Transaction) async throws -> Tenant? {
         try await fetch("""
-            SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at, schema_versions::text
+            SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at, schema_versions::text, admin_lock::text
             FROM platform.tenants
             WHERE slug = \(slug) AND status NOT IN ('spare', 'purged')
             """, in: tx).first
@@ -18,7 +18,7 @@ public struct TenantStore: Sendable {
     /// The live tenants among `slugs` (the directory's batched lookup).
     public func find(slugs: [String], in tx: Transaction) async throws -> [Tenant] {
         try await fetch("""
-            SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at, schema_versions::text
+            SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at, schema_versions::text, admin_lock::text
             FROM platform.tenants
             WHERE slug = ANY(\(slugs)) AND status NOT IN ('spare', 'purged')
             """, in: tx)
@@ -26,7 +26,7 @@ public struct TenantStore: Sendable {
 
     public func find(id: UUID, in tx: Transaction) async throws -> Tenant? {
         try await fetch("""
-            SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at, schema_versions::text
+            SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at, schema_versions::text, admin_lock::text
             FROM platform.tenants
             WHERE id = \(id) AND status <> 'spare'
             """, in: tx).first
@@ -36,19 +36,36 @@ public struct TenantStore: Sendable {
     public func list(limit: Int, after cursor: (Date, UUID)?, in tx: Transaction) async throws -> [Tenant] {
         if let (at, id) = cursor {
             return try await fetch("""
-                SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at, schema_versions::text
+                SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at, schema_versions::text, admin_lock::text
                 FROM platform.tenants
                 WHERE status NOT IN ('spare', 'purged') AND (created_at, id) < (\(at), \(id))
                 ORDER BY created_at DESC, id DESC LIMIT \(limit)
                 """, in: tx)
         }
         return try await fetch("""
-            SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at, schema_versions::text
+            SELECT id, slug, name, status, plan_id, cell, schema_name, role_name, time_zone, locale, created_at, schema_versions::text, admin_lock::text
             FROM platform.tenants
             WHERE status NOT IN ('spare', 'purged')
             ORDER BY created_at DESC, id DESC LIMIT \(limit)
             """, in: tx)
     }
+
+    /// Sets or lifts the operator's lock; `status` is left as it is.
+    public func setAdminLock(id: UUID, _ lock: AdminLock?, in tx: Transaction) async throws {
+        let json = try lock.map { String(decoding: try Self.lockEncoder.encode($0), as: UTF8.self) }
+        try await tx.execute("UPDATE platform.tenants SET admin_lock = \(json)::jsonb, updated_at = now() WHERE id = \(id)")
+    }
+
+    static let lockEncoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .iso8601
+        return e
+    }()
+    static let lockDecoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .iso8601
+        return d
+    }()
 
     public func setStatus(id: UUID, _ status: Tenant.Status, in tx: Transaction) async throws {
         try await tx.execute("UPDATE platform.tenants SET status = \(status.rawValue), updated_at = now() WHERE id = \(id)")
@@ -90,13 +107,14 @@ public struct TenantStore: Sendable {
     func fetch(_ query: PostgresQuery, in tx: Transaction) async throws -> [Tenant] {
         let rows = try await tx.query(query)
         var out: [Tenant] = []
-        for try await (id, slug, name, status, plan, cell, schema, role, tz, locale, created, versions) in rows.decode(
-            (UUID, String, String, String, String, String, String, String, String, String, Date, String).self)
+        for try await (id, slug, name, status, plan, cell, schema, role, tz, locale, created, versions, lock) in rows.decode(
+            (UUID, String, String, String, String, String, String, String, String, String, Date, String, String?).self)
         {
             out.append(Tenant(id: id, slug: slug, name: name, status: Tenant.Status(rawValue: status) ?? .suspended,
                               plan: plan, cell: cell, schemaName: schema, roleName: role, timeZone: tz, locale: locale,
                               createdAt: created,
-                              schemaVersions: (try? JSONDecoder().decode([String: Int].self, from: Data(versions.utf8))) ?? [:]))
+                              schemaVersions: (try? JSONDecoder().decode([String: Int].self, from: Data(versions.utf8))) ?? [:],
+                              adminLock: lock.flatMap { try? Self.lockDecoder.decode(AdminLock.self, from: Data($0.utf8)) }))
         }
         return out
     }

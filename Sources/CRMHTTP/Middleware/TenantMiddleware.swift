@@ -5,7 +5,7 @@ import Hummingbird
 import NIOCore
 
 /// Finds the tenant of an `/api/v1` request from `X-Tenant` or the host's subdomain, and
-/// refuses writes to a tenant that is read-only (423).
+/// refuses writes to a tenant that is read-only (423), and every request to one an operator locked.
 struct TenantMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let directory: TenantDirectory
@@ -17,6 +17,10 @@ struct TenantMiddleware: RouterMiddleware {
         }
         guard Slug.problem(slug) == nil, let tenant = try await directory.resolve(slug: slug) else {
             throw CRMError(.tenantNotFound, "No tenant '\(slug.prefix(40))'.")
+        }
+        if tenant.adminLock != nil {
+            // Reads too, and logins: a locked tenant may be moving to another cell.
+            throw CRMError(.tenantLocked, "This tenant is locked by the service's operators; contact support.")
         }
         if !tenant.status.acceptsWrites, ![.get, .head, .options].contains(request.method),
            !request.uri.path.hasSuffix("/auth/login"), !request.uri.path.hasSuffix("/auth/logout")

@@ -61,7 +61,7 @@ struct Problem: Encodable {
         case .preconditionFailed: return .preconditionFailed
         case .payloadTooLarge: return .contentTooLarge
         case .unsupportedMediaType: return .unsupportedMediaType
-        case .tenantSuspended: return HTTPResponse.Status(code: 423, reasonPhrase: "Locked")
+        case .tenantSuspended, .tenantLocked: return HTTPResponse.Status(code: 423, reasonPhrase: "Locked")
         case .throttled: return .tooManyRequests
         case .unavailable, CRMError.Code("migration-pending"): return .serviceUnavailable
         // The same Idempotency-Key with another request: the body is fine, its pairing is not.

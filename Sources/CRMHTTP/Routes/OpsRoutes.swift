@@ -23,6 +23,10 @@ enum OpsRoutes {
         }
     }
 
+    struct LockBody: Decodable {
+        var reason: String
+    }
+
     struct TenantOut: Encodable {
         var id: UUID
         var slug: String
@@ -36,11 +40,13 @@ enum OpsRoutes {
         var createdAt: Date
         var subscription: Plan?
         var usage: TenantUsage?
+        /// The operators' lock, apart from `status`; absent when not locked.
+        var adminLock: AdminLock?
 
         init(_ t: Tenant, seats: Int? = nil, plan: Plan? = nil, usage: TenantUsage? = nil) {
             id = t.id; slug = t.slug; name = t.name; status = t.status.rawValue; self.plan = t.plan; cell = t.cell
             timeZone = t.timeZone; locale = t.locale; self.seats = seats ?? usage?.seats; createdAt = t.createdAt
-            subscription = plan; self.usage = usage
+            subscription = plan; self.usage = usage; adminLock = t.adminLock
         }
     }
 
@@ -92,6 +98,19 @@ enum OpsRoutes {
         authed.post("tenants/:slug/resume") { _, context -> Response in
             _ = try context.requireOperator(.ops)
             let tenant = try await services.tenants.setSuspended(slug: try context.parameters.require("slug"), false,
+                                                                 actor: context.operatorActor(), meta: context.meta)
+            return try JSONOut.response(TenantOut(tenant))
+        }
+        authed.post("tenants/:slug/lock") { request, context -> Response in
+            _ = try context.requireOperator(.ops)
+            let body = try await JSONBody.decode(LockBody.self, from: request, limit: limit)
+            let tenant = try await services.tenants.setAdminLock(slug: try context.parameters.require("slug"), reason: body.reason,
+                                                                 actor: context.operatorActor(), meta: context.meta)
+            return try JSONOut.response(TenantOut(tenant))
+        }
+        authed.post("tenants/:slug/unlock") { _, context -> Response in
+            _ = try context.requireOperator(.ops)
+            let tenant = try await services.tenants.setAdminLock(slug: try context.parameters.require("slug"), reason: nil,
                                                                  actor: context.operatorActor(), meta: context.meta)
             return try JSONOut.response(TenantOut(tenant))
         }
