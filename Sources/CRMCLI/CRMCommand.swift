@@ -13,7 +13,7 @@ struct CRMCommand: AsyncParsableCommand {
             KEY=VALUE file named by CRM_CONFIG_FILE. The database is CRM_DATABASE_URL, or the unix
             socket CRM_DATABASE_SOCKET.
             """,
-        subcommands: [Serve.self, Migrate.self, TenantCommand.self, OperatorCommand.self, FieldsCommand.self, JobsCommand.self,
+        subcommands: [Serve.self, Migrate.self, TenantCommand.self, OperatorCommand.self, FieldsCommand.self, JobsCommand.self, BillingCommand.self,
                       RoutesCommand.self, DevCommand.self])
 }
 

@@ -44,6 +44,14 @@ public struct AppServices: Sendable {
     /// Tenant webhooks: endpoints, fan-out, delivery (its handler is registered on `jobRunner`).
     /// A `var` so that tests can give theirs a job kind of their own.
     public var webhooks: Webhooks
+    /// The payment service provider: a scripted test provider until a real one is wired (see Billing/PaymentProvider.swift).
+    public let paymentProvider: any PaymentProvider
+    /// Operators' billing: runs, invoices, payments, credit notes.
+    public let billing: BillingService
+    /// The tenant admin's subscription changes.
+    public let subscriptions: SubscriptionService
+    /// The dunning tick (a scheduled job every 15 minutes).
+    public let dunning: DunningTick
     public var fieldPurger: FieldPurger { FieldPurger(db: db, tenants: tenants, fields: fields) }
 
     public init(config: AppConfig, db: Database, clock: any WallClock = SystemWallClock(), registry: ModuleRegistry = .standard) {
@@ -81,11 +89,18 @@ public struct AppServices: Sendable {
         self.jobs = JobQueue(db: db, clock: clock)
         self.jobSchedules = JobScheduler(db: db, clock: clock)
         self.jobRunner = JobRunner(queue: jobs, scheduler: jobSchedules)
+        let paymentProvider = TestPaymentProvider()
+        self.paymentProvider = paymentProvider
+        let collector = PaymentCollector(db: db, provider: paymentProvider, clock: clock)
+        self.billing = BillingService(db: db, clock: clock, collector: collector)
+        self.subscriptions = SubscriptionService(db: db, clock: clock, collector: collector)
+        self.dunning = DunningTick(db: db, clock: clock, collector: collector)
         self.events = ChangeEventDispatcher(consumers: registry.eventConsumers + [WebhookEventConsumer()], lanes: config.eventLanes)
         self.webhooks = Webhooks(jobs: jobs, clock: clock, policy: WebhookURLPolicy(allowPrivate: config.webhookAllowPrivate))
         webhooks.register(on: jobRunner)
         ModuleJobs.register(on: jobRunner, services: self)
         NoticeMailJob.register(on: jobRunner, settings: config.mail)
+        BillingJobs.register(on: jobRunner, dunning: dunning, billing: billing)
     }
 
     public func migrator() -> MigrationRunner {

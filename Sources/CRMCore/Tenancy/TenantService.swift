@@ -71,6 +71,9 @@ public struct TenantService: Sendable {
                 entry.details["slug"] = tenant.slug
                 entry.details["plan"] = tenant.plan
                 try await audit.record(entry, meta: meta, at: clock.now(), in: tx)
+                // Billing account and first subscription commit with the tenant or not at all.
+                try await BillingEnrollment.enroll(tenantId: tenant.id, plan: tenant.plan, name: tenant.name, timeZone: tenant.timeZone,
+                                                   now: clock.now(), in: tx)
                 try await configure?(tx, tenant)
             }
             if fromSpare { onSpareUsed() }

@@ -79,6 +79,7 @@ enum OpsOpenAPI {
         paths[OpenAPI.Path(rawValue: "/ops/v1/openapi.json")] = .b(OpenAPI.PathItem(get: OpenAPI.Operation(
             tags: ["meta"], summary: "This document", operationId: "getOpsOpenAPI",
             responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("The OpenAPI 3.1 document", .object))], errors: [401, 503]))))
+        OpsBillingOpenAPI.add(to: &paths)
         return OpenAPI.Document(
             openAPIVersion: .v3_1_1,
             info: .init(title: "CRM operators' API", description: "Platform operators run tenants and plans. A method a path does not take is answered 405 with Allow.",

@@ -114,6 +114,7 @@ enum OpsRoutes {
                                                                  actor: context.operatorActor(), meta: context.meta)
             return try JSONOut.response(TenantOut(tenant))
         }
+        OpsBillingRoutes.register(on: authed, services: services)
         authed.get("plans") { _, context -> Response in
             _ = try context.requireOperator()
             return try JSONOut.response(Page(data: try await services.tenants.plans(), nextCursor: nil))

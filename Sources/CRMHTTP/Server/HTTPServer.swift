@@ -19,6 +19,7 @@ public enum HTTPServer {
             .add(middleware: idempotent)
         IdentityRoutes.register(api: api, authed: authed, authedShort: authedShort, services: services)
         AdminOrgRoutes.register(on: authed, short: authedShort, services: services)
+        BillingRoutes.register(on: authedShort, services: services)
         WebhookRoutes.register(on: authed, short: authedShort, services: services)
         let oneTrip = api.group().add(middleware: OneTripReadMiddleware(services: services))
             .add(middleware: TenantAuthMiddleware(services: services))
