@@ -44,6 +44,8 @@ public struct AppServices: Sendable {
     /// Tenant webhooks: endpoints, fan-out, delivery (its handler is registered on `jobRunner`).
     /// A `var` so that tests can give theirs a job kind of their own.
     public var webhooks: Webhooks
+    /// Usage metering (in memory, flushed once a minute) and plan limits.
+    public let usage: UsageServices
     public var fieldPurger: FieldPurger { FieldPurger(db: db, tenants: tenants, fields: fields) }
 
     public init(config: AppConfig, db: Database, clock: any WallClock = SystemWallClock(), registry: ModuleRegistry = .standard) {
@@ -83,9 +85,12 @@ public struct AppServices: Sendable {
         self.jobRunner = JobRunner(queue: jobs, scheduler: jobSchedules)
         self.events = ChangeEventDispatcher(consumers: registry.eventConsumers + [WebhookEventConsumer()], lanes: config.eventLanes)
         self.webhooks = Webhooks(jobs: jobs, clock: clock, policy: WebhookURLPolicy(allowPrivate: config.webhookAllowPrivate))
+        let runner = jobRunner
+        self.usage = UsageServices(db: db, clock: clock, instanceId: config.instanceId, jobKinds: { runner.registeredKinds })
         webhooks.register(on: jobRunner)
         ModuleJobs.register(on: jobRunner, services: self)
         NoticeMailJob.register(on: jobRunner, settings: config.mail)
+        UsageGauges.register(on: jobRunner, db: db)
     }
 
     public func migrator() -> MigrationRunner {
