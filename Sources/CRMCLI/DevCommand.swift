@@ -4,7 +4,7 @@ import CRMCore
 /// `crm dev`: tools for developing modules; nothing here touches a database.
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "dev", abstract: "Tools for module developers.", subcommands: [ObjectSQL.self])
+        commandName: "dev", abstract: "Tools for module developers.", subcommands: [ObjectSQL.self, MetricsCardinalityCommand.self])
 
     /// Prints the first migration of a declared standard object, to start a module's `.sql` file.
     struct ObjectSQL: AsyncParsableCommand {

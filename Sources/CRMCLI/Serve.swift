@@ -25,6 +25,8 @@ struct Serve: AsyncParsableCommand {
             print("crm listening on http://\(config.host):\(port) using database \(config.database.safeDescription)")
             fflush(nil)
             services.spares.refill()
+            // Records and storage gauges, hourly (an upsert: every instance may make it).
+            _ = try? await services.jobSchedules.schedule(kind: UsageGauges.jobKind, cron: UsageGauges.cron)
             // Deleted custom fields past retention lose their columns; hourly is plenty.
             Task.detached {
                 while !Task.isCancelled {
@@ -45,6 +47,10 @@ struct Serve: AsyncParsableCommand {
             background.append(ChangeEventListener(services: services, dispatcher: services.events,
                                                   concurrency: config.eventWorkers, logger: eventLogger))
         }
+        // Last, so that on SIGTERM it stops first and makes its final flush while the pool is open.
+        var usageLogger = logger
+        usageLogger[metadataKey: "component"] = "usage"
+        background.append(UsageFlushService(usage: services.usage, logger: usageLogger))
         let group = ServiceGroup(configuration: .init(
             services: background, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

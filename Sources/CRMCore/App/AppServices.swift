@@ -52,6 +52,8 @@ public struct AppServices: Sendable {
     public let subscriptions: SubscriptionService
     /// The dunning tick (a scheduled job every 15 minutes).
     public let dunning: DunningTick
+    /// Usage metering (in memory, flushed once a minute) and plan limits.
+    public let usage: UsageServices
     public var fieldPurger: FieldPurger { FieldPurger(db: db, tenants: tenants, fields: fields) }
 
     public init(config: AppConfig, db: Database, clock: any WallClock = SystemWallClock(), registry: ModuleRegistry = .standard) {
@@ -97,10 +99,13 @@ public struct AppServices: Sendable {
         self.dunning = DunningTick(db: db, clock: clock, collector: collector)
         self.events = ChangeEventDispatcher(consumers: registry.eventConsumers + [WebhookEventConsumer()], lanes: config.eventLanes)
         self.webhooks = Webhooks(jobs: jobs, clock: clock, policy: WebhookURLPolicy(allowPrivate: config.webhookAllowPrivate))
+        let runner = jobRunner
+        self.usage = UsageServices(db: db, clock: clock, instanceId: config.instanceId, jobKinds: { runner.registeredKinds })
         webhooks.register(on: jobRunner)
         ModuleJobs.register(on: jobRunner, services: self)
         NoticeMailJob.register(on: jobRunner, settings: config.mail)
         BillingJobs.register(on: jobRunner, dunning: dunning, billing: billing)
+        UsageGauges.register(on: jobRunner, db: db)
     }
 
     public func migrator() -> MigrationRunner {

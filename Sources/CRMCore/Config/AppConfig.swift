@@ -32,6 +32,11 @@ public struct AppConfig: Sendable {
     /// Lanes of one tenant's dispatch (`CRM_EVENT_LANES`): a record's events always go to the
     /// same lane, in order; different records' go side by side.
     public var eventLanes = 2
+    /// This instance's name in usage metering (`CRM_INSTANCE_ID`; default: host name + a random
+    /// suffix per start).
+    public var instanceId: String?
+    /// When set, `GET /metrics` wants `Authorization: Bearer <token>` (`CRM_METRICS_TOKEN`).
+    public var metricsToken: String?
 
     /// How long one SQL statement of a tenant request may run, by the kind of request, so a
     /// runaway statement frees its connection long before the default of 30 s.
@@ -129,6 +134,8 @@ public struct AppConfig: Sendable {
         config.mail = try MailSettings.read(values)
         config.eventWorkers = try reader.int("CRM_EVENT_WORKERS", 0...64)
         config.eventLanes = try reader.int("CRM_EVENT_LANES", 1...16)
+        config.instanceId = values["CRM_INSTANCE_ID"].flatMap { $0.isEmpty ? nil : String($0.prefix(100)) }
+        config.metricsToken = values["CRM_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         return config
     }
 

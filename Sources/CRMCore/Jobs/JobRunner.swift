@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 
 /// Runs queued jobs with the handlers registered by `kind`: up to `concurrency` at once, claiming
@@ -149,6 +150,13 @@ public final class JobRunner: Sendable {
         logger[metadataKey: "kind"] = .string(job.kind)
         if let tenantId = job.tenantId { logger[metadataKey: "tenant_id"] = .string(tenantId.uuidString.lowercased()) }
         let started = ContinuousClock.now
+        // Metric labels: registered kinds only, so a stray kind in the table adds no series.
+        let kindLabel = handlers.withLockedValue { $0[job.kind] != nil } ? job.kind : "unregistered"
+        func count(_ outcome: String) {
+            Counter(label: "jobs_processed_total", dimensions: [("kind", kindLabel), ("outcome", outcome)]).increment()
+            Timer(label: "job_duration_seconds", dimensions: [("kind", kindLabel), ("outcome", outcome)])
+                .recordNanoseconds(started.duration(to: .now).wholeNanoseconds)
+        }
         do {
             guard let handler = handlers.withLockedValue({ $0[job.kind] }) else {
                 throw JobError.noHandler(job.kind)
@@ -166,6 +174,7 @@ public final class JobRunner: Sendable {
                 if !tenant.status.acceptsWrites, !runWhileReadOnly.withLockedValue({ $0.contains(job.kind) }) {
                     // Done, not failed: a scheduled job comes again, and runs once the tenant is back.
                     _ = try await queue.complete(job)
+                    count("skipped")
                     logger.info("job skipped: the tenant is \(tenant.status.rawValue) and read-only")
                     return
                 }
@@ -173,8 +182,10 @@ public final class JobRunner: Sendable {
             let context = JobContext(job: job, tenant: tenant, db: queue.db, queue: queue, clock: queue.clock, logger: logger)
             try await withLeaseKeptAlive(job) { try await handler(context) }
             if try await queue.complete(job) {
+                count("done")
                 logger.debug("job done", metadata: ["duration": "\(started.duration(to: .now))"])
             } else {
+                count("lease_lost")
                 logger.warning("job finished after its lease was taken back; the result is not recorded")
             }
         } catch {
@@ -185,6 +196,7 @@ public final class JobRunner: Sendable {
                 return
             }
             let message = JobQueue.describe(error)
+            count("failed")
             do {
                 let status = try await queue.fail(job, error: message)
                 logger.warning("job failed", metadata: [

@@ -72,6 +72,10 @@ enum OpsOpenAPI {
                 responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("The tenant", tenant))],
                                                 errors: [400, 401, 403, 404, 409, 413, 422, 503]))))
         }
+        paths[OpenAPI.Path(rawValue: "/ops/v1/tenants/{slug}/usage")] = .b(OpenAPI.PathItem(parameters: slugParameter, get: OpenAPI.Operation(
+            tags: ["tenants"], summary: "A tenant's plan limits and usage: seats, records, storage, API calls today and per day (30 days)",
+            operationId: "getTenantUsage",
+            responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("The usage", .object))], errors: [401, 404, 503]))))
         paths[OpenAPI.Path(rawValue: "/ops/v1/plans")] = .b(OpenAPI.PathItem(get: OpenAPI.Operation(
             tags: ["plans"], summary: "The plans, with their modules and limits", operationId: "listPlans",
             responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("Plans", TenantOpenAPI.page(OpenAPIResponses.ref("Plan"))))],

@@ -116,13 +116,17 @@ enum AdminOrgRoutes {
                                                       departmentId: body.departmentId.newValue ?? nil, roleIds: body.roleIds ?? [], in: tx)
             }
             let hash = try await services.userAdmin.preparePassword(body.password)
+            let limits = try await services.usage.limits.limits(plan: tenant.plan)
             let (user, seats) = try await services.db.transaction(for: try tenant.schema()) { tx in
                 let authority = UserAdminService.Authority(
                     caller: caller, model: try await services.access.model(for: principal, in: tenant, tx: tx))
                 let user = try await services.userAdmin.create(
                     email: body.email!, name: body.name!, passwordHash: hash, departmentId: body.departmentId.newValue ?? nil,
                     roleIds: body.roleIds ?? [], authority: authority, actor: principal, meta: context.meta, in: tx)
-                return (user, try await UserStore().countActive(in: tx))
+                let seats = try await UserStore().countActive(in: tx)
+                // Counted in the transaction that adds the user: over the plan's seats, it rolls back.
+                try PlanLimitError.checkSeats(activeUsers: seats, limits: limits)
+                return (user, seats)
             }
             try await services.tenants.recordSeats(tenantId: tenant.id, seats: seats)
             return try JSONOut.response(user, status: .created)
@@ -135,13 +139,16 @@ enum AdminOrgRoutes {
             let body = try await JSONBody.decode(UserBody.self, from: request, limit: limit)
             if body.email != nil { throw CRMError.invalid("email", "read_only_field", "The email of a user cannot be changed.") }
             let hash = try await services.userAdmin.preparePassword(body.password)
+            let limits = try await services.usage.limits.limits(plan: tenant.plan)
             let (user, seats) = try await services.db.transaction(for: try tenant.schema()) { tx in
                 let authority = UserAdminService.Authority(
                     caller: caller, model: try await services.access.model(for: principal, in: tenant, tx: tx))
                 let user = try await services.userAdmin.update(
                     id, name: body.name, departmentId: body.departmentId, roleIds: body.roleIds, isActive: body.isActive,
                     passwordHash: hash, transferTo: body.transferTo, authority: authority, actor: principal, meta: context.meta, in: tx)
-                return (user, try await UserStore().countActive(in: tx))
+                let seats = try await UserStore().countActive(in: tx)
+                if body.isActive == true { try PlanLimitError.checkSeats(activeUsers: seats, limits: limits) }
+                return (user, seats)
             }
             if body.isActive != nil { try await services.tenants.recordSeats(tenantId: tenant.id, seats: seats) }
             return try JSONOut.response(user)

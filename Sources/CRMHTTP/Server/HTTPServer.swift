@@ -8,11 +8,16 @@ import ServiceLifecycle
 public enum HTTPServer {
     public static func router(services: AppServices, logger: Logger) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
+        CRMMetrics.bootstrap()
+        let httpMetrics = HTTPMetrics()
+        router.add(middleware: HTTPMetricsMiddleware(metrics: httpMetrics))
         router.add(middleware: RequestLogMiddleware(trustForwardedFor: services.config.trustForwardedFor, logger: logger))
         HealthRoutes.register(on: router, db: services.db)
+        MetricsRoutes.register(on: router, token: services.config.metricsToken)
         OpsRoutes.register(on: router, services: services)
         let api = router.group("api/v1")
             .add(middleware: TenantMiddleware(directory: services.directory, baseDomain: services.config.baseDomain))
+            .add(middleware: UsageMiddleware(usage: services.usage, metrics: httpMetrics))
         let idempotent = IdempotencyMiddleware(services: services, scope: .tenant)
         let authed = api.group().add(middleware: TenantAuthMiddleware(services: services)).add(middleware: idempotent)
         let authedShort = api.group().add(middleware: TenantAuthMiddleware(services: services, holdTransaction: false))
@@ -28,6 +33,7 @@ public enum HTTPServer {
         ModuleRoutes.register(on: authed, services: services)
         ModuleRouteMount.register(on: authed, services: services)
         InboxRoutes.register(on: authed, services: services)
+        UsageRoutes.register(tenant: authed, ops: router, services: services)
         // Last: router middleware added after the routes wraps only the not-found answer.
         router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
         return router
