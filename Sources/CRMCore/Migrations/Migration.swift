@@ -43,7 +43,11 @@ public struct MigrationScope: Sendable {
     public let migrations: [Migration]
 
     public init(id: String, migrations: [Migration]) {
-        precondition(migrations.map(\.version) == Array(1...migrations.count), "versions of \(id) must be 1, 2, 3, …")
+        // Strictly increasing from 1: a gap is a number reserved by a branch not merged yet (issue 17
+        // gave each branch its platform number); `pending(after:)` does not need them contiguous.
+        let versions = migrations.map(\.version)
+        precondition((versions.first ?? 1) >= 1 && zip(versions, versions.dropFirst()).allSatisfy { $0 < $1 },
+                     "versions of \(id) must be increasing from 1")
         self.id = id
         self.migrations = migrations
     }

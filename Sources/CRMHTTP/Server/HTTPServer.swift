@@ -11,6 +11,7 @@ public enum HTTPServer {
         router.add(middleware: RequestLogMiddleware(trustForwardedFor: services.config.trustForwardedFor, logger: logger))
         HealthRoutes.register(on: router, db: services.db)
         OpsRoutes.register(on: router, services: services)
+        OpsBackupRoutes.register(on: router, services: services)
         let api = router.group("api/v1")
             .add(middleware: TenantMiddleware(directory: services.directory, baseDomain: services.config.baseDomain))
         let idempotent = IdempotencyMiddleware(services: services, scope: .tenant)
