@@ -5,8 +5,9 @@ import Foundation
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant", abstract: "Create and manage tenants (companies).",
-        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Lock.self, Unlock.self, Prepare.self, Apply.self,
-                      ExportBlueprint.self])
+        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Lock.self, Unlock.self, Prepare.self, Apply.self, ExportBlueprint.self,
+                      BackupCommands.Backup.self, BackupCommands.Backups.self, BackupCommands.Restore.self, BackupCommands.Export.self,
+                      BackupCommands.Erase.self, BackupCommands.Purge.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -29,33 +29,7 @@ public struct TenantProvisioner: Sendable {
                       in tx: Transaction) async throws -> TenantSchema {
         let schema = try SQLIdentifier(Tenant.schemaName(for: id))
         let role = try SQLIdentifier(Tenant.roleName(for: id))
-        // One round trip: our own DDL, identifiers derived from a UUID and validated above.
-        var script = """
-            CREATE ROLE \(role.quoted) NOLOGIN;
-            GRANT \(role.quoted) TO SESSION_USER;
-            CREATE SCHEMA \(schema.quoted);
-            GRANT USAGE ON SCHEMA \(schema.quoted) TO \(role.quoted);
-            ALTER DEFAULT PRIVILEGES IN SCHEMA \(schema.quoted) GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO \(role.quoted);
-            ALTER DEFAULT PRIVILEGES IN SCHEMA \(schema.quoted) GRANT USAGE, SELECT ON SEQUENCES TO \(role.quoted);
-            SET LOCAL search_path TO \(schema.quoted);
-            CREATE TABLE schema_migrations (
-                scope text NOT NULL, version integer NOT NULL, name text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (scope, version));
-
-            """
-        var recorded: [String] = []
-        for scope in scopes {
-            for migration in scope.migrations {
-                let body = migration.sql.trimmingCharacters(in: .whitespacesAndNewlines)
-                script += (body.hasSuffix(";") ? body : body + ";") + "\n"
-                recorded.append("(\(SQLIdentifier.literal(scope.id)), \(migration.version), \(SQLIdentifier.literal(migration.name)))")
-            }
-        }
-        if !recorded.isEmpty {
-            script += "INSERT INTO schema_migrations (scope, version, name) VALUES \(recorded.joined(separator: ", "));\n"
-        }
-        script += "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_migrations FROM \(role.quoted);\n"
-        try await tx.runScript(script)
+        try await tx.runScript(Self.schemaScript(schema: schema, role: role, scopes: scopes))
         if fault == .afterSchemaCreated { throw ProvisioningFaultInjected() }
         let versions = try MigrationRunner.encode(head)
         let now = clock.now()
@@ -69,6 +43,46 @@ public struct TenantProvisioner: Sendable {
         let tenant = TenantSchema(schema: schema, role: role)
         try await RecordReadFunction.install(tenant, in: tx)
         return tenant
+    }
+
+    /// The DDL of a tenant schema, in one round trip: the role (unless `createRole` is false: an
+    /// in-place restore reuses the tenant's), the schema and its grants, then every migration of
+    /// `scopes` up to `versions[scope]` (head when `versions` is nil; a scope missing from
+    /// `versions` is skipped), recorded in its `schema_migrations`. Bundle restores build their
+    /// schema with this same text, so a restored tenant's tables are made as provisioning makes them.
+    static func schemaScript(schema: SQLIdentifier, role: SQLIdentifier, createRole: Bool = true,
+                             scopes: [MigrationScope], versions: [String: Int]? = nil) -> String {
+        // Our own DDL, identifiers derived from a UUID and validated by SQLIdentifier.
+        var script = createRole ? """
+            CREATE ROLE \(role.quoted) NOLOGIN;
+            GRANT \(role.quoted) TO SESSION_USER;
+
+            """ : ""
+        script += """
+            CREATE SCHEMA \(schema.quoted);
+            GRANT USAGE ON SCHEMA \(schema.quoted) TO \(role.quoted);
+            ALTER DEFAULT PRIVILEGES IN SCHEMA \(schema.quoted) GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO \(role.quoted);
+            ALTER DEFAULT PRIVILEGES IN SCHEMA \(schema.quoted) GRANT USAGE, SELECT ON SEQUENCES TO \(role.quoted);
+            SET LOCAL search_path TO \(schema.quoted);
+            CREATE TABLE schema_migrations (
+                scope text NOT NULL, version integer NOT NULL, name text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (scope, version));
+
+            """
+        var recorded: [String] = []
+        for scope in scopes {
+            let upTo = versions.map { $0[scope.id] ?? 0 } ?? scope.head
+            for migration in scope.migrations where migration.version <= upTo {
+                let body = migration.sql.trimmingCharacters(in: .whitespacesAndNewlines)
+                script += (body.hasSuffix(";") ? body : body + ";") + "\n"
+                recorded.append("(\(SQLIdentifier.literal(scope.id)), \(migration.version), \(SQLIdentifier.literal(migration.name)))")
+            }
+        }
+        if !recorded.isEmpty {
+            script += "INSERT INTO schema_migrations (scope, version, name) VALUES \(recorded.joined(separator: ", "));\n"
+        }
+        script += "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_migrations FROM \(role.quoted);\n"
+        return script
     }
 
     /// A tenant schema with its catalog row and no users: for benchmarks and fixtures.

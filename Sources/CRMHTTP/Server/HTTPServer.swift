@@ -15,6 +15,7 @@ public enum HTTPServer {
         HealthRoutes.register(on: router, db: services.db)
         MetricsRoutes.register(on: router, token: services.config.metricsToken)
         OpsRoutes.register(on: router, services: services)
+        OpsBackupRoutes.register(on: router, services: services)
         let api = router.group("api/v1")
             .add(middleware: TenantMiddleware(directory: services.directory, baseDomain: services.config.baseDomain))
             .add(middleware: UsageMiddleware(usage: services.usage, metrics: httpMetrics))

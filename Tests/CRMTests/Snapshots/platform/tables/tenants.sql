@@ -13,8 +13,7 @@ CREATE TABLE tenants (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     activated_at timestamp with time zone,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    cancelled_at timestamp with time zone,
-    purge_after timestamp with time zone
+    legal_hold boolean DEFAULT false NOT NULL
 );
 ALTER TABLE tenants ADD CONSTRAINT tenants_check CHECK (((status = 'spare'::text) OR ((slug IS NOT NULL) AND (name IS NOT NULL) AND (plan_id IS NOT NULL))));
 ALTER TABLE tenants ADD CONSTRAINT tenants_pkey PRIMARY KEY (id);
