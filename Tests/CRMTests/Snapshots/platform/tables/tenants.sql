@@ -13,8 +13,12 @@ CREATE TABLE tenants (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     activated_at timestamp with time zone,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    legal_hold boolean DEFAULT false NOT NULL
+    cancelled_at timestamp with time zone,
+    purge_after timestamp with time zone,
+    legal_hold boolean DEFAULT false NOT NULL,
+    admin_lock jsonb
 );
+ALTER TABLE tenants ADD CONSTRAINT tenants_admin_lock_check CHECK (((admin_lock IS NULL) OR ((jsonb_typeof(admin_lock) = 'object'::text) AND (admin_lock ? 'reason'::text) AND (admin_lock ? 'at'::text))));
 ALTER TABLE tenants ADD CONSTRAINT tenants_check CHECK (((status = 'spare'::text) OR ((slug IS NOT NULL) AND (name IS NOT NULL) AND (plan_id IS NOT NULL))));
 ALTER TABLE tenants ADD CONSTRAINT tenants_pkey PRIMARY KEY (id);
 ALTER TABLE tenants ADD CONSTRAINT tenants_plan_id_fkey FOREIGN KEY (plan_id) REFERENCES plans(id);
