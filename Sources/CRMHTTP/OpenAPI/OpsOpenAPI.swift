@@ -72,6 +72,18 @@ enum OpsOpenAPI {
                 responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("The tenant", tenant))],
                                                 errors: [400, 401, 403, 404, 409, 413, 422, 503]))))
         }
+        paths[OpenAPI.Path(rawValue: "/ops/v1/tenants/{slug}/lock")] = .b(OpenAPI.PathItem(parameters: slugParameter, post: OpenAPI.Operation(
+            tags: ["tenants"], summary: "Lock a tenant: every request 423 tenant-locked, its jobs wait; billing status untouched (operator role ops)",
+            operationId: "lockTenant", parameters: key,
+            requestBody: OpenAPI.Request(content: OpenAPIResponses.json(.object(properties: ["reason": .string(minLength: 1, maxLength: 500)])),
+                                         required: true),
+            responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("The tenant", tenant))],
+                                            errors: [400, 401, 403, 404, 413, 415, 422, 503]))))
+        paths[OpenAPI.Path(rawValue: "/ops/v1/tenants/{slug}/unlock")] = .b(OpenAPI.PathItem(parameters: slugParameter, post: OpenAPI.Operation(
+            tags: ["tenants"], summary: "Lift an operator's lock (operator role ops)", operationId: "unlockTenant", parameters: key,
+            responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("The tenant", tenant))],
+                                            errors: [401, 403, 404, 422, 503]))))
+        OpsBackupOpenAPI.add(to: &paths, slugParameter: slugParameter, key: key)
         paths[OpenAPI.Path(rawValue: "/ops/v1/tenants/{slug}/usage")] = .b(OpenAPI.PathItem(parameters: slugParameter, get: OpenAPI.Operation(
             tags: ["tenants"], summary: "A tenant's plan limits and usage: seats, records, storage, API calls today and per day (30 days)",
             operationId: "getTenantUsage",
@@ -129,6 +141,9 @@ enum OpsOpenAPI {
                 "seats": .integer, "records": .integer(format: .int64), "storage_bytes": .integer(format: .int64),
                 "api_calls_today": .integer(format: .int64),
             ], additionalProperties: .a(false)),
+            "admin_lock": .object(required: false, description: "The operators' lock, apart from status; absent when not locked",
+                                  properties: ["reason": .string, "at": .string(format: .dateTime), "by": .string(required: false)],
+                                  additionalProperties: .a(false)),
         ], additionalProperties: .a(false))
     }
 

@@ -14,7 +14,7 @@ struct BillingSchemaTests {
                 == "Europe/Berlin USD")
         let row = try await BillingFixture.text(services, """
             SELECT s.status || ' ' || v.plan_id || ' v' || v.version || ' ' || s.quantity || ' '
-                   || extract(epoch FROM s.trial_end - t.created_at)::int8
+                   || extract(epoch FROM s.trial_end - s.current_period_start)::int8
             FROM platform.subscriptions s JOIN platform.plan_versions v ON v.id = s.plan_version_id
             JOIN platform.tenants t ON t.id = s.tenant_id WHERE s.tenant_id = \(tenant.id)
             """)

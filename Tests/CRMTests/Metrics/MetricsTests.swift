@@ -56,6 +56,21 @@ struct MetricsTests {
         }
     }
 
+    @Test("without a token /metrics answers this machine only: a client elsewhere (through a trusted proxy) gets 403")
+    func loopbackOnly() async throws {
+        let shared = try await TestEnvironment.shared.services()
+        var config = shared.config
+        config.trustForwardedFor = true
+        let services = AppServices(config: config, db: shared.db)
+        try await TestAPI(services: services).run { client in
+            let outside = try await client.call(.get, "/metrics", headers: ["X-Forwarded-For": "203.0.113.9"])
+            #expect(outside.status == 403)
+            #expect(!outside.text.contains("crm_tenant_top_api_calls"))
+            let local = try await client.call(.get, "/metrics", headers: ["X-Forwarded-For": "127.0.0.1"])
+            #expect(local.status == 200)
+        }
+    }
+
     @Test("the same traffic mix from 5 and from 50 tenants gives the same series (the top-20 gauge aside, ≤ 21), no tenant in other labels")
     func cardinality() {
         let five = MetricsCardinality.run(tenants: 5)

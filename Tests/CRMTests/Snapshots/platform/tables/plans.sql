@@ -9,3 +9,4 @@ CREATE TABLE plans (
 );
 ALTER TABLE plans ADD CONSTRAINT plans_pkey PRIMARY KEY (id);
 ALTER TABLE plans ADD CONSTRAINT plans_price_per_seat_minor_check CHECK ((price_per_seat_minor >= 0));
+CREATE TRIGGER plan_first_version AFTER INSERT ON platform.plans FOR EACH ROW EXECUTE FUNCTION plan_first_version();
