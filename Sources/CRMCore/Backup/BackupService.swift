@@ -40,6 +40,8 @@ public struct BackupService: Sendable {
     public let services: AppServices
     /// Where bundles go: `CRM_BACKUP_DIR`, by default `.data/backups` under the working directory.
     public let root: URL
+    /// How long an in-place restore waits after making the tenant read-only (the directory cache's TTL and a margin).
+    public var readOnlySettle: Duration = .milliseconds(2500)
     let audit = AuditLog()
 
     public init(services: AppServices, root: URL? = nil) {
@@ -291,6 +293,9 @@ public struct BackupService: Sendable {
         let windowStart = ContinuousClock.now
         try await setStatus(tenant, .suspended, onlyIf: previous)
         do {
+            // Other instances cache the catalog for TenantDirectory's 2 s: wait them out before the
+            // pre-restore snapshot, so writes they still took are in it.
+            try await Task.sleep(for: readOnlySettle)
             let pre = try await backup(tenant, kind: .preRestore)
             let stamp = String(Int(services.clock.now().timeIntervalSince1970))
             let temp = TenantSchema(schema: try SQLIdentifier(live.schema.name + "__r" + stamp), role: live.role)

@@ -52,7 +52,20 @@ struct BundleRestorer: Sendable {
             try await tx.runScript(fks.map { "ALTER TABLE \(SQLIdentifier.quote($0.table)) DROP CONSTRAINT \(SQLIdentifier.quote($0.name));" }
                 .joined(separator: "\n"))
         }
+        // Indexes that back no constraint are dropped for the load and rebuilt after it, from the
+        // definitions PostgreSQL gives for the ones our migrations just made (as pg_restore orders it).
+        var indexes: [(String, String)] = []
+        for try await row in try await tx.query("""
+            SELECT i.relname::text, pg_get_indexdef(i.oid) FROM pg_index x
+            JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
+            WHERE c.relnamespace = \(target.schema.name)::regnamespace AND c.relname <> 'schema_migrations'
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.oid)
+            """).decode((String, String).self) { indexes.append(row) }
+        if !indexes.isEmpty {
+            try await tx.runScript(indexes.map { "DROP INDEX \(target.schema.quoted).\(SQLIdentifier.quote($0.0));" }.joined(separator: "\n"))
+        }
         for table in manifest.tables where !metadataTables.contains(table.name) { try await copy(table, in: tx) }
+        for (_, definition) in indexes { try await tx.execute(PostgresQuery(unsafeSQL: definition)) }
         var after = fks.map { "ALTER TABLE \(SQLIdentifier.quote($0.table)) ADD CONSTRAINT \(SQLIdentifier.quote($0.name)) \($0.definition);" }
         after += all.map { "ALTER TABLE \(SQLIdentifier.quote($0)) ENABLE TRIGGER USER;" }
         if !after.isEmpty { try await tx.runScript(after.joined(separator: "\n")) }

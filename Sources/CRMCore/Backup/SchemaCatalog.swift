@@ -19,13 +19,15 @@ struct SchemaCatalog: Sendable {
         var columns: [String: [BundleManifest.Column]] = [:]
         var names: [String] = []
         // Generated columns are left out: COPY cannot load them and PostgreSQL recomputes them.
+        // Columns in name order, not physical order: a restored table gets a custom field's column
+        // after the module columns a later migration added, and its hash must still match.
         for try await (table, column, type, category, typname) in try await tx.query("""
             SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), t.typcategory::text, t.typname::text
             FROM pg_class c
             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
             JOIN pg_type t ON t.oid = a.atttypid
             WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = \(schema)) AND c.relkind IN ('r', 'p')
-            ORDER BY c.relname, a.attnum
+            ORDER BY c.relname, a.attname
             """).decode((String, String, String, String, String).self) {
             guard !skipped.contains(table) else { continue }
             if columns[table] == nil { names.append(table) }

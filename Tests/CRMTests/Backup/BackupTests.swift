@@ -44,6 +44,9 @@ struct BackupTests {
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
             try await f.addField("customer", ["api_name": "region", "label": "Region", "type": "text"])
+            // Leads: generated columns (left out of the bundle, recomputed) and an optional module's scope.
+            try await f.enable("leads")
+            _ = try await f.create("lead", ["name": "Li Lei", "company": "ACME Ltd.", "phone": "+86 138-0013-8000"])
             let acme = try #require(try await f.create("customer", ["name": "Acme\tTab \\ Back\nLine", "region": "east"])["id"] as? String)
             _ = try await f.create("contact", ["customer_id": acme, "name": "Chen Jing"])
             for i in 0..<20 { _ = try await f.create("customer", ["name": "Customer \(i)", "region": "r\(i % 3)"]) }
@@ -69,6 +72,8 @@ struct BackupTests {
             let created = try await client.call(.post, "/api/v1/records/customer", tenant: newSlug, token: token,
                                                 json: ["name": "Made in the copy", "region": "west"])
             #expect(created.status == 201)
+            let lead = try await client.call(.post, "/api/v1/records/lead", tenant: newSlug, token: token, json: ["name": "Han", "company": "Other Co"])
+            #expect(lead.status == 201, "\(lead.text)")
             // The original is untouched.
             #expect(try await client.call(.get, "/api/v1/records/customer?limit=200", tenant: f.t.slug, token: f.admin).data.count == 21)
         }
@@ -109,6 +114,7 @@ struct BackupTests {
         let b = Self.service(services)
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
+            try await f.enable("leads")
             let kept = try #require(try await f.create("customer", ["name": "Kept"])["id"] as? String)
             let erased = try #require(try await f.create("customer", ["name": "Erased Person"])["id"] as? String)
             _ = try await f.create("contact", ["customer_id": erased, "name": "Contact of erased", "email": "gone@example.com"])
@@ -139,6 +145,9 @@ struct BackupTests {
             let interaction = try await client.call(.post, "/api/v1/records/interaction", tenant: f.t.slug, token: token,
                                                     json: ["customer_id": customer, "kind": "call", "occurred_at": "2026-11-20T09:30:00Z", "summary": "hello"])
             #expect(interaction.status == 201, "\(interaction.text)")
+            // So do the leads module's functions (duplicate check with a pinned search_path).
+            let lead = try await client.call(.post, "/api/v1/records/lead", tenant: f.t.slug, token: token, json: ["name": "Wu", "company": "Wu Ltd"])
+            #expect(lead.status == 201, "\(lead.text)")
         }
     }
 
@@ -203,6 +212,16 @@ struct BackupTests {
             """) == 1)
         let again = try await b.purge(slug: t.slug, confirm: t.slug, actor: "test")
         #expect(again.purged == false)
+        // The pre-purge bundle brings the company back under a new slug.
+        let prePurge = try #require(result.prePurgeBackupId)
+        let bundle = try #require(try await b.record(prePurge).path)
+        let back = Fixtures.uniqueSlug("revived")
+        _ = try await b.restore(bundle: bundle, asSlug: back, actor: "test")
+        try await TestAPI(services: services).run { client in
+            _ = try await client.login(back, t.adminEmail, t.adminPassword)
+        }
+        // In place is refused: its tenant is gone.
+        await Self.expectError({ _ = try await b.restore(bundle: bundle, asSlug: nil, actor: "test") }, code: "tenant_gone")
     }
 
     @Test("bad inputs: unknown slug, missing bundle, taken or invalid --as slug, unknown record: clear errors, 4xx over HTTP")
