@@ -5,7 +5,7 @@ import Foundation
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant", abstract: "Create and manage tenants (companies).",
-        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Lock.self, Unlock.self, Prepare.self, Apply.self, ExportBlueprint.self,
+        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Lock.self, Unlock.self, LegalHold.self, Prepare.self, Apply.self, ExportBlueprint.self,
                       BackupCommands.Backup.self, BackupCommands.Backups.self, BackupCommands.Restore.self, BackupCommands.Export.self,
                       BackupCommands.Erase.self, BackupCommands.Purge.self])
 
@@ -100,6 +100,21 @@ struct TenantCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Lift an operator's lock on a tenant.")
         @Argument var slug: String
         func run() async throws { try await TenantCommand.setLock(slug, reason: nil) }
+    }
+
+    struct LegalHold: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "legal-hold", abstract: "Put a tenant under legal hold (never purged while on) or lift it: on or off.")
+        @Argument var slug: String
+        @Argument(help: "on or off.") var state: String
+        func run() async throws {
+            guard state == "on" || state == "off" else { throw ValidationError("say on or off") }
+            try await withServices { services, _ in
+                let t = try await services.tenants.setLegalHold(slug: slug, state == "on", actor: AuditEntry(actorType: "cli", action: ""),
+                                                                meta: .commandLine)
+                print("\(t.slug): legal hold \(state)")
+            }
+        }
     }
 
     static func setLock(_ slug: String, reason: String?) async throws {

@@ -153,6 +153,33 @@ public struct TenantService: Sendable {
         return tenant
     }
 
+    /// Puts a tenant under legal hold (never purged while it lasts) or lifts it. Returns the tenant.
+    public func setLegalHold(slug: String, _ on: Bool, actor: AuditEntry, meta: RequestMeta) async throws -> Tenant {
+        try await db.platformTransaction(searchPath: OperatorIdentity.platform) { tx in
+            guard let tenant = try await store.find(slug: slug, in: tx) else { throw CRMError(.tenantNotFound, "No tenant '\(slug)'.") }
+            let changed = try await tx.update(
+                "UPDATE platform.tenants SET legal_hold = \(on), updated_at = now() WHERE id = \(tenant.id) AND legal_hold <> \(on)")
+            if changed > 0 {
+                var entry = actor
+                entry.action = on ? "tenant.legal_hold.on" : "tenant.legal_hold.off"
+                entry.targetType = "tenant"
+                entry.targetId = tenant.id.uuidString.lowercased()
+                try await audit.record(entry, meta: meta, at: clock.now(), in: tx)
+            }
+            return tenant
+        }
+    }
+
+    /// Whether the tenant is under legal hold.
+    public func legalHold(tenantId: UUID) async throws -> Bool {
+        try await db.platformTransaction { tx in
+            for try await on in try await tx.query("SELECT legal_hold FROM platform.tenants WHERE id = \(tenantId)").decode(Bool.self) {
+                return on
+            }
+            return false
+        }
+    }
+
     /// Suspends (read-only) or resumes a tenant; doing it twice is harmless.
     public func setSuspended(slug: String, _ suspended: Bool, actor: AuditEntry, meta: RequestMeta) async throws -> Tenant {
         let tenant: Tenant = try await db.platformTransaction(searchPath: OperatorIdentity.platform) { tx in

@@ -83,6 +83,13 @@ enum OpsOpenAPI {
             tags: ["tenants"], summary: "Lift an operator's lock (operator role ops)", operationId: "unlockTenant", parameters: key,
             responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("The tenant", tenant))],
                                             errors: [401, 403, 404, 422, 503]))))
+        paths[OpenAPI.Path(rawValue: "/ops/v1/tenants/{slug}/legal-hold")] = .b(OpenAPI.PathItem(parameters: slugParameter, post: OpenAPI.Operation(
+            tags: ["tenants"], summary: "Put a tenant under legal hold (never purged) or lift it (operator role ops)",
+            operationId: "setLegalHold", parameters: key,
+            requestBody: OpenAPI.Request(content: OpenAPIResponses.json(.object(properties: ["on": .boolean])), required: true),
+            responses: OpenAPIResponses.map([(200, OpenAPIResponses.success("The hold", .object(properties: [
+                "slug": .string, "legal_hold": .boolean,
+            ], additionalProperties: .a(false))))], errors: [400, 401, 403, 404, 413, 415, 422, 503]))))
         OpsBackupOpenAPI.add(to: &paths, slugParameter: slugParameter, key: key)
         paths[OpenAPI.Path(rawValue: "/ops/v1/tenants/{slug}/usage")] = .b(OpenAPI.PathItem(parameters: slugParameter, get: OpenAPI.Operation(
             tags: ["tenants"], summary: "A tenant's plan limits and usage: seats, records, storage, API calls today and per day (30 days)",

@@ -23,6 +23,15 @@ enum OpsRoutes {
         }
     }
 
+    struct LegalHoldBody: Decodable {
+        var on: Bool
+    }
+
+    struct LegalHoldOut: Encodable {
+        var slug: String
+        var legalHold: Bool
+    }
+
     struct LockBody: Decodable {
         var reason: String
     }
@@ -107,6 +116,13 @@ enum OpsRoutes {
             let tenant = try await services.tenants.setAdminLock(slug: try context.parameters.require("slug"), reason: body.reason,
                                                                  actor: context.operatorActor(), meta: context.meta)
             return try JSONOut.response(TenantOut(tenant))
+        }
+        authed.post("tenants/:slug/legal-hold") { request, context -> Response in
+            _ = try context.requireOperator(.ops)
+            let body = try await JSONBody.decode(LegalHoldBody.self, from: request, limit: limit)
+            let tenant = try await services.tenants.setLegalHold(slug: try context.parameters.require("slug"), body.on,
+                                                                 actor: context.operatorActor(), meta: context.meta)
+            return try JSONOut.response(LegalHoldOut(slug: tenant.slug, legalHold: body.on))
         }
         authed.post("tenants/:slug/unlock") { _, context -> Response in
             _ = try context.requireOperator(.ops)

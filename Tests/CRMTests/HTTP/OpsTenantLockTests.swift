@@ -57,6 +57,33 @@ struct OpsTenantLockTests {
         }
     }
 
+    @Test("legal hold: set by ops, recorded in the audit, and a cancelled tenant under it is not purged")
+    func legalHold() async throws {
+        let services = try await TestEnvironment.shared.services()
+        let op = try await Fixtures.operator(services, role: .ops)
+        let tenant = try await Fixtures.tenant(services)
+        try await TestAPI(services: services).run { client in
+            let token = try await client.operatorLogin(op.email, op.password)
+            let on = try await client.call(.post, "/ops/v1/tenants/\(tenant.slug)/legal-hold", token: token, json: ["on": true])
+            #expect(on.status == 200 && on.object["legal_hold"] as? Bool == true, "\(on.text)")
+            #expect(try await services.tenants.legalHold(tenantId: tenant.tenant.id))
+            for bad: [String: Any] in [[:], ["on": "yes"], ["on": 1]] {
+                let r = try await client.call(.post, "/ops/v1/tenants/\(tenant.slug)/legal-hold", token: token, json: bad)
+                #expect(r.status == 400, "\(bad): \(r.text)")
+            }
+            try await services.db.platformTransaction { tx in
+                try await tx.execute("""
+                    UPDATE platform.tenants SET status = 'cancelled', purge_after = now() - interval '1 day' WHERE id = \(tenant.tenant.id)
+                    """)
+            }
+            let purge = try await client.call(.post, "/ops/v1/tenants/\(tenant.slug)/purge", token: token, json: ["confirm": tenant.slug])
+            #expect(purge.status == 409, "\(purge.text)")
+            let off = try await client.call(.post, "/ops/v1/tenants/\(tenant.slug)/legal-hold", token: token, json: ["on": false])
+            #expect(off.object["legal_hold"] as? Bool == false)
+            #expect(try await services.tenants.legalHold(tenantId: tenant.tenant.id) == false)
+        }
+    }
+
     @Test("locking needs a reason and the ops role; an unknown tenant is 404")
     func badLockInput() async throws {
         let services = try await TestEnvironment.shared.services()
