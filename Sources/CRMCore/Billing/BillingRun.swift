@@ -171,6 +171,10 @@ public struct BillingRun: Sendable {
     func billOne(_ subscriptionId: UUID, asOf: Date, runId: UUID, dryRun: Bool) async -> Outcome {
         do {
             let outcome = try await db.platformTransaction { tx -> Outcome in
+                // Not waiting for the WAL flush is safe here: the transaction is atomic and idempotent, so one
+                // lost in a crash only leaves its subscription due, and the next run bills it. Drafts are
+                // numbered later, by transactions that do wait.
+                try await tx.execute("SELECT set_config('synchronous_commit', 'off', true)")
                 let outcome = try await SubscriptionBilling.advance(subscriptionId, asOf: asOf, runId: dryRun ? nil : runId,
                                                                      now: clock.now(), in: tx)
                 if dryRun { throw DryRunOutcome(outcome: outcome) }
