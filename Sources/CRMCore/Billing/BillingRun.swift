@@ -11,8 +11,8 @@ public struct BillingRun: Sendable {
     public let clock: any WallClock
     /// Collects payment of each finalized invoice (nil: invoices stay open).
     public let collector: PaymentCollector?
-    /// Subscriptions billed side by side within a page.
-    public var concurrency = 4
+    /// Subscriptions billed side by side within a page (each its own short transaction).
+    public var concurrency = 8
     /// Drafts finalized per transaction.
     public var finalizeBatch = 250
     /// Benchmarks turn the advisory lock off to show that the unique index alone keeps one invoice per period.
@@ -65,6 +65,9 @@ public struct BillingRun: Sendable {
                     var got = false
                     for try await ok in try await tx.query("SELECT pg_try_advisory_xact_lock(\(Self.lockKey))").decode(Bool.self) { got = ok }
                     guard got else { return false }
+                    // This transaction only holds the lock while other connections work; a long run
+                    // must not be cut off by the pool's idle-in-transaction timeout.
+                    try await tx.execute("SELECT set_config('idle_in_transaction_session_timeout', '0', true)")
                     try await work(&result)
                     return true
                 }
@@ -168,6 +171,10 @@ public struct BillingRun: Sendable {
     func billOne(_ subscriptionId: UUID, asOf: Date, runId: UUID, dryRun: Bool) async -> Outcome {
         do {
             let outcome = try await db.platformTransaction { tx -> Outcome in
+                // Not waiting for the WAL flush is safe here: the transaction is atomic and idempotent, so one
+                // lost in a crash only leaves its subscription due, and the next run bills it. Drafts are
+                // numbered later, by transactions that do wait.
+                try await tx.execute("SELECT set_config('synchronous_commit', 'off', true)")
                 let outcome = try await SubscriptionBilling.advance(subscriptionId, asOf: asOf, runId: dryRun ? nil : runId,
                                                                      now: clock.now(), in: tx)
                 if dryRun { throw DryRunOutcome(outcome: outcome) }
@@ -207,7 +214,7 @@ public struct BillingRun: Sendable {
                     """)
                 var ids: [UUID] = []
                 for try await id in rows.decode(UUID.self) { ids.append(id) }
-                for id in ids { try await InvoiceFinalizer.finalize(id, now: clock.now(), in: tx) }
+                try await InvoiceFinalizer.finalizeBatch(ids, now: clock.now(), in: tx)
                 return ids
             }
             if finalized.isEmpty { break }
@@ -255,7 +262,7 @@ public enum SubscriptionBilling {
                         \(now), \(periodEnd), 'system:billing_run')
                 """)
         }
-        guard let version = try await PlanVersion.find(versionId, in: tx) else { return .failed("plan version missing") }
+        guard let version = try await PlanVersionCache.shared.find(versionId, in: tx) else { return .failed("plan version missing") }
 
         // The next period; a trial ends into a first period up to the next calendar boundary, prorated by days.
         let start = periodEnd
@@ -273,40 +280,41 @@ public enum SubscriptionBilling {
 
         let invoiceId = UUID.v7(now: now)
         let dedupe = "sub:\(id.uuidString.lowercased()):\(RFC3339.format(start)):recurring"
-        let inserted = try await tx.query("""
-            INSERT INTO platform.invoices (id, tenant_id, subscription_id, kind, status, currency, period_start, period_end,
-                                           subtotal_minor, total_minor, dedupe_key, billing_run_id, created_at)
-            VALUES (\(invoiceId), \(tenantId), \(id), 'recurring', 'draft', \(version.currency), \(start), \(end),
-                    \(seatAmount + baseAmount), \(seatAmount + baseAmount), \(dedupe), \(runId), \(now))
-            ON CONFLICT DO NOTHING RETURNING id
-            """)
+        let planName = "\(version.planId.capitalized) (v\(version.version))"
+        let seatText = planName + " seats " + calendar.localDate(start) + " – " + calendar.localDate(end)
+        // One round trip: the invoice (a conflict means this period is billed already), its lines only
+        // if it was new, and the subscription moved on to the period just billed.
         var created = false
-        for try await _ in inserted { created = true }
-        if created {
-            let planName = "\(version.planId.capitalized) (v\(version.version))"
-            try await tx.execute("""
+        for try await n in try await tx.query("""
+            WITH inv AS (
+                INSERT INTO platform.invoices (id, tenant_id, subscription_id, kind, status, currency, period_start, period_end,
+                                               subtotal_minor, total_minor, dedupe_key, billing_run_id, created_at)
+                VALUES (\(invoiceId), \(tenantId), \(id), 'recurring', 'draft', \(version.currency), \(start), \(end),
+                        \(seatAmount + baseAmount), \(seatAmount + baseAmount), \(dedupe), \(runId), \(now))
+                ON CONFLICT DO NOTHING RETURNING id
+            ), seat AS (
                 INSERT INTO platform.invoice_lines (id, invoice_id, line_no, kind, description, plan_version_id, quantity,
                     unit_amount_minor, amount_minor, service_start, service_end, proration_num, proration_den)
-                VALUES (\(UUID.v7(now: now)), \(invoiceId), 1, 'recurring_seat', \(planName + " seats " + calendar.localDate(start) + " – " + calendar.localDate(end)),
-                        \(version.id), \(seats), \(version.seatPriceMinor), \(seatAmount), \(start), \(end), \(num), \(den))
-                """)
-            if version.basePriceMinor > 0 {
-                try await tx.execute("""
-                    INSERT INTO platform.invoice_lines (id, invoice_id, line_no, kind, description, plan_version_id, quantity,
-                        unit_amount_minor, amount_minor, service_start, service_end, proration_num, proration_den)
-                    VALUES (\(UUID.v7(now: now)), \(invoiceId), 2, 'recurring_base', \(planName + " base fee"), \(version.id), 1,
-                            \(version.basePriceMinor), \(baseAmount), \(start), \(end), \(num), \(den))
-                    """)
-            }
-        }
-        try await tx.execute("""
-            UPDATE platform.subscriptions SET current_period_start = \(start), current_period_end = \(end),
-                plan_version_id = \(versionId), quantity = \(seats), pending_plan_version_id = NULL, pending_quantity = NULL,
-                pending_effective_at = NULL, status = CASE WHEN status = 'trial' THEN 'active' ELSE status END,
-                trial_end = CASE WHEN status = 'trial' THEN coalesce(trial_end, \(start)) ELSE trial_end END,
-                lock_version = lock_version + 1, updated_at = \(now)
-            WHERE id = \(id)
-            """)
+                SELECT \(UUID.v7(now: now)), inv.id, 1, 'recurring_seat', \(seatText), \(version.id), \(seats), \(version.seatPriceMinor),
+                       \(seatAmount), \(start), \(end), \(num), \(den)
+                FROM inv RETURNING 1
+            ), base AS (
+                INSERT INTO platform.invoice_lines (id, invoice_id, line_no, kind, description, plan_version_id, quantity,
+                    unit_amount_minor, amount_minor, service_start, service_end, proration_num, proration_den)
+                SELECT \(UUID.v7(now: now)), inv.id, 2, 'recurring_base', \(planName + " base fee"), \(version.id), 1,
+                       \(version.basePriceMinor), \(baseAmount), \(start), \(end), \(num), \(den)
+                FROM inv WHERE \(version.basePriceMinor) > 0 RETURNING 1
+            ), sub AS (
+                UPDATE platform.subscriptions SET current_period_start = \(start), current_period_end = \(end),
+                    plan_version_id = \(versionId), quantity = \(seats), pending_plan_version_id = NULL, pending_quantity = NULL,
+                    pending_effective_at = NULL, status = CASE WHEN status = 'trial' THEN 'active' ELSE status END,
+                    trial_end = CASE WHEN status = 'trial' THEN coalesce(trial_end, \(start)) ELSE trial_end END,
+                    lock_version = lock_version + 1, updated_at = \(now)
+                WHERE id = \(id) RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM inv)::int8 + 0 * (SELECT count(*) FROM seat) + 0 * (SELECT count(*) FROM base)
+                   + 0 * (SELECT count(*) FROM sub)
+            """).decode(Int64.self) { created = n > 0 }
         if status == "trial" {
             try await tx.execute("UPDATE platform.tenants SET status = 'active', updated_at = \(now) WHERE id = \(tenantId) AND status = 'trial'")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import PostgresNIO
 
 /// One immutable published price list of a plan; subscriptions and invoice lines point at it.
@@ -46,4 +47,27 @@ public struct PlanVersion: Sendable, Codable, Equatable {
 
     /// The full price of `quantity` seats for one whole period.
     public func fullPrice(quantity: Int) -> Int64 { seatPriceMinor * Int64(quantity) + basePriceMinor }
+}
+
+/// Published plan versions never change (a trigger sees to it), so a process may keep them once read.
+final class PlanVersionCache: Sendable {
+    static let shared = PlanVersionCache()
+    private let versions = NIOLockedValueBox<[UUID: PlanVersion]>([:])
+
+    func find(_ id: UUID, in tx: Transaction) async throws -> PlanVersion? {
+        if let known = versions.withLockedValue({ $0[id] }) { return known }
+        guard let version = try await PlanVersion.find(id, in: tx) else { return nil }
+        // Only published versions are immutable; a draft version could still change.
+        if try await PlanVersion.isPublished(id, in: tx) { versions.withLockedValue { $0[id] = version } }
+        return version
+    }
+}
+
+extension PlanVersion {
+    static func isPublished(_ id: UUID, in tx: Transaction) async throws -> Bool {
+        for try await p in try await tx.query("SELECT published_at IS NOT NULL FROM platform.plan_versions WHERE id = \(id)").decode(Bool.self) {
+            return p
+        }
+        return false
+    }
 }
