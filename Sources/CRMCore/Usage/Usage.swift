@@ -16,11 +16,13 @@ public final class UsageServices: Sendable {
     public let fleet: FleetGauges
     /// How often `work()` flushes and refreshes the fleet gauges.
     public let interval: Duration
-    private let stopped = NIOLockedValueBox(false)
+    /// Whether limits refuse calls (else they are metered and reported only).
+    public let enforce: Bool
 
     public init(db: Database, clock: any WallClock, instanceId: String? = nil, interval: Duration = .seconds(60),
-                jobKinds: @escaping @Sendable () -> [String] = { [] }) {
+                enforce: Bool = true, jobKinds: @escaping @Sendable () -> [String] = { [] }) {
         self.db = db
+        self.enforce = enforce
         self.meter = UsageMeter(instanceId: instanceId, clock: clock)
         self.flusher = UsageFlusher(db: db, meter: meter)
         self.limits = PlanLimits(db: db, clock: clock)

@@ -53,6 +53,7 @@ struct UsageMeteringTests {
     func meteringAtScale() async throws {
         let services = try await TestEnvironment.shared.services()
         let result = try await MeteringBenchmark.run(db: services.db)
+        print("metering: \(result)")
         #expect(result.writes <= 10, "\(result)")
         #expect(result.storedTotal == 1_000_000, "\(result)")
         #expect(result.exactPerTenant && result.replayChangedNothing, "\(result)")
