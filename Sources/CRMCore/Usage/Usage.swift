@@ -35,6 +35,8 @@ public final class UsageServices: Sendable {
     /// The loop `crm serve` runs: every `interval` a flush and a fleet-gauge refresh. It ends
     /// when the task is cancelled; the caller then calls `flushOnShutdown`.
     public func work(logger: Logger) async {
+        // The fleet gauges soon after start (the pool starts beside this service), not a minute later.
+        if (try? await Task.sleep(for: .seconds(2))) != nil, !Task.isCancelled { try? await fleet.refresh() }
         while !Task.isCancelled {
             do { try await Task.sleep(for: interval) } catch { break }
             await tick(logger: logger)
