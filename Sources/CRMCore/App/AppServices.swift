@@ -100,7 +100,8 @@ public struct AppServices: Sendable {
         self.events = ChangeEventDispatcher(consumers: registry.eventConsumers + [WebhookEventConsumer()], lanes: config.eventLanes)
         self.webhooks = Webhooks(jobs: jobs, clock: clock, policy: WebhookURLPolicy(allowPrivate: config.webhookAllowPrivate))
         let runner = jobRunner
-        self.usage = UsageServices(db: db, clock: clock, instanceId: config.instanceId, jobKinds: { runner.registeredKinds })
+        self.usage = UsageServices(db: db, clock: clock, instanceId: config.instanceId,
+                                   enforce: config.enforcePlanLimits, jobKinds: { runner.registeredKinds })
         webhooks.register(on: jobRunner)
         ModuleJobs.register(on: jobRunner, services: self)
         NoticeMailJob.register(on: jobRunner, settings: config.mail)

@@ -37,6 +37,9 @@ public struct AppConfig: Sendable {
     public var instanceId: String?
     /// When set, `GET /metrics` wants `Authorization: Bearer <token>` (`CRM_METRICS_TOKEN`).
     public var metricsToken: String?
+    /// Refuse calls past the plan's API quota, records and seats (`CRM_ENFORCE_PLAN_LIMITS`;
+    /// off: metered and reported only — the throughput benchmarks, which outrun any plan).
+    public var enforcePlanLimits = true
 
     /// How long one SQL statement of a tenant request may run, by the kind of request, so a
     /// runaway statement frees its connection long before the default of 30 s.
@@ -74,6 +77,7 @@ public struct AppConfig: Sendable {
         "CRM_LIST_TIMEOUT_MS": "5000",
         "CRM_WRITE_TIMEOUT_MS": "10000",
         "CRM_WEBHOOK_ALLOW_PRIVATE": "false",
+        "CRM_ENFORCE_PLAN_LIMITS": "true",
         "CRM_EVENT_WORKERS": "4",
         "CRM_EVENT_LANES": "2",
     ]
@@ -136,6 +140,7 @@ public struct AppConfig: Sendable {
         config.eventLanes = try reader.int("CRM_EVENT_LANES", 1...16)
         config.instanceId = values["CRM_INSTANCE_ID"].flatMap { $0.isEmpty ? nil : String($0.prefix(100)) }
         config.metricsToken = values["CRM_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        config.enforcePlanLimits = try reader.bool("CRM_ENFORCE_PLAN_LIMITS")
         return config
     }
 

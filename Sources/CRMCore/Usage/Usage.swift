@@ -16,11 +16,13 @@ public final class UsageServices: Sendable {
     public let fleet: FleetGauges
     /// How often `work()` flushes and refreshes the fleet gauges.
     public let interval: Duration
-    private let stopped = NIOLockedValueBox(false)
+    /// Whether limits refuse calls (else they are metered and reported only).
+    public let enforce: Bool
 
     public init(db: Database, clock: any WallClock, instanceId: String? = nil, interval: Duration = .seconds(60),
-                jobKinds: @escaping @Sendable () -> [String] = { [] }) {
+                enforce: Bool = true, jobKinds: @escaping @Sendable () -> [String] = { [] }) {
         self.db = db
+        self.enforce = enforce
         self.meter = UsageMeter(instanceId: instanceId, clock: clock)
         self.flusher = UsageFlusher(db: db, meter: meter)
         self.limits = PlanLimits(db: db, clock: clock)
@@ -33,6 +35,8 @@ public final class UsageServices: Sendable {
     /// The loop `crm serve` runs: every `interval` a flush and a fleet-gauge refresh. It ends
     /// when the task is cancelled; the caller then calls `flushOnShutdown`.
     public func work(logger: Logger) async {
+        // The fleet gauges soon after start (the pool starts beside this service), not a minute later.
+        if (try? await Task.sleep(for: .seconds(2))) != nil, !Task.isCancelled { try? await fleet.refresh() }
         while !Task.isCancelled {
             do { try await Task.sleep(for: interval) } catch { break }
             await tick(logger: logger)

@@ -48,9 +48,12 @@ public struct UsageGauges: Sendable {
         return (records, storage)
     }
 
-    /// Measures every tenant that has data (one at a time: it is a background job).
-    public func refreshAll(logger: Logger) async throws -> Int {
+    /// Measures every tenant that has data (one at a time: it is a background job), and drops
+    /// usage buckets past retention.
+    public func refreshAll(logger: Logger, only: Set<UUID>? = nil) async throws -> Int {
         let tenants: [Tenant] = try await db.platformTransaction { tx in
+            // Daily buckets are kept 400 days (the views show 30; the rest is for disputes).
+            try await tx.execute("DELETE FROM platform.usage_buckets WHERE bucket_start < now() - interval '400 days'")
             var all: [Tenant] = []
             var cursor: (Date, UUID)?
             while true {
@@ -62,7 +65,7 @@ public struct UsageGauges: Sendable {
             return all
         }
         var done = 0
-        for tenant in tenants {
+        for tenant in tenants where only?.contains(tenant.id) ?? true {
             do {
                 try await refresh(tenant)
                 done += 1

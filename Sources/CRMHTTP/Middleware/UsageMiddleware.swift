@@ -15,7 +15,9 @@ struct UsageMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let tenant = try context.requireTenant()
-        let limits = try await usage.limits.limits(plan: tenant.plan)
+        var limits = try await usage.limits.limits(plan: tenant.plan)
+        // Not enforced: counted and reported, never refused (no RateLimit-* either).
+        if !usage.enforce { limits = Limits() }
         let now = usage.meter.clock.now()
         let (allowed, used) = usage.meter.admit(tenant: tenant.id, slug: tenant.slug, limit: limits.apiCallsPerDay, at: now)
         let reset = UsageMeter.secondsToReset(at: now)

@@ -116,7 +116,7 @@ enum AdminOrgRoutes {
                                                       departmentId: body.departmentId.newValue ?? nil, roleIds: body.roleIds ?? [], in: tx)
             }
             let hash = try await services.userAdmin.preparePassword(body.password)
-            let limits = try await services.usage.limits.limits(plan: tenant.plan)
+            let limits = services.usage.enforce ? try await services.usage.limits.limits(plan: tenant.plan) : Limits()
             let (user, seats) = try await services.db.transaction(for: try tenant.schema()) { tx in
                 let authority = UserAdminService.Authority(
                     caller: caller, model: try await services.access.model(for: principal, in: tenant, tx: tx))
@@ -139,7 +139,7 @@ enum AdminOrgRoutes {
             let body = try await JSONBody.decode(UserBody.self, from: request, limit: limit)
             if body.email != nil { throw CRMError.invalid("email", "read_only_field", "The email of a user cannot be changed.") }
             let hash = try await services.userAdmin.preparePassword(body.password)
-            let limits = try await services.usage.limits.limits(plan: tenant.plan)
+            let limits = services.usage.enforce ? try await services.usage.limits.limits(plan: tenant.plan) : Limits()
             let (user, seats) = try await services.db.transaction(for: try tenant.schema()) { tx in
                 let authority = UserAdminService.Authority(
                     caller: caller, model: try await services.access.model(for: principal, in: tenant, tx: tx))

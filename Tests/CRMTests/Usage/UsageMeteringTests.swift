@@ -1,5 +1,6 @@
 @testable import CRMCore
 import Foundation
+import Logging
 import Testing
 
 /// Issue 17 item 4: API calls metered in memory and flushed as running totals.
@@ -53,6 +54,7 @@ struct UsageMeteringTests {
     func meteringAtScale() async throws {
         let services = try await TestEnvironment.shared.services()
         let result = try await MeteringBenchmark.run(db: services.db)
+        print("metering: \(result)")
         #expect(result.writes <= 10, "\(result)")
         #expect(result.storedTotal == 1_000_000, "\(result)")
         #expect(result.exactPerTenant && result.replayChangedNothing, "\(result)")
@@ -71,5 +73,34 @@ struct UsageMeteringTests {
         // The next day starts again.
         #expect(meter.admit(tenant: tenant, slug: "a", limit: 2, at: day.addingTimeInterval(86_400)) == (true, 0))
         #expect(UsageMeter.secondsToReset(at: day) == 86_400 - 100)
+    }
+}
+
+/// The hourly gauges job.
+@Suite("Usage: gauges job")
+struct UsageGaugesJobTests {
+    @Test("the usage.gauges job measures records and storage of every tenant and drops buckets past 400 days")
+    func gaugesJob() async throws {
+        let services = try await TestEnvironment.shared.services()
+        let t = try await Fixtures.tenant(services)
+        let old = Date().addingTimeInterval(-401 * 86_400)
+        try await services.db.platformTransaction { tx in
+            try await tx.execute("""
+                INSERT INTO platform.usage_buckets (tenant_id, metric, bucket_start, instance_id, value)
+                VALUES (\(t.tenant.id), 'api_calls', \(old), 'old-instance', 3)
+                """)
+        }
+        let measured = try await services.usage.gauges.refreshAll(logger: Logger(label: "test"), only: [t.tenant.id])
+        #expect(measured == 1)
+        let (storage, buckets): (Int64, Int64) = try await services.db.platformTransaction { tx in
+            var storage: Int64 = 0, buckets: Int64 = -1
+            for try await s in try await tx.query(
+                "SELECT storage_bytes FROM platform.tenant_usage WHERE tenant_id = \(t.tenant.id)").decode(Int64.self) { storage = s }
+            for try await n in try await tx.query(
+                "SELECT count(*)::int8 FROM platform.usage_buckets WHERE tenant_id = \(t.tenant.id)").decode(Int64.self) { buckets = n }
+            return (storage, buckets)
+        }
+        #expect(storage > 0)
+        #expect(buckets == 0)
     }
 }
