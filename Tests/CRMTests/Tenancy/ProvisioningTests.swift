@@ -19,12 +19,14 @@ struct ProvisioningTests {
         #expect(after.orphanSchemas == 0 && after.orphanRoles == 0, "before \(before), after \(after)")
     }
 
-    /// Tenant schemas and roles that no catalog row names.
+    /// Tenant schemas and roles that no catalog row names. A restore's own schemas (`…__r<ts>`
+    /// being built, `…__old<ts>` kept after an in-place swap) are named by `platform.restores`.
     func counts(_ services: AppServices) async throws -> (orphanSchemas: Int, orphanRoles: Int) {
         try await services.db.platformTransaction { tx in
             var s = 0, r = 0
             for try await n in try await tx.query("""
                 SELECT count(*)::int4 FROM pg_namespace n WHERE n.nspname LIKE 't\\_%'
+                AND n.nspname NOT LIKE '%\\_\\_r%' AND n.nspname NOT LIKE '%\\_\\_old%'
                 AND NOT EXISTS (SELECT 1 FROM platform.tenants t WHERE t.schema_name = n.nspname)
                 """).decode(Int32.self) { s = Int(n) }
             for try await n in try await tx.query("""
