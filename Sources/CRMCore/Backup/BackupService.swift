@@ -248,6 +248,10 @@ public struct BackupService: Sendable {
                 try await tx.execute("""
                     INSERT INTO platform.tenant_usage (tenant_id, seats) VALUES (\(id), \(Int32(manifest.tenant.seats ?? 0)))
                     """)
+                // A copy is a tenant of its own: its own billing account and subscription (a new
+                // trial of the plan), as provisioning gives, never the original's invoices.
+                try await BillingEnrollment.enroll(tenantId: id, plan: plan, name: manifest.tenant.name,
+                                                   timeZone: manifest.tenant.timeZone, now: now, in: tx)
                 return n
             }
         } catch where error.sqlState == "23505" {

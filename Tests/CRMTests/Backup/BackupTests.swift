@@ -57,6 +57,9 @@ struct BackupTests {
             let result = try await b.restore(bundle: try #require(rec.path), asSlug: newSlug, actor: "test")
             #expect(result.mode == "new_tenant")
             #expect(result.tenantId != f.t.tenant.id)
+            // The copy is billed as a tenant of its own: its own subscription, none of the original's invoices.
+            let view = try await services.subscriptions.show(tenantId: result.tenantId)
+            #expect(view.plan == f.t.tenant.plan)
             let original = try TenantBundle.open(try #require(rec.path)).manifest
             let copy = try await Self.fingerprint(b, newSlug)
             #expect(copy.counts == original.rowCounts)
