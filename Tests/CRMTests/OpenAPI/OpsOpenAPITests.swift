@@ -33,8 +33,12 @@ struct OpsOpenAPITests {
 
             let schemas = r.openAPISchemas ?? [:]
             let newTenant = (schemas["NewTenant"] as? [String: Any])?["properties"] as? [String: Any] ?? [:]
-            let plans = try await services.tenants.plans().map(\.id)
-            #expect(((newTenant["plan"] as? [String: Any])?["enum"] as? [String]).map(Set.init) == Set(plans))
+            // Tests beside this one add plans of their own at any moment: the document names the
+            // standard plans and no plan that does not exist.
+            let documented = Set((newTenant["plan"] as? [String: Any])?["enum"] as? [String] ?? [])
+            let plans = Set(try await services.tenants.plans().map(\.id))
+            #expect(documented.isSuperset(of: ["starter", "growth", "enterprise"]))
+            #expect(documented.isSubset(of: plans), "\(documented.subtracting(plans))")
             let login = paths["/ops/v1/auth/login"]?["post"] as? [String: Any]
             #expect((login?["security"] as? [Any])?.isEmpty == true)
         }
