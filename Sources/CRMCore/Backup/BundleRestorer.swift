@@ -42,7 +42,8 @@ struct BundleRestorer: Sendable {
         var script = all.map { "ALTER TABLE \(SQLIdentifier.quote($0)) DISABLE TRIGGER USER;" }.joined(separator: "\n")
         if !all.isEmpty { script += "\nTRUNCATE " + all.map(SQLIdentifier.quote).joined(separator: ", ") + ";" }
         try await tx.runScript(script)
-        let metadataTables: Set<String> = ["objects", "fields"]
+        // `modules` too: which objects are on decides which custom columns are made.
+        let metadataTables: Set<String> = ["objects", "fields", "modules"]
         let first = manifest.tables.filter { metadataTables.contains($0.name) }
         for table in first { try await copy(table, in: tx) }
         try await addCustomColumns(target, in: tx)

@@ -46,7 +46,9 @@ struct BackupTests {
             try await f.addField("customer", ["api_name": "region", "label": "Region", "type": "text"])
             // Leads: generated columns (left out of the bundle, recomputed) and an optional module's scope.
             try await f.enable("leads")
-            _ = try await f.create("lead", ["name": "Li Lei", "company": "ACME Ltd.", "phone": "+86 138-0013-8000"])
+            // A custom field of a module's object: its column is made only once the module is known to be on.
+            try await f.addField("lead", ["api_name": "budget", "label": "Budget", "type": "text"])
+            _ = try await f.create("lead", ["name": "Li Lei", "company": "ACME Ltd.", "phone": "+86 138-0013-8000", "budget": "1200 EUR"])
             let acme = try #require(try await f.create("customer", ["name": "Acme\tTab \\ Back\nLine", "region": "east"])["id"] as? String)
             _ = try await f.create("contact", ["customer_id": acme, "name": "Chen Jing"])
             for i in 0..<20 { _ = try await f.create("customer", ["name": "Customer \(i)", "region": "r\(i % 3)"]) }
