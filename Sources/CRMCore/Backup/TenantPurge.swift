@@ -34,20 +34,17 @@ extension BackupService {
         guard tenant.status == .cancelled else {
             throw CRMError.conflict("Only a cancelled tenant can be purged; '\(slug)' is \(tenant.status.rawValue).")
         }
-        // Read through to_jsonb: purge_after comes with the billing branch and may not exist here.
-        let (hold, purgeAfter) = try await db.platformTransaction { tx -> (Bool, String?) in
+        // One read of the two preconditions, compared on the server's clock as bound values.
+        let now = services.clock.now()
+        let (hold, purgeAfter, passed) = try await db.platformTransaction { tx -> (Bool, Date?, Bool) in
             for try await row in try await tx.query("""
-                SELECT coalesce((to_jsonb(t) ->> 'legal_hold')::boolean, false), to_jsonb(t) ->> 'purge_after' FROM platform.tenants t WHERE id = \(tenant.id)
-                """).decode((Bool, String?).self) { return row }
-            return (false, nil)
+                SELECT legal_hold, purge_after, coalesce(purge_after <= \(now), true) FROM platform.tenants WHERE id = \(tenant.id)
+                """).decode((Bool, Date?, Bool).self) { return row }
+            return (false, nil, true)
         }
         if hold { throw CRMError.conflict("Tenant '\(slug)' is under legal hold: it cannot be purged.") }
-        if let purgeAfter {
-            let passed = try await db.platformTransaction { tx -> Bool in
-                for try await ok in try await tx.query("SELECT \(purgeAfter)::timestamptz <= \(services.clock.now())").decode(Bool.self) { return ok }
-                return false
-            }
-            if !passed { throw CRMError.conflict("Tenant '\(slug)' may be purged after \(purgeAfter), not before.") }
+        if let purgeAfter, !passed {
+            throw CRMError.conflict("Tenant '\(slug)' may be purged after \(RFC3339.format(purgeAfter)), not before.")
         }
         let bundle = try await backup(tenant, kind: .prePurge)
         guard bundle.status == "completed" else { throw CRMError.conflict("The pre-purge backup did not complete; nothing was dropped.") }
@@ -67,17 +64,8 @@ extension BackupService {
             try await tx.execute("""
                 UPDATE platform.tenants SET status = 'purged', name = '(purged)', updated_at = now() WHERE id = \(tenant.id)
                 """)
-            // Personal data columns the billing branch may add to the catalog row.
-            for column in ["billing_email", "legal_name", "address", "tax_id", "contact_name", "contact_email", "phone"] {
-                var exists = false
-                for try await _ in try await tx.query("""
-                    SELECT 1 FROM information_schema.columns WHERE table_schema = 'platform' AND table_name = 'tenants' AND column_name = \(column) AND is_nullable = 'YES'
-                    """) { exists = true }
-                if exists {
-                    try await tx.execute(PostgresQuery(unsafeSQL: "UPDATE platform.tenants SET \(SQLIdentifier.quote(column)) = NULL WHERE id = $1",
-                                                       binds: try SubjectEraser.binds(tenant.id)))
-                }
-            }
+            // The billing account (legal name, e-mail) stays: finalized invoices carry its snapshot and
+            // are kept for tax retention.
             // Its jobs would run against a schema that is gone.
             try await tx.execute("DELETE FROM platform.job_schedules WHERE tenant_id = \(tenant.id)")
             try await tx.execute("DELETE FROM platform.jobs WHERE tenant_id = \(tenant.id) AND status IN ('queued', 'running')")
