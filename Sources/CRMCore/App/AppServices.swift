@@ -106,6 +106,7 @@ public struct AppServices: Sendable {
         ModuleJobs.register(on: jobRunner, services: self)
         NoticeMailJob.register(on: jobRunner, settings: config.mail)
         BillingJobs.register(on: jobRunner, dunning: dunning, billing: billing)
+        BillingNoticeJob.register(on: jobRunner, jobs: jobs)
         UsageGauges.register(on: jobRunner, db: db)
     }
 

@@ -19,12 +19,15 @@ public struct DunningTick: Sendable {
     public let db: Database
     public let clock: any WallClock
     public let collector: PaymentCollector
+    public let notices: DunningNotices
     public var policy = DunningPolicy()
 
-    public init(db: Database, clock: any WallClock, collector: PaymentCollector) {
+    /// `noticeKind`: the job kind that tells the admins (`BillingNoticeJob`).
+    public init(db: Database, clock: any WallClock, collector: PaymentCollector, noticeKind: String = BillingNoticeJob.kind) {
         self.db = db
         self.clock = clock
         self.collector = collector
+        self.notices = DunningNotices(jobs: JobQueue(db: db, clock: clock), jobKind: noticeKind)
     }
 
     /// What the tick did: tenants looked at, retries, suspensions, cancellations.
@@ -83,7 +86,7 @@ public struct DunningTick: Sendable {
 
                 if day >= policy.cancelDay {
                     try await db.platformTransaction { tx in
-                        try await DunningNotices.record(tenantId, invoiceId: invoiceId, step: "cancelled", now: now, in: tx)
+                        try await notices.record(tenantId, invoiceId: invoiceId, step: "cancelled", now: now, policy: policy, in: tx)
                         try await tx.execute("""
                             UPDATE platform.invoices SET status = 'uncollectible', uncollectible_at = \(now)
                             WHERE id = \(invoiceId) AND status = 'open'
@@ -99,7 +102,7 @@ public struct DunningTick: Sendable {
                 }
                 if day >= policy.suspendDay {
                     let changed: Bool = try await db.platformTransaction { tx in
-                        try await DunningNotices.record(tenantId, invoiceId: invoiceId, step: "suspended", now: now, in: tx)
+                        try await notices.record(tenantId, invoiceId: invoiceId, step: "suspended", now: now, policy: policy, in: tx)
                         return try await tx.update("""
                             UPDATE platform.tenants SET status = 'suspended', updated_at = \(now) WHERE id = \(tenantId) AND status = 'past_due'
                             """) > 0
@@ -108,15 +111,15 @@ public struct DunningTick: Sendable {
                 }
                 for (warnDay, step) in policy.warnings where day >= warnDay {
                     try await db.platformTransaction { tx in
-                        try await DunningNotices.record(tenantId, invoiceId: invoiceId, step: step, now: now, in: tx)
+                        try await notices.record(tenantId, invoiceId: invoiceId, step: step, now: now, policy: policy, in: tx)
                     }
                 }
                 // The first attempt was at finalization; retry k is attempt k + 1. Never after a hard decline.
                 let retriesDue = policy.retryDays.filter { day >= $0 }.count
                 if !hardDeclined && retriesDue > 0 && attempts - 1 < retriesDue && day < policy.suspendDay {
                     try await db.platformTransaction { tx in
-                        try await DunningNotices.record(tenantId, invoiceId: invoiceId, step: "retry_day_\(policy.retryDays[retriesDue - 1])",
-                                                        now: now, in: tx)
+                        try await notices.record(tenantId, invoiceId: invoiceId, step: "retry_day_\(policy.retryDays[retriesDue - 1])",
+                                                        now: now, policy: policy, in: tx)
                     }
                     let outcome = try await collector.collect(invoiceId: invoiceId)
                     summary.retries += 1
@@ -129,15 +132,4 @@ public struct DunningTick: Sendable {
     }
 
     static let pageSize = 500
-}
-
-/// The record of each dunning warning sent to a tenant, once per (tenant, invoice, step).
-/// Recorded only: mail delivery to the tenant admins is not wired (see the report).
-public enum DunningNotices {
-    static func record(_ tenantId: UUID, invoiceId: UUID, step: String, now: Date, in tx: Transaction) async throws {
-        try await tx.execute("""
-            INSERT INTO platform.billing_notices (tenant_id, invoice_id, step, created_at)
-            VALUES (\(tenantId), \(invoiceId), \(step), \(now)) ON CONFLICT DO NOTHING
-            """)
-    }
 }

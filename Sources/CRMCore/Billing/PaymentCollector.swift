@@ -9,11 +9,14 @@ public struct PaymentCollector: Sendable {
     public let db: Database
     public let provider: any PaymentProvider
     public let clock: any WallClock
+    public let notices: DunningNotices
 
-    public init(db: Database, provider: any PaymentProvider, clock: any WallClock) {
+    /// `noticeKind`: the job kind that tells the admins of a failed payment (`BillingNoticeJob`).
+    public init(db: Database, provider: any PaymentProvider, clock: any WallClock, noticeKind: String = BillingNoticeJob.kind) {
         self.db = db
         self.provider = provider
         self.clock = clock
+        self.notices = DunningNotices(jobs: JobQueue(db: db, clock: clock), jobKind: noticeKind)
     }
 
     /// One attempt on invoice `invoiceId`; nil when there is nothing to collect.
@@ -56,7 +59,7 @@ public struct PaymentCollector: Sendable {
                 try await TenantBillingStatus.recover(tenantId, now: now, in: tx)
             } else {
                 try await TenantBillingStatus.pastDue(tenantId, since: now, now: now, in: tx)
-                try await DunningNotices.record(tenantId, invoiceId: invoiceId, step: "payment_failed", now: now, in: tx)
+                try await notices.record(tenantId, invoiceId: invoiceId, step: "payment_failed", now: now, in: tx)
             }
         }
         return outcome

@@ -67,7 +67,7 @@ enum InboxRoutes {
     static var itemSchema: JSONSchema {
         .object(title: "Inbox item", properties: [
             "id": .string(format: .uuid),
-            "kind": .string(description: "What happened: task.reminder, event.reminder, pool.reclaimed, pool.reclaim_warning, or a workflow's notice"),
+            "kind": .string(description: "What happened: task.reminder, event.reminder, pool.reclaimed, pool.reclaim_warning, billing.* (a dunning step, to admins), or a workflow's notice"),
             "title": .string,
             "body": .string(nullable: true),
             "object": .string(nullable: true, description: "The object of the record it is about"),

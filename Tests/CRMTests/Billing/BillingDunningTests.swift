@@ -16,19 +16,20 @@ struct BillingDunningTests {
         let billing: BillingService
     }
 
-    static func failingTenant(_ services: AppServices) async throws -> Timeline {
+    /// `noticeKind`: the job kind of the admins' notices, the test's own so that no other runner takes them.
+    static func failingTenant(_ services: AppServices, noticeKind: String = JobsFixture.kind("billing-notice")) async throws -> Timeline {
         let start = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 86_400).rounded(.down) * 86_400 + 400 * 86_400)
         let clock = ManualClock(start)
         let (t, sub) = try await BillingFixture.tenant(services, seats: 2, start: RFC3339.format(start.addingTimeInterval(-31 * 86_400)),
                                                        end: RFC3339.format(start))
         let provider = TestPaymentProvider()
         provider.script(t.tenant.id, [.softDecline])
-        let collector = PaymentCollector(db: services.db, provider: provider, clock: clock)
+        let collector = PaymentCollector(db: services.db, provider: provider, clock: clock, noticeKind: noticeKind)
         let invoice = try #require(try await BillingRun(db: services.db, clock: clock, collector: collector)
             .bill(subscriptionId: sub, asOf: start))
         #expect(try await BillingFixture.text(services, "SELECT status FROM platform.tenants WHERE id = \(t.tenant.id)") == "past_due")
         return Timeline(clock: clock, start: start, tenant: t, invoice: invoice,
-                        tick: DunningTick(db: services.db, clock: clock, collector: collector),
+                        tick: DunningTick(db: services.db, clock: clock, collector: collector, noticeKind: noticeKind),
                         billing: BillingService(db: services.db, clock: clock, collector: collector))
     }
 
@@ -101,5 +102,64 @@ struct BillingDunningTests {
         #expect(try await Self.status(services, t.tenant.tenant.id) == "active")
         #expect(try await BillingFixture.int(services, "SELECT count(*)::int8 FROM platform.invoices WHERE tenant_id = \(t.tenant.tenant.id)") == 1)
         #expect(try await services.subscriptions.show(tenantId: t.tenant.tenant.id).status == "active")
+    }
+
+    @Test("the admins hear of each step before it comes, by inbox and e-mail, once each; retries are not mailed")
+    func adminsAreTold() async throws {
+        let sink = try MailSink.start()
+        defer { sink.stop() }
+        let services = try await TestEnvironment.shared.services()
+        let noticeKind = JobsFixture.kind("billing-notice"), mailKind = JobsFixture.kind("billing-mail")
+        let t = try await Self.failingTenant(services, noticeKind: noticeKind)
+        let queue = JobQueue(db: services.db, clock: t.clock, backoff: JobBackoff(base: 10, cap: 3600, jitter: 0))
+        let runner = JobRunner(queue: queue, scheduler: services.jobSchedules, configuration: .init(kinds: [noticeKind, mailKind]))
+        BillingNoticeJob.register(on: runner, kind: noticeKind, jobs: queue, mailJobKind: mailKind)
+        NoticeMailJob.register(on: runner, kind: mailKind, settings: MailSettings(
+            smtp: SMTPSettings(host: "127.0.0.1", port: sink.port, stepTimeout: .seconds(20)), from: "billing@crm.example"))
+
+        // A tick sees every past_due tenant in the database: count only this tenant's mail.
+        let admin = t.tenant.adminEmail.lowercased()
+        func mine() throws -> [[String: Any]] { try sink.messages().filter { $0["rcpt_to"] as? [String] == [admin] } }
+        var mailedOnDay: [Int: Int] = [:]
+        for day in 0...31 {
+            if day > 0 {
+                for quarter in 0..<2 {
+                    t.clock.advance(t.start.addingTimeInterval(Double(day) * 86_400 + Double(quarter) * 900).timeIntervalSince(t.clock.now()))
+                    _ = try await t.tick.tick()
+                }
+            }
+            while try await runner.runDue(limit: 20) > 0 {}
+            let count = try mine().count
+            if count > mailedOnDay.values.reduce(0, +) { mailedOnDay[day] = count - mailedOnDay.values.reduce(0, +) }
+        }
+        // Told on the day of the failure and before read-only (day 14) and cancellation (day 30).
+        #expect(mailedOnDay == [0: 1, 7: 1, 10: 1, 14: 1, 23: 1, 30: 1], "\(mailedOnDay)")
+
+        let messages = try mine()
+        let number = try #require(try await BillingFixture.text(services, "SELECT number FROM platform.invoices WHERE id = \(t.invoice)"))
+        let zone = try #require(TimeZone(identifier: try await BillingFixture.text(services,
+            "SELECT timezone FROM platform.billing_accounts WHERE tenant_id = \(t.tenant.tenant.id)") ?? ""))
+        let format = DateFormatter()
+        format.locale = Locale(identifier: "en_US_POSIX")
+        format.timeZone = zone
+        format.dateFormat = "yyyy-MM-dd"
+        func day(_ n: Double) -> String { format.string(from: t.start.addingTimeInterval(n * 86_400)) }
+        let subjects = messages.map { $0.header("Subject") ?? "" }
+        #expect(subjects.count == 6 && subjects[0].hasPrefix("Payment failed: \(number) (") && subjects[0].hasSuffix(" 30.00)")
+                && subjects[1] == "Last payment attempt for \(number)" && subjects[2] == "Your CRM becomes read-only on \(day(14))"
+                && subjects[3] == "Your CRM is read-only: \(number) is unpaid" && subjects[4] == "Your subscription will be cancelled on \(day(30))"
+                && subjects[5] == "Your subscription is cancelled", "\(subjects)")
+        let first = messages.first?["body"] as? String ?? ""
+        #expect(first.replacingOccurrences(of: "\r\n", with: " ").contains("\(day(1)), \(day(3)), \(day(5)) and \(day(7))"), "\(first)")
+
+        // The same in the admin's inbox, and nothing more however often the steps come round again.
+        let kinds = try await NoticeFixture.texts(services, t.tenant.tenant, "SELECT kind FROM inbox_items ORDER BY created_at, kind")
+        #expect(kinds == ["billing.payment_failed", "billing.final_retry_warning", "billing.suspension_warning", "billing.suspended",
+                          "billing.cancellation_warning", "billing.cancelled"], "\(kinds)")
+        _ = try await t.tick.tick()
+        _ = try await t.tick.tick()
+        while try await runner.runDue(limit: 20) > 0 {}
+        #expect(try mine().count == 6)
+        #expect(try await NoticeFixture.texts(services, t.tenant.tenant, "SELECT count(*)::text FROM outbox WHERE stream = 'email'") == ["6"])
     }
 }
