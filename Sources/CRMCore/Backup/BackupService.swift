@@ -292,20 +292,24 @@ public struct BackupService: Sendable {
             throw CRMError.invalid("bundle", "tenant_gone", "The bundle's tenant '\(manifest.tenant.slug)' no longer exists here; restore it with --as NEW_SLUG.")
         }
         let live = try tenant.schema()
-        // Read-only window: writes answer 423 while the tenant is suspended.
+        let stamp = String(Int(services.clock.now().timeIntervalSince1970))
+        let temp = TenantSchema(schema: try SQLIdentifier(live.schema.name + "__r" + stamp), role: live.role)
+        let old = try SQLIdentifier(live.schema.name + "__old" + stamp)
+        // The bundle is loaded and verified into a schema of its own while the tenant still takes
+        // writes: the bundle is the past, whatever the tenant writes now. Only the pre-restore
+        // bundle of the live data and the swap need the tenant read-only.
+        try await db.ownerTransaction { tx in try await restorer.load(into: temp, createRole: false, in: tx) }
         let previous = tenant.status
-        let windowStart = ContinuousClock.now
-        try await setStatus(tenant, .suspended, onlyIf: previous)
+        var windowStart: ContinuousClock.Instant?
         do {
+            // Read-only window: writes answer 423 while the tenant is suspended.
+            windowStart = ContinuousClock.now
+            try await setStatus(tenant, .suspended, onlyIf: previous)
             // Other instances cache the catalog for TenantDirectory's 2 s: wait them out before the
             // pre-restore snapshot, so writes they still took are in it.
             try await Task.sleep(for: readOnlySettle)
             let pre = try await backup(tenant, kind: .preRestore)
-            let stamp = String(Int(services.clock.now().timeIntervalSince1970))
-            let temp = TenantSchema(schema: try SQLIdentifier(live.schema.name + "__r" + stamp), role: live.role)
-            let old = try SQLIdentifier(live.schema.name + "__old" + stamp)
             let erasures = try await db.ownerTransaction { tx in
-                try await restorer.load(into: temp, createRole: false, in: tx)
                 // The swap: one transaction, so requests see the old schema or the new one, never neither.
                 try await tx.execute("SELECT set_config('lock_timeout', '5s', true)")
                 try await tx.runScript("""
@@ -327,13 +331,15 @@ public struct BackupService: Sendable {
                 return n
             }
             try await setStatus(tenant, previous, onlyIf: .suspended)
-            let window = ContinuousClock.now - windowStart
+            let window = ContinuousClock.now - (windowStart ?? .now)
             return RestoreResult(restoreId: restoreId, mode: "in_place", tenantId: tenant.id, slug: tenant.slug, schema: live.schema.name,
                                  oldSchema: old.name, preRestoreBackupId: pre.id, tables: manifest.tables.count,
                                  rows: manifest.tables.reduce(0) { $0 + $1.rows }, erasuresReapplied: erasures,
                                  readOnlySeconds: Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18)
         } catch {
-            try? await setStatus(tenant, previous, onlyIf: .suspended)
+            if windowStart != nil { try? await setStatus(tenant, previous, onlyIf: .suspended) }
+            // The loaded copy was never swapped in: nothing of it stays.
+            _ = try? await db.ownerTransaction { tx in try await tx.execute("DROP SCHEMA IF EXISTS \(unescaped: temp.schema.quoted) CASCADE") }
             throw error
         }
     }

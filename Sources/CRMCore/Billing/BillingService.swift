@@ -91,7 +91,7 @@ public struct BillingService: Sendable {
             try await record(actor, "invoice.finalize", id, ["number": number ?? ""], meta: meta, in: tx)
             return number
         }
-        if number != nil, let collector { try? await collector.collect(invoiceId: id) }
+        if number != nil, let collector { _ = try? await collector.collect(invoiceId: id) }
         return try await invoice(id)
     }
 

@@ -282,7 +282,7 @@ public struct SubscriptionService: Sendable {
             try await audit.record(entry, meta: meta, at: now, in: tx)
             return invoiceId
         }
-        if let invoiceId, let collector { try? await collector.collect(invoiceId: invoiceId) }
+        if let invoiceId, let collector { _ = try? await collector.collect(invoiceId: invoiceId) }
         return (try await show(tenantId: tenantId), invoiceId)
     }
 

@@ -133,6 +133,9 @@ struct BackupTests {
             #expect(result.preRestoreBackupId != nil)
             let old = try #require(result.oldSchema)
             #expect(try await Self.count(services, "SELECT count(*)::int8 FROM pg_namespace WHERE nspname = \(old)") == 1)
+            // The copy was loaded under a schema of its own before the window and renamed in the swap: none left over.
+            #expect(try await Self.count(services, "SELECT count(*)::int8 FROM pg_namespace WHERE starts_with(nspname, \(result.schema + "__r"))") == 0)
+            #expect(result.readOnlySeconds ?? 0 > 0)
             #expect(try await Fixtures.catalogRows(services, slug: f.t.slug) == 1)
             let status = try await services.tenants.show(slug: f.t.slug).0.status
             #expect(status == .active)
