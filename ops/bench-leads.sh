@@ -131,13 +131,11 @@ LUA
     wrk -t2 -c"$conns" -d5s -s "$TMP/lead.lua" "$base" -- "$run" >/dev/null   # warm-up
     run=$((run + 1))
     before=$(su_psql "$DATA" "$PORT" -d crm_bench -tAc "SELECT count(*) FROM \"$schema\".leads")
-    out=$(wrk -t2 -c"$conns" -d15s --latency -s "$TMP/lead.lua" "$base" -- "$run")
+    measured_wrk "leads: POST /api/v1/records/lead with the duplicate check, 100,000 customers + 100,000 leads, $conns connections" \
+      -t2 -c"$conns" -d15s -s "$TMP/lead.lua" "$base" -- "$run"
     run=$((run + 1))
     after=$(su_psql "$DATA" "$PORT" -d crm_bench -tAc "SELECT count(*) FROM \"$schema\".leads")
-    report "leads: POST /api/v1/records/lead with the duplicate check, 100,000 customers + 100,000 leads, $conns connections:" \
-      "$(echo "$out" | awk '/Requests\/sec/{print $2}') req/s, p50 $(echo "$out" | awk '$1=="50%"{print $2}'), p99 $(echo "$out" | awk '$1=="99%"{print $2}')," \
-      "$(echo "$out" | awk '/requests in/{print $1}') requests, non-2xx: $(echo "$out" | awk '/Non-2xx/{print $5}' | grep . || echo 0)" \
-      "(2% carry a customer's phone: 409), $((after - before)) leads saved"
+    report "leads:   ($conns connections: $(echo "$WRK_OUT" | awk '/requests in/{print $1}') requests, 2% carry a customer's phone: 409; $((after - before)) leads saved)"
   done
 
   # The plans of the similar-name searches inside crm_lead_check, by auto_explain in the server's own

@@ -67,20 +67,19 @@ end
 LUA
   curl -sf "$base/api/v1/records/customer/00000000-0000-7000-8000-000000000001" -H "X-Tenant: $slug" -H "Authorization: Bearer $token" >/dev/null \
     || { echo "GET by id failed" >&2; exit 1; }
-  local get list mode
+  local mode
   # First the ordinary path (BEGIN, set_config, token, read, COMMIT), then one round trip.
   for mode in false true; do
     start_server CRM_SPARE_SCHEMAS=0 CRM_ONE_TRIP_READS=$mode "$@"
     wrk -t2 -c32 -d5s -s "$TMP/get.lua" "$base" >/dev/null   # warm-up
-    get=$(wrk -t2 -c32 -d15s --latency -s "$TMP/get.lua" "$base")
-    report "records: GET /api/v1/records/customer/{id}, 32 connections, one-trip reads $mode: $(echo "$get" | awk '/Requests\/sec/{print $2}') req/s, p50 $(echo "$get" | awk '$1=="50%"{print $2}'), p99 $(echo "$get" | awk '$1=="99%"{print $2}'), non-2xx: $(echo "$get" | awk '/Non-2xx/{print $5}')"
+    measured_wrk "records: GET /api/v1/records/customer/{id}, 32 connections, one-trip reads $mode" -t2 -c32 -d15s -s "$TMP/get.lua" "$base"
   done
   # The same at 8 connections: on 2 cores shared by wrk, the server and PostgreSQL, 32 connections
   # mostly measure queueing (pgbench's own average latency for the bare SELECT is ~11 ms there).
-  get=$(wrk -t2 -c8 -d15s --latency -s "$TMP/get.lua" "$base")
-  report "records: GET /api/v1/records/customer/{id}, 8 connections, one-trip reads true: $(echo "$get" | awk '/Requests\/sec/{print $2}') req/s, p50 $(echo "$get" | awk '$1=="50%"{print $2}'), p99 $(echo "$get" | awk '$1=="99%"{print $2}'), non-2xx: $(echo "$get" | awk '/Non-2xx/{print $5}')"
-  list=$(wrk -t2 -c32 -d15s --latency -s "$TMP/list.lua" "$base")
-  report "records: GET /api/v1/records/customer?industry=…&limit=50, 32 connections: $(echo "$list" | awk '/Requests\/sec/{print $2}') req/s, p50 $(echo "$list" | awk '$1=="50%"{print $2}'), p99 $(echo "$list" | awk '$1=="99%"{print $2}'), non-2xx: $(echo "$list" | awk '/Non-2xx/{print $5}')"
+  measured_wrk "records: GET /api/v1/records/customer/{id}, 8 connections, one-trip reads true" -t2 -c8 -d15s -s "$TMP/get.lua" "$base"
+  measured_wrk "records: GET /api/v1/records/customer?industry=…&limit=50, 32 connections" -t2 -c32 -d15s -s "$TMP/list.lua" "$base"
+  # The floor: the same server answering a fixed body through the same middleware (no tenant, no database).
+  measured_wrk "records: GET /healthz (no database), 32 connections" -t2 -c32 -d10s "$base/healthz"
 
   # pgbench on the server's own SELECT for one record, same concurrency, extended protocol.
   local select
@@ -91,14 +90,10 @@ LUA
   printf '%s\n' "\\set n random(1, 100000)" "${qualified//\$ID/$idexpr}" > "$TMP/pgbench.sql"
   printf '%s\n' "\\set n random(1, 100000)" "BEGIN;" "SELECT set_config('role', 'crm_$schema', true), set_config('search_path', '$schema', true);" \
     "${select//\$ID/$idexpr}" "COMMIT;" > "$TMP/pgbench-tx.sql"
-  local pgb pgbtx
-  pgb=$(as_pg "$(pg_bindir)/pgbench" -h "$(socket_dir "$DATA")" -p "$PORT" -U postgres -n -M extended -c 32 -j 2 -T 15 -f "$TMP/pgbench.sql" crm_bench 2>&1)
-  report "records: pgbench, the same SELECT alone, 32 clients, extended protocol: $(echo "$pgb" | awk '/^tps/{print $3}') tps, latency average $(echo "$pgb" | awk '/latency average/{print $4, $5}')"
-  pgb=$(as_pg "$(pg_bindir)/pgbench" -h "$(socket_dir "$DATA")" -p "$PORT" -U postgres -n -M extended -c 8 -j 2 -T 15 -f "$TMP/pgbench.sql" crm_bench 2>&1)
-  report "records: pgbench, the same SELECT alone, 8 clients, extended protocol: $(echo "$pgb" | awk '/^tps/{print $3}') tps, latency average $(echo "$pgb" | awk '/latency average/{print $4, $5}')"
-  # Prepared: planned once per connection, as the server's read functions are.
-  pgb=$(as_pg "$(pg_bindir)/pgbench" -h "$(socket_dir "$DATA")" -p "$PORT" -U postgres -n -M prepared -c 32 -j 2 -T 15 -f "$TMP/pgbench.sql" crm_bench 2>&1)
-  report "records: pgbench, the same SELECT alone, 32 clients, prepared: $(echo "$pgb" | awk '/^tps/{print $3}') tps"
-  pgbtx=$(as_pg "$(pg_bindir)/pgbench" -h "$(socket_dir "$DATA")" -p "$PORT" -U postgres -n -M extended -c 32 -j 2 -T 15 -f "$TMP/pgbench-tx.sql" crm_bench 2>&1)
-  report "records: pgbench, BEGIN + set_config + the SELECT + COMMIT (4 round trips), 32 clients: $(echo "$pgbtx" | awk '/^tps/{print $3}') tps"
+  local pgbench=(-f "$TMP/pgbench.sql" -j 2 -T 15)
+  measured_pgbench "records: pgbench, the same SELECT alone, 32 clients, extended protocol" -M extended -c 32 "${pgbench[@]}"
+  measured_pgbench "records: pgbench, the same SELECT alone, 8 clients, extended protocol" -M extended -c 8 "${pgbench[@]}"
+  # Prepared: parsed and planned once per connection.
+  measured_pgbench "records: pgbench, the same SELECT alone, 32 clients, prepared" -M prepared -c 32 "${pgbench[@]}"
+  measured_pgbench "records: pgbench, BEGIN + set_config + the SELECT + COMMIT (4 round trips), 32 clients" -M extended -c 32 -j 2 -T 15 -f "$TMP/pgbench-tx.sql"
 }
