@@ -164,46 +164,52 @@ public struct EffectivePermissions: Sendable {
 }
 
 /// Effective permissions per tenant and user, recomputed when the tenant's access version moves.
-public actor AccessCache {
-    private var models: [UUID: AccessModel] = [:]
-    private var effective: [UUID: [UUID: EffectivePermissions]] = [:]
+/// Bounded: the models of the `tenants` used most recently and the permissions of the `users`
+/// used most recently; anything forgotten is loaded or computed again when next needed.
+public final class AccessCache: Sendable {
+    private let models: LRUCache<UUID, AccessModel>
+    private let effective: LRUCache<UserKey, Computed>
 
-    public init() {}
+    struct UserKey: Hashable, Sendable {
+        var tenant: UUID
+        var user: UUID
+    }
+
+    /// A user's permissions and the access version they were computed at.
+    struct Computed: Sendable {
+        var version: Int64
+        var permissions: EffectivePermissions
+    }
+
+    public init(tenants: Int = MetadataCache.defaultCapacity, users: Int = 20 * MetadataCache.defaultCapacity) {
+        models = LRUCache(capacity: tenants)
+        effective = LRUCache(capacity: users)
+    }
 
     /// The tenant's model at `version`, loaded with `load` when the cached one is another.
     public func model(tenant: UUID, version: Int64, load: @Sendable () async throws -> AccessModel) async throws -> AccessModel {
-        if let model = models[tenant], model.version == version { return model }
+        if let model = models.get(tenant), model.version == version { return model }
         let model = try await load()
-        if (models[tenant]?.version ?? Int64.min) < model.version {
-            models[tenant] = model
-            effective[tenant] = [:]
-        }
+        models.update(tenant) { current in (current?.version ?? Int64.min) <= model.version ? model : current }
         return model
     }
 
     /// The user's permissions at exactly `version` when already computed; nil otherwise.
     public func cachedPermissions(tenant: UUID, user: UUID, version: Int64) -> EffectivePermissions? {
-        guard let model = models[tenant], model.version == version else { return nil }
-        return effective[tenant]?[user]
+        guard let hit = effective.get(UserKey(tenant: tenant, user: user)), hit.version == version else { return nil }
+        return hit.permissions
     }
 
     /// The user's permissions at `version`, loading the tenant's model with `load` when the
-    /// cached one is older.
+    /// cached one is another version.
     public func permissions(tenant: UUID, user: UUID, version: Int64,
                             load: @Sendable () async throws -> AccessModel) async throws -> EffectivePermissions {
-        if let model = models[tenant], model.version == version {
-            if let hit = effective[tenant]?[user] { return hit }
-            let computed = EffectivePermissions.compute(user: user, model: model)
-            effective[tenant, default: [:]][user] = computed
-            return computed
-        }
-        let model = try await load()
-        if (models[tenant]?.version ?? Int64.min) <= model.version {
-            models[tenant] = model
-            effective[tenant] = [:]
-        }
+        if let hit = cachedPermissions(tenant: tenant, user: user, version: version) { return hit }
+        let model = try await self.model(tenant: tenant, version: version, load: load)
         let computed = EffectivePermissions.compute(user: user, model: model)
-        if models[tenant]?.version == model.version { effective[tenant, default: [:]][user] = computed }
+        effective.update(UserKey(tenant: tenant, user: user)) { current in
+            (current?.version ?? Int64.min) <= model.version ? Computed(version: model.version, permissions: computed) : current
+        }
         return computed
     }
 }

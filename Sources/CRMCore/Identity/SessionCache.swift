@@ -16,20 +16,14 @@ public final class SessionCache: Sendable {
         }
     }
 
-    private let entries = NIOLockedValueBox<[ByteBuffer: Entry]>([:])
-    let capacity: Int
+    /// The sessions used most recently; a forgotten one takes the ordinary path once and is back.
+    private let entries: LRUCache<ByteBuffer, Entry>
 
-    public init(capacity: Int = 50_000) { self.capacity = capacity }
+    public init(capacity: Int = 50_000) { entries = LRUCache(capacity: capacity) }
 
-    public func get(_ hash: ByteBuffer) -> Entry? { entries.withLockedValue { $0[hash] } }
+    public func get(_ hash: ByteBuffer) -> Entry? { entries.get(hash) }
 
-    public func put(_ hash: ByteBuffer, _ entry: Entry) {
-        entries.withLockedValue {
-            // Crude but bounded: a full cache starts over rather than tracking recency.
-            if $0.count >= capacity { $0.removeAll(keepingCapacity: true) }
-            $0[hash] = entry
-        }
-    }
+    public func put(_ hash: ByteBuffer, _ entry: Entry) { entries.put(hash, entry) }
 
-    public func remove(_ hash: ByteBuffer) { _ = entries.withLockedValue { $0.removeValue(forKey: hash) } }
+    public func remove(_ hash: ByteBuffer) { entries.remove(hash) }
 }

@@ -110,23 +110,30 @@ public enum MetadataVersion {
     }
 }
 
-/// Each tenant's metadata at its latest version seen.
-public actor MetadataCache {
-    private var entries: [UUID: TenantMetadata] = [:]
+/// Each tenant's metadata at its latest version seen, for the `capacity` tenants used most
+/// recently (`CRM_CACHED_TENANTS`): a tenant not used for a while is reloaded when it comes back.
+public final class MetadataCache: Sendable {
+    private let entries: LRUCache<UUID, TenantMetadata>
 
-    public init() {}
+    public init(capacity: Int = MetadataCache.defaultCapacity) { entries = LRUCache(capacity: capacity) }
+
+    public static let defaultCapacity = 1_000
 
     public func metadata(tenant: UUID, version: Int64, load: @Sendable () async throws -> TenantMetadata) async throws -> TenantMetadata {
-        if let hit = entries[tenant], hit.version == version { return hit }
+        if let hit = entries.get(tenant), hit.version == version { return hit }
         let loaded = try await load()
-        if (entries[tenant]?.version ?? Int64.min) <= loaded.version { entries[tenant] = loaded }
+        // Never replace a newer version another request loaded meanwhile.
+        entries.update(tenant) { current in (current?.version ?? Int64.min) <= loaded.version ? loaded : current }
         return loaded
     }
 
     /// A cached entry at exactly `version`, without loading: for the one-round-trip read path.
     public func cached(tenant: UUID, version: Int64) -> TenantMetadata? {
-        entries[tenant].flatMap { $0.version == version ? $0 : nil }
+        entries.get(tenant).flatMap { $0.version == version ? $0 : nil }
     }
 
-    public func latest(tenant: UUID) -> TenantMetadata? { entries[tenant] }
+    public func latest(tenant: UUID) -> TenantMetadata? { entries.get(tenant) }
+
+    /// Tenants held now.
+    public var count: Int { entries.count }
 }

@@ -40,9 +40,9 @@ public struct OneTripRead: Sendable {
     public func get(_ objectName: String, id: UUID, bearer token: String, tenant: Tenant, readOnlyRequest: Bool = true) async throws -> Outcome {
         let hash = AccessToken.hash(token)
         guard let entry = sessions.get(hash), entry.tenantId == tenant.id, tenant.has(.metadata),
-              let model = await access.cache.cachedPermissions(tenant: tenant.id, user: entry.principal.user.id,
+              let model = access.cache.cachedPermissions(tenant: tenant.id, user: entry.principal.user.id,
                                                                version: entry.principal.accessVersion),
-              let meta = await metadata.cache.cached(tenant: tenant.id, version: entry.principal.metadataVersion)
+              let meta = metadata.cache.cached(tenant: tenant.id, version: entry.principal.metadataVersion)
         else { return .fallback }
         // A refusal from cached state is not final: the versions may have moved since. The
         // ordinary path decides those.

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Resolves slugs to catalog entries with a short-lived cache, so that a request does not pay
 /// a catalog round trip. This process's own changes (status, a new tenant) invalidate at once;
@@ -11,7 +12,8 @@ public actor TenantDirectory {
     private let db: Database
     private let ttl: TimeInterval
     private let capacity: Int
-    private var cache: [String: (tenant: Tenant?, at: Date)] = [:]
+    /// Read without entering the actor: a request whose slug is cached never leaves its thread.
+    private let cache = NIOLockedValueBox<[String: (tenant: Tenant?, at: Date)]>([:])
     private var pending: [String: [CheckedContinuation<Tenant?, Error>]] = [:]
     private var looking = false
     /// Catalog queries made so far, for tests and diagnostics.
@@ -25,9 +27,13 @@ public actor TenantDirectory {
         self.capacity = capacity
     }
 
-    public func resolve(slug: String) async throws -> Tenant? {
+    public nonisolated func resolve(slug: String) async throws -> Tenant? {
         let now = Date()
-        if let hit = cache[slug], now.timeIntervalSince(hit.at) < ttl { return hit.tenant }
+        if let hit = cache.withLockedValue({ $0[slug] }), now.timeIntervalSince(hit.at) < ttl { return hit.tenant }
+        return try await lookUp(slug: slug)
+    }
+
+    private func lookUp(slug: String) async throws -> Tenant? {
         return try await withCheckedThrowingContinuation { continuation in
             pending[slug, default: []].append(continuation)
             if !looking {
@@ -50,12 +56,16 @@ public actor TenantDirectory {
                 found = .failure(error)
             }
             let now = Date()
-            if cache.count + slugs.count > capacity { evict(now: now) }
+            if case .success(let tenants) = found {
+                cache.withLockedValue { cache in
+                    if cache.count + slugs.count > capacity { Self.evict(&cache, now: now, ttl: ttl, capacity: capacity) }
+                    for slug in slugs { cache[slug] = (tenants[slug], now) }
+                }
+            }
             for slug in slugs {
                 let waiting = pending.removeValue(forKey: slug) ?? []
                 switch found {
                 case .success(let tenants):
-                    cache[slug] = (tenants[slug], now)
                     for continuation in waiting { continuation.resume(returning: tenants[slug]) }
                 case .failure(let error):
                     for continuation in waiting { continuation.resume(throwing: error) }
@@ -66,12 +76,12 @@ public actor TenantDirectory {
     }
 
     /// Drops expired entries; if that is not enough, everything (the cache refills at once).
-    private func evict(now: Date) {
+    private static func evict(_ cache: inout [String: (tenant: Tenant?, at: Date)], now: Date, ttl: TimeInterval, capacity: Int) {
         cache = cache.filter { now.timeIntervalSince($0.value.at) < ttl }
         if cache.count > capacity / 2 { cache.removeAll(keepingCapacity: true) }
     }
 
     public func invalidate(slug: String) {
-        cache[slug] = nil
+        _ = cache.withLockedValue { $0.removeValue(forKey: slug) }
     }
 }
