@@ -96,4 +96,12 @@ LUA
   # Prepared: parsed and planned once per connection.
   measured_pgbench "records: pgbench, the same SELECT alone, 32 clients, prepared" -M prepared -c 32 "${pgbench[@]}"
   measured_pgbench "records: pgbench, BEGIN + set_config + the SELECT + COMMIT (4 round trips), 32 clients" -M extended -c 32 -j 2 -T 15 -f "$TMP/pgbench-tx.sql"
+  # The one-trip read's own statement (the generated read function, token check included), as the server sends it.
+  local tokhex uid
+  read -r tokhex uid < <(su_psql "$DATA" "$PORT" -d crm_bench -tA -F ' ' -c \
+    "SELECT encode(token_hash, 'hex'), user_id FROM \"$schema\".auth_tokens WHERE revoked_at IS NULL ORDER BY created_at DESC LIMIT 1")
+  printf '%s\n' "\\set n random(1, 100000)" \
+    "SELECT * FROM \"$schema\".crm_read_customer('\\x$tokhex'::bytea, '$uid'::uuid, $idexpr, true, '{}'::uuid[], '{}'::text[]);" > "$TMP/pgbench-fn.sql"
+  measured_pgbench "records: pgbench, the one-trip read function, 32 clients, extended protocol" -M extended -c 32 -j 2 -T 15 -f "$TMP/pgbench-fn.sql"
+  measured_pgbench "records: pgbench, the one-trip read function, 32 clients, prepared" -M prepared -c 32 -j 2 -T 15 -f "$TMP/pgbench-fn.sql"
 }
