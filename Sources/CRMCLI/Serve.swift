@@ -13,6 +13,8 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let config = try AppConfig.load()
+        // Before anything else starts tasks: from here on every task runs on an event loop.
+        let onEventLoops = config.tasksOnEventLoops && EventLoopExecutor.install()
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: config.logLevel) }
         var logger = Logger(label: "crm")
         logger.logLevel = config.logLevel
@@ -22,7 +24,8 @@ struct Serve: AsyncParsableCommand {
         let services = AppServices(config: config, db: db)
         let purgeLogger = logger
         let app = HTTPServer.application(services: services, logger: logger) { port in
-            print("crm listening on http://\(config.host):\(port) using database \(config.database.safeDescription)")
+            print("crm listening on http://\(config.host):\(port) using database \(config.database.safeDescription)"
+                  + (onEventLoops ? "" : " (tasks on the concurrency pool)"))
             fflush(nil)
             services.spares.refill()
             // Records and storage gauges, hourly (an upsert: every instance may make it).

@@ -20,6 +20,9 @@ public struct AppConfig: Sendable {
     public var identity: IdentityConfig
     /// Serve record reads in one round trip when the session is cached (see `OneTripRead`).
     public var oneTripReads = true
+    /// Run Swift tasks on NIO's event loops instead of the concurrency pool (`crm serve` only):
+    /// no thread switch between a handler and its sockets (`CRM_TASKS_ON_EVENT_LOOPS`).
+    public var tasksOnEventLoops = true
     /// Statement timeouts of tenant requests by kind (the connection default, 30 s, for admin calls).
     public var statementBudgets = StatementBudgets()
     /// Webhooks may go to loopback and private addresses, and over plain http (tests, local setups).
@@ -73,6 +76,7 @@ public struct AppConfig: Sendable {
         "CRM_MIGRATE_CONCURRENCY": "8",
         "CRM_MIGRATE_LOCK_TIMEOUT_MS": "5000",
         "CRM_ONE_TRIP_READS": "true",
+        "CRM_TASKS_ON_EVENT_LOOPS": "true",
         "CRM_READ_TIMEOUT_MS": "2000",
         "CRM_LIST_TIMEOUT_MS": "5000",
         "CRM_WRITE_TIMEOUT_MS": "10000",
@@ -131,6 +135,7 @@ public struct AppConfig: Sendable {
             migrateLockTimeoutMs: reader.int("CRM_MIGRATE_LOCK_TIMEOUT_MS", 1...600_000),
             identity: IdentityConfig(reader: reader))
         config.oneTripReads = try reader.bool("CRM_ONE_TRIP_READS")
+        config.tasksOnEventLoops = try reader.bool("CRM_TASKS_ON_EVENT_LOOPS")
         config.statementBudgets.read = .milliseconds(try reader.int("CRM_READ_TIMEOUT_MS", 100...600_000))
         config.statementBudgets.list = .milliseconds(try reader.int("CRM_LIST_TIMEOUT_MS", 100...600_000))
         config.statementBudgets.write = .milliseconds(try reader.int("CRM_WRITE_TIMEOUT_MS", 100...600_000))

@@ -16,6 +16,7 @@ public final class Database: Sendable {
     public let gate: TenantGate
     /// Whether the database can be reached: while it cannot, requests get 503 at once.
     public let health: DatabaseHealth
+    let leaseWatch: LeaseWatch
 
     public init(config: DatabaseConfig, logger: Logger) throws {
         var pg: PostgresClient.Configuration
@@ -38,6 +39,7 @@ public final class Database: Sendable {
         self.health = DatabaseHealth(logger: logger) {
             try await Self.probe(probeConfiguration, logger: logger)
         }
+        self.leaseWatch = LeaseWatch(health: health, timeout: config.acquireTimeout)
     }
 
     static let startupParameters: [(String, String)] = [
@@ -262,7 +264,6 @@ public final class Database: Sendable {
         typealias Handoff = (connection: PostgresConnection, done: CheckedContinuation<Void, Never>)
         let client = self.client
         let health = self.health
-        let timeout = config.acquireTimeout
         let (handoffs, handoff) = AsyncThrowingStream<Handoff, Error>.makeStream()
         let leasing = Task {
             do {
@@ -277,22 +278,11 @@ public final class Database: Sendable {
                 handoff.finish(throwing: error)
             }
         }
-        let timer = Task {
-            // Leases already waiting when the database turns out to be down leave at once too.
-            let deadline = ContinuousClock.now.advanced(by: timeout)
-            while ContinuousClock.now < deadline {
-                try? await Task.sleep(for: min(.milliseconds(100), ContinuousClock.now.duration(to: deadline)))
-                if Task.isCancelled { return }
-                if health.isDown {
-                    handoff.finish(throwing: DatabaseHealth.unavailable())
-                    return
-                }
-            }
-            // Busy, or gone: the probe tells which, and if gone the next requests hear at once.
-            health.suspect()
-            handoff.finish(throwing: CRMError(.unavailable, "No database connection within \(timeout).", retryAfter: 1))
+        // One watchdog for every waiting lease (not a timer task per request): it ends a wait
+        // at the deadline, or at once when the database turns out to be down.
+        let waiter = leaseWatch.add(deadline: ContinuousClock.now.advanced(by: config.acquireTimeout)) { error in
+            handoff.finish(throwing: error)
         }
-        defer { timer.cancel() }
         var iterator = handoffs.makeAsyncIterator()
         let lease: Handoff
         do {
@@ -302,14 +292,72 @@ public final class Database: Sendable {
             }
             lease = granted
         } catch {
+            leaseWatch.remove(waiter)
             handoff.finish()
             leasing.cancel()
             throw error
         }
+        leaseWatch.remove(waiter)
         handoff.finish()
         defer { lease.done.resume() }
         try Transaction.checkOpen(lease.connection, health: health)
         return try await body(lease.connection)
+    }
+}
+
+/// The leases waiting for a connection, watched by one task that wakes every 100 ms while any
+/// wait: a lease past its deadline, or every lease when the database is down, is ended with the
+/// error the request answers (503).
+final class LeaseWatch: Sendable {
+    typealias Expire = @Sendable (Error) -> Void
+    private struct State {
+        var waiting: [UInt64: (deadline: ContinuousClock.Instant, expire: Expire)] = [:]
+        var next: UInt64 = 0
+        var watching = false
+    }
+    private let state = NIOLockedValueBox(State())
+    let health: DatabaseHealth
+    let timeout: Duration
+
+    init(health: DatabaseHealth, timeout: Duration) {
+        self.health = health
+        self.timeout = timeout
+    }
+
+    func add(deadline: ContinuousClock.Instant, expire: @escaping Expire) -> UInt64 {
+        let (id, start) = state.withLockedValue { s -> (UInt64, Bool) in
+            s.next &+= 1
+            s.waiting[s.next] = (deadline, expire)
+            defer { s.watching = true }
+            return (s.next, !s.watching)
+        }
+        if start { Task { await watch() } }
+        return id
+    }
+
+    func remove(_ id: UInt64) { _ = state.withLockedValue { $0.waiting.removeValue(forKey: id) } }
+
+    private func watch() async {
+        while true {
+            try? await Task.sleep(for: .milliseconds(100))
+            let now = ContinuousClock.now, down = health.isDown
+            let (due, done) = state.withLockedValue { s -> ([Expire], Bool) in
+                let due = s.waiting.filter { down || $0.value.deadline <= now }
+                for id in due.keys { s.waiting.removeValue(forKey: id) }
+                if s.waiting.isEmpty { s.watching = false }
+                return (due.values.map(\.expire), s.waiting.isEmpty)
+            }
+            if !due.isEmpty {
+                if down {
+                    for expire in due { expire(DatabaseHealth.unavailable()) }
+                } else {
+                    // Busy, or gone: the probe tells which, and if gone the next requests hear at once.
+                    health.suspect()
+                    for expire in due { expire(CRMError(.unavailable, "No database connection within \(timeout).", retryAfter: 1)) }
+                }
+            }
+            if done { return }
+        }
     }
 }
 
