@@ -104,4 +104,7 @@ LUA
     "SELECT * FROM \"$schema\".crm_read_customer('\\x$tokhex'::bytea, '$uid'::uuid, $idexpr, true, '{}'::uuid[], '{}'::text[]);" > "$TMP/pgbench-fn.sql"
   measured_pgbench "records: pgbench, the one-trip read function, 32 clients, extended protocol" -M extended -c 32 -j 2 -T 15 -f "$TMP/pgbench-fn.sql"
   measured_pgbench "records: pgbench, the one-trip read function, 32 clients, prepared" -M prepared -c 32 -j 2 -T 15 -f "$TMP/pgbench-fn.sql"
+  # Memory with many tenants touched: their metadata and access models through the server's
+  # bounded caches (1,000 tenants), each loaded afresh from a schema of the 1,000 here.
+  "$BENCH" cache-memory --tenants 10000 --step 2000 | while read -r line; do report "records: $line"; done
 }
