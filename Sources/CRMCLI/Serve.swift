@@ -25,7 +25,7 @@ struct Serve: AsyncParsableCommand {
         let purgeLogger = logger
         let app = HTTPServer.application(services: services, logger: logger) { port in
             print("crm listening on http://\(config.host):\(port) using database \(config.database.safeDescription)"
-                  + (onEventLoops ? "" : " (tasks on the concurrency pool)"))
+                  + (onEventLoops ? " (tasks on the event loops)" : ""))
             fflush(nil)
             services.spares.refill()
             // Records and storage gauges, hourly (an upsert: every instance may make it).
