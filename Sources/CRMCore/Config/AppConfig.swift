@@ -22,7 +22,7 @@ public struct AppConfig: Sendable {
     public var oneTripReads = true
     /// Run Swift tasks on NIO's event loops instead of the concurrency pool (`crm serve` only):
     /// no thread switch between a handler and its sockets (`CRM_TASKS_ON_EVENT_LOOPS`). Off by
-    /// default: it sped up reads but slowed lead creation by half at 2–8 connections (ops/bench).
+    /// default until repeated ops/bench runs settle whether it slows lead creation (docs/operations.md).
     public var tasksOnEventLoops = false
     /// Statement timeouts of tenant requests by kind (the connection default, 30 s, for admin calls).
     public var statementBudgets = StatementBudgets()
