@@ -21,9 +21,9 @@ public struct AppConfig: Sendable {
     /// Serve record reads in one round trip when the session is cached (see `OneTripRead`).
     public var oneTripReads = true
     /// Run Swift tasks on NIO's event loops instead of the concurrency pool (`crm serve` only):
-    /// no thread switch between a handler and its sockets (`CRM_TASKS_ON_EVENT_LOOPS`). Off by
-    /// default until repeated ops/bench runs settle whether it slows lead creation (docs/operations.md).
-    public var tasksOnEventLoops = false
+    /// no thread switch between a handler and its sockets (`CRM_TASKS_ON_EVENT_LOOPS`; figures in
+    /// docs/operations.md).
+    public var tasksOnEventLoops = true
     /// Statement timeouts of tenant requests by kind (the connection default, 30 s, for admin calls).
     public var statementBudgets = StatementBudgets()
     /// Webhooks may go to loopback and private addresses, and over plain http (tests, local setups).
@@ -77,7 +77,7 @@ public struct AppConfig: Sendable {
         "CRM_MIGRATE_CONCURRENCY": "8",
         "CRM_MIGRATE_LOCK_TIMEOUT_MS": "5000",
         "CRM_ONE_TRIP_READS": "true",
-        "CRM_TASKS_ON_EVENT_LOOPS": "false",
+        "CRM_TASKS_ON_EVENT_LOOPS": "true",
         "CRM_READ_TIMEOUT_MS": "2000",
         "CRM_LIST_TIMEOUT_MS": "5000",
         "CRM_WRITE_TIMEOUT_MS": "10000",
