@@ -300,10 +300,9 @@ public struct BackupService: Sendable {
         // bundle of the live data and the swap need the tenant read-only.
         try await db.ownerTransaction { tx in try await restorer.load(into: temp, createRole: false, in: tx) }
         let previous = tenant.status
-        var windowStart: ContinuousClock.Instant?
+        // Read-only window: writes answer 423 while the tenant is suspended.
+        let windowStart = ContinuousClock.now
         do {
-            // Read-only window: writes answer 423 while the tenant is suspended.
-            windowStart = ContinuousClock.now
             try await setStatus(tenant, .suspended, onlyIf: previous)
             // Other instances cache the catalog for TenantDirectory's 2 s: wait them out before the
             // pre-restore snapshot, so writes they still took are in it.
@@ -331,13 +330,13 @@ public struct BackupService: Sendable {
                 return n
             }
             try await setStatus(tenant, previous, onlyIf: .suspended)
-            let window = ContinuousClock.now - (windowStart ?? .now)
+            let window = ContinuousClock.now - windowStart
             return RestoreResult(restoreId: restoreId, mode: "in_place", tenantId: tenant.id, slug: tenant.slug, schema: live.schema.name,
                                  oldSchema: old.name, preRestoreBackupId: pre.id, tables: manifest.tables.count,
                                  rows: manifest.tables.reduce(0) { $0 + $1.rows }, erasuresReapplied: erasures,
                                  readOnlySeconds: Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18)
         } catch {
-            if windowStart != nil { try? await setStatus(tenant, previous, onlyIf: .suspended) }
+            try? await setStatus(tenant, previous, onlyIf: .suspended)
             // The loaded copy was never swapped in: nothing of it stays.
             _ = try? await db.ownerTransaction { tx in try await tx.execute("DROP SCHEMA IF EXISTS \(unescaped: temp.schema.quoted) CASCADE") }
             throw error

@@ -34,8 +34,6 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
     public func remove(_ key: Key) { state.withLockedValue { $0.remove(key) } }
 
-    public func removeAll() { state.withLockedValue { $0 = Storage(capacity: capacity) } }
-
     public var count: Int { state.withLockedValue { $0.index.count } }
 
     /// Nodes in an array linked by index (no allocation per entry once warm); `head` is the most
