@@ -17,6 +17,8 @@ public final class Database: Sendable {
     /// Whether the database can be reached: while it cannot, requests get 503 at once.
     public let health: DatabaseHealth
     let leaseWatch: LeaseWatch
+    /// Hot statements prepared per connection (`StatementCache`).
+    let statements: StatementCache
 
     public init(config: DatabaseConfig, logger: Logger) throws {
         var pg: PostgresClient.Configuration
@@ -40,6 +42,7 @@ public final class Database: Sendable {
             try await Self.probe(probeConfiguration, logger: logger)
         }
         self.leaseWatch = LeaseWatch(health: health, timeout: config.acquireTimeout)
+        self.statements = StatementCache(connections: config.poolSize * 2)
     }
 
     static let startupParameters: [(String, String)] = [

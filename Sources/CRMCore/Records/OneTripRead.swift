@@ -57,29 +57,46 @@ public struct OneTripRead: Sendable {
         let hidden = object.fields.filter { !caller.isVisible($0) }.map(\.apiName)
         let schema = try tenant.schema()
         let function = try RecordReadFunction.name(for: objectName)
-        let query: PostgresQuery = """
-            SELECT * FROM \(unescaped: schema.schema.quoted).\(unescaped: function.quoted)(\(hash), \(entry.principal.user.id), \(id), \(all), \(owners), \(hidden))
+        // Every column as text, timestamps as microseconds: rows of a statement prepared through
+        // PostgresNIO's legacy API arrive in binary but are decoded as the text the statement's
+        // description names, and only for text are the two the same.
+        let select = """
+            SELECT ((extract(epoch FROM o_last_used) * 1000000)::int8)::text, ((extract(epoch FROM o_expires) * 1000000)::int8)::text,
+                   o_av::text, o_mv::text, o_gen::text, o_body, o_version::text FROM \(schema.schema.quoted).\(function.quoted)
             """
-        let row: (Date, Date?, Int64, Int64, Int64, String?, Int64?)?
+        let query: PostgresQuery = """
+            \(unescaped: select)(\(hash), \(entry.principal.user.id), \(id), \(all), \(owners), \(hidden))
+            """
+        let binds = [PostgresData(type: .bytea, value: hash), PostgresData(uuid: entry.principal.user.id), PostgresData(uuid: id),
+                     PostgresData(bool: all), PostgresData(array: owners.map { PostgresData(uuid: $0) }, elementType: .uuid),
+                     PostgresData(array: hidden.map { PostgresData(string: $0) }, elementType: .text)]
+        let row: (String, String?, String, String, String, String?, String?)?
         do {
             row = try await db.withTenantLease(schema) { connection in
                 try Transaction.checkOpen(connection)
-                for try await row in try await connection.query(query, logger: db.logger)
-                    .decode((Date, Date?, Int64, Int64, Int64, String?, Int64?).self) { return row }
-                return nil
+                let rows = try await db.statements.rows(select + "($1, $2, $3, $4, $5, $6)", binds: binds,
+                                                        unprepared: query, on: connection, logger: db.logger)
+                return try rows.first?.decode((String, String?, String, String, String, String?, String?).self)
             }
         } catch let error as PSQLError where error.sqlState != nil {
             // A server error (no read function yet, a refused role switch, a column another
             // instance has purged): the ordinary path decides, with fresh metadata and its own retry.
-            // Undefined function, schema not usable, privilege, column: the function is missing or stale.
-            if let code = error.sqlState, ["42883", "3F000", "42501", "42703"].contains(code) {
-                functions.rebuildSoon(tenant)
-            }
+            if let code = error.sqlState { rebuildIfStale(code, tenant) }
+            return .fallback
+        } catch let error as StatementCache.ServerError {
+            rebuildIfStale(error.sqlState, tenant)
             return .fallback
         }
         let now = clock.now()
-        guard let (lastUsed, expires, av, mv, generated, body, version) = row,
-              TokenCheck.isLive(kind: entry.principal.tokenKind, lastUsed: lastUsed, expires: expires, now: now,
+        guard let (lastUsedText, expiresText, avText, mvText, generatedText, body, versionText) = row,
+              let lastUsed = Int64(lastUsedText).map(Date.init(microseconds:)), let av = Int64(avText), let mv = Int64(mvText),
+              let generated = Int64(generatedText)
+        else {
+            sessions.remove(hash)
+            return .fallback
+        }
+        let expires = expiresText.flatMap { Int64($0) }.map(Date.init(microseconds:)), version = versionText.flatMap { Int64($0) }
+        guard TokenCheck.isLive(kind: entry.principal.tokenKind, lastUsed: lastUsed, expires: expires, now: now,
                                 idleTimeout: config.sessionIdleTimeout),
               av == entry.principal.accessVersion, mv == entry.principal.metadataVersion,
               // The idle clock is written at most once a minute, on the ordinary path.
@@ -97,4 +114,13 @@ public struct OneTripRead: Sendable {
         guard let body, let version else { return .notFound }
         return .found(RecordService.Fetched(json: body, version: version), userId: entry.principal.user.id)
     }
+
+    /// Undefined function, schema not usable, privilege, column: the function is missing or stale.
+    private func rebuildIfStale(_ sqlState: String, _ tenant: Tenant) {
+        if ["42883", "3F000", "42501", "42703"].contains(sqlState) { functions.rebuildSoon(tenant) }
+    }
+}
+
+extension Date {
+    init(microseconds: Int64) { self.init(timeIntervalSince1970: Double(microseconds) / 1_000_000) }
 }

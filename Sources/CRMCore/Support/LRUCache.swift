@@ -19,8 +19,10 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
     /// The value for `key`, now the most recently used.
     public func get(_ key: Key) -> Value? { state.withLockedValue { $0.get(key) } }
 
-    /// Stores `value` for `key` as the most recently used, forgetting the least recently used when full.
-    public func put(_ key: Key, _ value: Value) { state.withLockedValue { $0.put(key, value) } }
+    /// Stores `value` for `key` as the most recently used, forgetting the least recently used when
+    /// full; returns the value forgotten, for callers that must release it.
+    @discardableResult
+    public func put(_ key: Key, _ value: Value) -> Value? { state.withLockedValue { $0.put(key, value) } }
 
     /// Reads, and replaces with what `update` returns (nil removes), under the lock.
     @discardableResult
@@ -58,18 +60,24 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
             return nodes[i].value
         }
 
-        mutating func put(_ key: Key, _ value: Value) {
+        @discardableResult
+        mutating func put(_ key: Key, _ value: Value) -> Value? {
             if let i = index[key] {
                 nodes[i].value = value
                 moveToFront(i)
-                return
+                return nil
             }
-            if index.count >= capacity, tail >= 0 { remove(nodes[tail].key) }
+            var evicted: Value?
+            if index.count >= capacity, tail >= 0 {
+                evicted = nodes[tail].value
+                remove(nodes[tail].key)
+            }
             let node = Node(key: key, value: value)
             let i: Int
             if let reused = free.popLast() { nodes[reused] = node; i = reused } else { nodes.append(node); i = nodes.count - 1 }
             index[key] = i
             link(i)
+            return evicted
         }
 
         mutating func remove(_ key: Key) {
