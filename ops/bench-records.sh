@@ -68,6 +68,25 @@ end
 LUA
   curl -sf "$base/api/v1/records/customer/00000000-0000-7000-8000-000000000001" -H "X-Tenant: $slug" -H "Authorization: Bearer $token" >/dev/null \
     || { echo "GET by id failed" >&2; exit 1; }
+  if [ "${BENCH_AB:-0}" = 1 ]; then
+    # BENCH_AB=1: only alternating pairs, each change off then on, twice, in one seeded cluster.
+    # Single runs here spread by ±25 %, so a change is judged by pairs taken side by side.
+    local round flag
+    for round in 1 2; do
+      for flag in false true; do
+        start_server CRM_SPARE_SCHEMAS=0 CRM_PREPARED_STATEMENTS=$flag "$@"
+        wrk -t2 -c32 -d5s -s "$TMP/get.lua" "$base" >/dev/null   # warm-up
+        measured_wrk "records A/B $round: GET by id, one trip, 32 connections, CRM_PREPARED_STATEMENTS=$flag" -t2 -c32 -d15s -s "$TMP/get.lua" "$base"
+      done
+      for flag in false true; do
+        start_server CRM_SPARE_SCHEMAS=0 CRM_ONE_TRIP_READS=false CRM_SESSION_FUNCTION=$flag "$@"
+        wrk -t2 -c32 -d5s -s "$TMP/get.lua" "$base" >/dev/null   # warm-up
+        measured_wrk "records A/B $round: GET by id, ordinary path, 32 connections, CRM_SESSION_FUNCTION=$flag" -t2 -c32 -d15s -s "$TMP/get.lua" "$base"
+        measured_wrk "records A/B $round: list of 50 with one filter, 32 connections, CRM_SESSION_FUNCTION=$flag" -t2 -c32 -d15s -s "$TMP/list.lua" "$base"
+      done
+    done
+    return
+  fi
   local mode
   # First the ordinary path (BEGIN, set_config, token, read, COMMIT), then one round trip.
   for mode in false true; do

@@ -24,6 +24,8 @@ public struct AppConfig: Sendable {
     /// no thread switch between a handler and its sockets (`CRM_TASKS_ON_EVENT_LOOPS`; figures in
     /// docs/operations.md).
     public var tasksOnEventLoops = true
+    /// Enter the tenant and check the token in one statement (`SessionFunction`; `CRM_SESSION_FUNCTION`).
+    public var sessionFunction = true
     /// Statement timeouts of tenant requests by kind (the connection default, 30 s, for admin calls).
     public var statementBudgets = StatementBudgets()
     /// Webhooks may go to loopback and private addresses, and over plain http (tests, local setups).
@@ -78,6 +80,8 @@ public struct AppConfig: Sendable {
         "CRM_MIGRATE_LOCK_TIMEOUT_MS": "5000",
         "CRM_ONE_TRIP_READS": "true",
         "CRM_TASKS_ON_EVENT_LOOPS": "true",
+        "CRM_SESSION_FUNCTION": "true",
+        "CRM_PREPARED_STATEMENTS": "true",
         "CRM_READ_TIMEOUT_MS": "2000",
         "CRM_LIST_TIMEOUT_MS": "5000",
         "CRM_WRITE_TIMEOUT_MS": "10000",
@@ -116,6 +120,7 @@ public struct AppConfig: Sendable {
             throw ConfigError("CRM_DB_TLS must be one of disable, require, verify-full")
         }
         database.tls = tls
+        database.preparedStatements = try reader.bool("CRM_PREPARED_STATEMENTS")
         database.tlsCAFile = values["CRM_DB_TLS_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         if tls != .disable && database.socketPath != nil {
             throw ConfigError("CRM_DB_TLS applies to TCP connections; unset CRM_DATABASE_SOCKET or set CRM_DB_TLS=disable")
@@ -137,6 +142,7 @@ public struct AppConfig: Sendable {
             identity: IdentityConfig(reader: reader))
         config.oneTripReads = try reader.bool("CRM_ONE_TRIP_READS")
         config.tasksOnEventLoops = try reader.bool("CRM_TASKS_ON_EVENT_LOOPS")
+        config.sessionFunction = try reader.bool("CRM_SESSION_FUNCTION")
         config.statementBudgets.read = .milliseconds(try reader.int("CRM_READ_TIMEOUT_MS", 100...600_000))
         config.statementBudgets.list = .milliseconds(try reader.int("CRM_LIST_TIMEOUT_MS", 100...600_000))
         config.statementBudgets.write = .milliseconds(try reader.int("CRM_WRITE_TIMEOUT_MS", 100...600_000))

@@ -24,6 +24,8 @@ public struct DatabaseConfig: Sendable {
     public var tls: TLSMode = .disable
     /// PEM file of the certificate authorities `verify-full` trusts; the system's when nil.
     public var tlsCAFile: String?
+    /// Prepare hot statements per connection (`StatementCache`; `CRM_PREPARED_STATEMENTS`).
+    public var preparedStatements = true
 
     /// How the connection to PostgreSQL is encrypted, named as libpq's `sslmode` values.
     public enum TLSMode: String, Sendable, CaseIterable {

@@ -42,7 +42,7 @@ public final class Database: Sendable {
             try await Self.probe(probeConfiguration, logger: logger)
         }
         self.leaseWatch = LeaseWatch(health: health, timeout: config.acquireTimeout)
-        self.statements = StatementCache(connections: config.poolSize * 2)
+        self.statements = StatementCache(connections: config.poolSize * 2, prepares: config.preparedStatements)
     }
 
     static let startupParameters: [(String, String)] = [
@@ -199,8 +199,7 @@ public final class Database: Sendable {
                                         _ body: (Transaction) async throws -> T) async throws -> T {
         try await transaction(on: connection, as: .tenant(tenant.role)) { tx in
             do {
-                if let statementTimeout {
-                    let ms = String(max(1, statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000))
+                if let ms = Self.millis(statementTimeout) {
                     try await tx.execute("""
                         SELECT set_config('role', \(tenant.role.name), true), set_config('search_path', \(tenant.schema.name), true),
                                set_config('statement_timeout', \(ms), true)
@@ -213,6 +212,29 @@ public final class Database: Sendable {
                 throw RoleSwitchRefused(error: error)
             }
             return try await body(tx)
+        }
+    }
+
+    /// A statement timeout as PostgreSQL's milliseconds, at least 1.
+    static func millis(_ timeout: Duration?) -> String? {
+        timeout.map { String(max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)) }
+    }
+
+    /// A tenant transaction whose first statement is `open` (given the statement timeout in
+    /// milliseconds, or nil), which must switch to the tenant's role and schema itself, as
+    /// `SessionFunction` does, and whose result `body` gets: one round trip fewer than entering
+    /// the tenant and then asking. An error from `open` ends the transaction and is thrown as is;
+    /// there is no retry on another connection (callers fall back to `transaction(for:)`, which has it).
+    public func transaction<Opened: Sendable, T: Sendable>(
+        for tenant: TenantSchema, statementTimeout: Duration? = nil,
+        opening open: (Transaction, _ timeoutMillis: String?) async throws -> Opened,
+        _ body: (Transaction, Opened) async throws -> T
+    ) async throws -> T {
+        try await withTenantLease(tenant) { connection in
+            try await transaction(on: connection, as: .tenant(tenant.role)) { tx in
+                let opened = try await open(tx, Self.millis(statementTimeout))
+                return try await body(tx, opened)
+            }
         }
     }
 

@@ -31,10 +31,13 @@ final class StatementCache: Sendable {
     }
 
     let perConnection: Int
+    /// Off, every statement runs unnamed (for comparisons: `CRM_PREPARED_STATEMENTS=false`).
+    let prepares: Bool
     private let connections: LRUCache<Int, LRUCache<String, Entry>>
 
-    init(connections: Int, perConnection: Int = 64) {
+    init(connections: Int, perConnection: Int = 64, prepares: Bool = true) {
         self.perConnection = perConnection
+        self.prepares = prepares
         self.connections = LRUCache(capacity: max(8, connections))
     }
 
@@ -42,6 +45,7 @@ final class StatementCache: Sendable {
     /// before. `unprepared` is the same statement as a `PostgresQuery`, for its first use.
     func rows(_ sql: String, binds: [PostgresData], unprepared: PostgresQuery, on connection: PostgresConnection,
               logger: Logger) async throws -> [PostgresRow] {
+        guard prepares else { return try await Self.unnamed(unprepared, on: connection, logger: logger) }
         let statements = connections.get(connection.id) ?? {
             let fresh = LRUCache<String, Entry>(capacity: perConnection)
             connections.put(connection.id, fresh)
@@ -50,9 +54,7 @@ final class StatementCache: Sendable {
         switch statements.get(sql) {
         case nil:
             remember(sql, .seen, in: statements)
-            var rows: [PostgresRow] = []
-            for try await row in try await connection.query(unprepared, logger: logger) { rows.append(row) }
-            return rows
+            return try await Self.unnamed(unprepared, on: connection, logger: logger)
         case .seen:
             let prepared: PreparedQuery
             do {
@@ -66,6 +68,12 @@ final class StatementCache: Sendable {
         case .prepared(let prepared):
             return try await execute(prepared, sql: sql, binds: binds, statements: statements)
         }
+    }
+
+    static func unnamed(_ query: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws -> [PostgresRow] {
+        var rows: [PostgresRow] = []
+        for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
+        return rows
     }
 
     /// Stores `entry`, closing the statement the connection forgets to make room (the caller holds

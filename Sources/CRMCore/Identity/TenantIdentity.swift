@@ -62,10 +62,25 @@ public struct TenantIdentity: Sendable {
     /// The caller behind a bearer token, checked inside the request's tenant transaction:
     /// unknown, revoked, expired, idle-timed-out tokens and inactive users are all 401.
     public func authenticate(bearer token: String, in tx: Transaction) async throws -> Principal {
-        guard token.hasPrefix(AccessToken.sessionPrefix + "_") || token.hasPrefix(AccessToken.apiPrefix + "_"),
-              token.utf8.count < 200,
-              let found = try await users.token(hash: AccessToken.hash(token), in: tx)
-        else { throw CRMError.unauthorized }
+        guard Self.isTokenShaped(token) else { throw CRMError.unauthorized }
+        return try await admit(try await users.token(hash: AccessToken.hash(token), in: tx), in: tx)
+    }
+
+    /// `authenticate` as the first statement of a tenant transaction: enters `tenant` and checks
+    /// the token in one round trip (`SessionFunction`). Throws `SessionFunction.Unavailable` when
+    /// the function cannot be called; the transaction is then over and the caller goes the ordinary way.
+    public func openSession(bearer token: String, tenant: TenantSchema, timeoutMillis: String?, in tx: Transaction) async throws -> Principal {
+        guard Self.isTokenShaped(token) else { throw CRMError.unauthorized }
+        return try await admit(try await SessionFunction.open(tenant, hash: AccessToken.hash(token), timeoutMillis: timeoutMillis, in: tx), in: tx)
+    }
+
+    static func isTokenShaped(_ token: String) -> Bool {
+        (token.hasPrefix(AccessToken.sessionPrefix + "_") || token.hasPrefix(AccessToken.apiPrefix + "_")) && token.utf8.count < 200
+    }
+
+    /// The principal of a token row found, if the token is live and its user active.
+    func admit(_ found: UserStore.TokenFound?, in tx: Transaction) async throws -> Principal {
+        guard let found else { throw CRMError.unauthorized }
         let now = clock.now()
         guard TokenCheck.isLive(kind: found.principal.tokenKind, lastUsed: found.lastUsed, expires: found.expires, now: now,
                                 idleTimeout: config.sessionIdleTimeout),

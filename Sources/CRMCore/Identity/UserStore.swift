@@ -79,17 +79,21 @@ public struct UserStore: Sendable {
     }
 
     /// The live token with this hash and its user, or nil.
-    public func token(hash: ByteBuffer, in tx: Transaction) async throws -> (principal: Principal, lastUsed: Date, expires: Date?)? {
-        var q = QueryBuilder("""
-            SELECT t.id, t.kind, t.read_only, t.last_used_at, t.expires_at,
-                   u.id, u.email, u.name, u.is_active, u.is_admin, u.department_id, u.created_at,
-                   coalesce((SELECT (value #>> '{}')::int8 FROM settings WHERE key = 'access_version'), 0),
-                   coalesce((SELECT (value #>> '{}')::int8 FROM settings WHERE key = 'metadata_version'), 0)
-            FROM auth_tokens t JOIN users u ON u.id = t.user_id
-            WHERE
-            """)
-        q.append(" " + TokenCheck.sql(alias: "t", hash: try q.bind(hash)))
-        let rows = try await tx.query(q.query)
+    /// The columns of a token and its user, with the tenant's access and metadata versions, as
+    /// `tokenRow` decodes them: written once for `token(hash:)` and the session function
+    /// (`SessionFunction`), which runs the same query in one trip with the tenant switch.
+    static let tokenSelect = """
+        SELECT t.id, t.kind, t.read_only, t.last_used_at, t.expires_at,
+               u.id, u.email, u.name, u.is_active, u.is_admin, u.department_id, u.created_at,
+               coalesce((SELECT (st.value #>> '{}')::int8 FROM settings st WHERE st.key = 'access_version'), 0),
+               coalesce((SELECT (st.value #>> '{}')::int8 FROM settings st WHERE st.key = 'metadata_version'), 0)
+        FROM auth_tokens t JOIN users u ON u.id = t.user_id
+        """
+
+    /// A row of `tokenSelect` as the token's principal and its clocks.
+    typealias TokenFound = (principal: Principal, lastUsed: Date, expires: Date?)
+
+    static func tokenRow(_ rows: PostgresRowSequence) async throws -> TokenFound? {
         for try await (tid, kind, ro, last, expires, uid, email, name, active, admin, dept, created, version, metaVersion) in rows.decode(
             (UUID, String, Bool, Date, Date?, UUID, String, String, Bool, Bool, UUID?, Date, Int64, Int64).self)
         {
@@ -98,6 +102,12 @@ public struct UserStore: Sendable {
                                metadataVersion: metaVersion), last, expires)
         }
         return nil
+    }
+
+    public func token(hash: ByteBuffer, in tx: Transaction) async throws -> (principal: Principal, lastUsed: Date, expires: Date?)? {
+        var q = QueryBuilder(Self.tokenSelect + "\nWHERE")
+        q.append(" " + TokenCheck.sql(alias: "t", hash: try q.bind(hash)))
+        return try await Self.tokenRow(try await tx.query(q.query))
     }
 
     /// A user as the principal of a write nobody signed in for (a workflow rule running as them),

@@ -15,7 +15,8 @@ public struct OneTripRead: Sendable {
     let metadata: MetadataService
     let config: IdentityConfig
     let clock: any WallClock
-    let functions: RecordReadFunction
+    /// The generated functions, rebuilt from here when a call finds them missing or stale.
+    public let functions: RecordReadFunction
     /// Reads answered in one trip, for tests and diagnostics.
     public let served = NIOLockedValueBox<Int>(0)
 

@@ -64,6 +64,7 @@ public struct RecordReadFunction: Sendable {
         let metadata = try await TenantMetadata.load(version: version, in: tx)
         var script = "GRANT USAGE ON SCHEMA \(tenant.schema.quoted) TO SESSION_USER;\n"
         for object in metadata.ordered { script += try ddl(object, tenant: tenant, version: version) + "\n" }
+        script += SessionFunction.ddl(tenant) + "\n"
         try await tx.runScript(script)
     }
 
@@ -74,7 +75,7 @@ public struct RecordReadFunction: Sendable {
 
     /// Starts a rebuild in the background unless one for this tenant is under way. A failure
     /// only means reads keep taking the ordinary path; it is logged, never surfaced.
-    func rebuildSoon(_ tenant: Tenant) {
+    public func rebuildSoon(_ tenant: Tenant) {
         guard let schema = try? tenant.schema() else { return }
         let start = rebuilding.withLockedValue { $0.insert(tenant.id).inserted }
         guard start else { return }

@@ -115,6 +115,21 @@ struct TenantAuthMiddleware: RouterMiddleware {
             }
             return try await next(request, authenticated(context, principal, permissions, request, nil))
         }
+        if services.config.sessionFunction, !SessionFunction.failing.isFailing(tenant.id) {
+            do {
+                return try await services.db.transaction(for: schema, statementTimeout: budget, opening: { tx, timeout in
+                    try await services.identity.openSession(bearer: token, tenant: schema, timeoutMillis: timeout, in: tx)
+                }) { tx, principal in
+                    let permissions = try await services.access.permissions(for: principal, in: tenant, tx: tx)
+                    return try await next(request, try authenticated(context, principal, permissions, request, tx))
+                }
+            } catch is SessionFunction.Unavailable {
+                // Not generated yet in this tenant, or refused: rebuilt in the background; this
+                // request, and the tenant's for a minute, take the two statements it stands for.
+                SessionFunction.failing.failed(tenant.id)
+                services.oneTrip.functions.rebuildSoon(tenant)
+            }
+        }
         return try await services.db.transaction(for: schema, statementTimeout: budget) { tx in
             let principal = try await services.identity.authenticate(bearer: token, in: tx)
             let permissions = try await services.access.permissions(for: principal, in: tenant, tx: tx)
