@@ -85,6 +85,19 @@ LUA
         measured_wrk "records A/B $round: list of 50 with one filter, 32 connections, CRM_SESSION_FUNCTION=$flag" -t2 -c32 -d15s -s "$TMP/list.lua" "$base"
       done
     done
+    # PostgreSQL's side of entering the tenant and checking the token, alone: two statements
+    # against the session function (both in BEGIN … COMMIT, as a request sends them).
+    local tokhex
+    tokhex=$(su_psql "$DATA" "$PORT" -d crm_bench -tAc \
+      "SELECT encode(token_hash, 'hex') FROM \"$schema\".auth_tokens WHERE revoked_at IS NULL ORDER BY created_at DESC LIMIT 1")
+    printf '%s\n' "BEGIN;" "SELECT set_config('role', 'crm_$schema', true), set_config('search_path', '$schema', true);" \
+      "SELECT t.id, t.kind, t.read_only, t.last_used_at, t.expires_at, u.id, u.email, u.name, u.is_active, u.is_admin, u.department_id, u.created_at, coalesce((SELECT (st.value #>> '{}')::int8 FROM settings st WHERE st.key = 'access_version'), 0), coalesce((SELECT (st.value #>> '{}')::int8 FROM settings st WHERE st.key = 'metadata_version'), 0) FROM auth_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = '\\x$tokhex'::bytea AND t.revoked_at IS NULL;" \
+      "COMMIT;" > "$TMP/pgbench-enter-two.sql"
+    printf '%s\n' "BEGIN;" "SELECT * FROM \"$schema\".crm_session_v1('\\x$tokhex'::bytea, NULL);" "COMMIT;" > "$TMP/pgbench-enter-fn.sql"
+    for round in 1 2; do
+      measured_pgbench "records A/B $round: pgbench, BEGIN + set_config + token SELECT + COMMIT, 32 clients" -M extended -c 32 -j 2 -T 10 -f "$TMP/pgbench-enter-two.sql"
+      measured_pgbench "records A/B $round: pgbench, BEGIN + crm_session_v1 + COMMIT, 32 clients" -M extended -c 32 -j 2 -T 10 -f "$TMP/pgbench-enter-fn.sql"
+    done
     return
   fi
   local mode

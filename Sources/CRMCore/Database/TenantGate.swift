@@ -51,6 +51,10 @@ public final class TenantGate: Sendable {
     private struct State {
         var slots: [String: Slot] = [:]
         var nextId: UInt64 = 0
+        /// Each waiter's deadline, watched by one task (not a timer task per waiter: under load
+        /// most requests of a busy tenant wait here, and a timer each was a measured cost).
+        var deadlines: [UInt64: (tenant: String, at: ContinuousClock.Instant)] = [:]
+        var sweeping = false
     }
 
     public let limits: Limits
@@ -93,32 +97,43 @@ public final class TenantGate: Sendable {
         case .full: throw Self.busy()
         case .wait(let assigned): id = assigned
         }
-        // The timer starts once the waiter is queued, so it cannot fire before there is one to expire.
-        let timer = NIOLockedValueBox<Task<Void, Never>?>(nil)
-        defer { timer.withLockedValue { $0?.cancel() } }
+        let deadline = ContinuousClock.now + timeout
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-                let enqueued: Bool = state.withLockedValue { s in
+                let (enqueued, startSweeper): (Bool, Bool) = state.withLockedValue { s in
                     // A permit may have come free between the decision and now.
                     var slot = s.slots[tenant] ?? Slot()
                     if slot.held < limits.maxConnections && slot.waiting == 0 {
                         slot.held += 1
                         s.slots[tenant] = slot
-                        return false
+                        return (false, false)
                     }
                     slot.waiters.append(Waiter(id: id, continuation: continuation))
                     s.slots[tenant] = slot
-                    return true
+                    s.deadlines[id] = (tenant, deadline)
+                    defer { s.sweeping = true }
+                    return (true, !s.sweeping)
                 }
                 guard enqueued else { return continuation.resume() }
-                let task = Task { [weak self] in
-                    try? await Task.sleep(for: timeout)
-                    if !Task.isCancelled { self?.abandon(tenant, id, with: Self.busy()) }
-                }
-                timer.withLockedValue { $0 = task }
+                if startSweeper { Task { [weak self] in await self?.sweep() } }
             }
         } onCancel: {
             abandon(tenant, id, with: CancellationError())
+        }
+    }
+
+    /// Every 100 ms while anyone waits: waiters past their deadline leave with 429.
+    private func sweep() async {
+        while true {
+            try? await Task.sleep(for: .milliseconds(100))
+            let now = ContinuousClock.now
+            let (due, done): ([(String, UInt64)], Bool) = state.withLockedValue { s in
+                let due = s.deadlines.filter { $0.value.at <= now }.map { ($0.value.tenant, $0.key) }
+                if s.deadlines.isEmpty { s.sweeping = false }
+                return (due, s.deadlines.isEmpty)
+            }
+            for (tenant, id) in due { abandon(tenant, id, with: Self.busy()) }
+            if done { return }
         }
     }
 
@@ -126,6 +141,7 @@ public final class TenantGate: Sendable {
     /// permit, nothing happens here and it releases the permit as usual.
     private func abandon(_ tenant: String, _ id: UInt64, with error: Error) {
         let waiter: Waiter? = state.withLockedValue { s in
+            s.deadlines.removeValue(forKey: id)
             guard var slot = s.slots[tenant], let waiter = slot.remove(id) else { return nil }
             s.slots[tenant] = slot
             return waiter
@@ -139,6 +155,7 @@ public final class TenantGate: Sendable {
             guard var slot = s.slots[tenant] else { return nil }
             if let waiter = slot.popFirst() {
                 s.slots[tenant] = slot
+                s.deadlines.removeValue(forKey: waiter.id)
                 return waiter
             }
             slot.held -= 1
