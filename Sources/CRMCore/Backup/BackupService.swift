@@ -324,13 +324,13 @@ public struct BackupService: Sendable {
                     fixes.append("ALTER FUNCTION \(signature) SET search_path = \(live.schema.quoted);")
                 }
                 if !fixes.isEmpty { try await tx.runScript(fixes.joined(separator: "\n")) }
-                // The kept schema's read functions name the live schema in their bodies, so they
+                // The kept schema's read and session functions name the live schema in their bodies, so they
                 // would read the restored data, not the kept one: they go. (Prepared statements
                 // calling them are re-planned anyway: a schema renamed resets every cached plan.)
                 var stale: [String] = []
                 for try await signature in try await tx.query("""
                     SELECT p.oid::regprocedure::text FROM pg_proc p
-                    WHERE p.pronamespace = \(old.name)::regnamespace AND p.proname LIKE 'crm\\_read\\_%'
+                    WHERE p.pronamespace = \(old.name)::regnamespace AND (p.proname LIKE 'crm\\_read\\_%' OR p.proname LIKE 'crm\\_session\\_%')
                     """).decode(String.self) {
                     stale.append("DROP FUNCTION \(signature);")
                 }

@@ -42,7 +42,7 @@ public final class Database: Sendable {
             try await Self.probe(probeConfiguration, logger: logger)
         }
         self.leaseWatch = LeaseWatch(health: health, timeout: config.acquireTimeout)
-        self.statements = StatementCache(connections: config.poolSize * 2, prepares: config.preparedStatements)
+        self.statements = StatementCache(connections: config.poolSize * 2, prepares: config.preparedStatements, health: health)
     }
 
     static let startupParameters: [(String, String)] = [

@@ -17,9 +17,21 @@ import PostgresNIO
 /// dropped, and resets every cached plan when any schema changes, so a restored schema swapped in
 /// under the tenant's name is looked up afresh (`StatementCacheTests`).
 final class StatementCache: Sendable {
-    enum Entry: Sendable {
-        case seen
-        case prepared(PreparedQuery)
+    /// What one connection has prepared, and the statements it has run once (kept apart, so SQL
+    /// seen once does not push prepared statements out).
+    final class Connection: Sendable {
+        let prepared: LRUCache<String, PreparedQuery>
+        let seen: LRUCache<String, Bool>
+
+        init(perConnection: Int) {
+            prepared = LRUCache(capacity: perConnection)
+            seen = LRUCache(capacity: perConnection * 4)
+        }
+
+        /// Closes every statement (the connection's entry is being forgotten).
+        func closeAll() {
+            prepared.drain { $0.deallocate().whenFailure { _ in } }
+        }
     }
 
     /// A server error from a prepared statement, with its SQLSTATE (the legacy API PostgresNIO
@@ -33,11 +45,13 @@ final class StatementCache: Sendable {
     let perConnection: Int
     /// Off, every statement runs unnamed (for comparisons: `CRM_PREPARED_STATEMENTS=false`).
     let prepares: Bool
-    private let connections: LRUCache<Int, LRUCache<String, Entry>>
+    let health: DatabaseHealth?
+    private let connections: LRUCache<Int, Connection>
 
-    init(connections: Int, perConnection: Int = 64, prepares: Bool = true) {
+    init(connections: Int, perConnection: Int = 64, prepares: Bool = true, health: DatabaseHealth? = nil) {
         self.perConnection = perConnection
         self.prepares = prepares
+        self.health = health
         self.connections = LRUCache(capacity: max(8, connections))
     }
 
@@ -47,27 +61,29 @@ final class StatementCache: Sendable {
               logger: Logger) async throws -> [PostgresRow] {
         guard prepares else { return try await Self.unnamed(unprepared, on: connection, logger: logger) }
         let statements = connections.get(connection.id) ?? {
-            let fresh = LRUCache<String, Entry>(capacity: perConnection)
-            connections.put(connection.id, fresh)
+            let fresh = Connection(perConnection: perConnection)
+            // A connection forgotten here (one the pool has replaced, in practice) closes what it
+            // prepared, should it still be open.
+            connections.put(connection.id, fresh)?.closeAll()
             return fresh
         }()
-        switch statements.get(sql) {
-        case nil:
-            remember(sql, .seen, in: statements)
-            return try await Self.unnamed(unprepared, on: connection, logger: logger)
-        case .seen:
-            let prepared: PreparedQuery
-            do {
-                prepared = try await connection.prepare(query: sql).get()
-            } catch {
-                statements.remove(sql)
-                throw Self.unwrap(error)
-            }
-            remember(sql, .prepared(prepared), in: statements)
-            return try await execute(prepared, sql: sql, binds: binds, statements: statements)
-        case .prepared(let prepared):
+        if let prepared = statements.prepared.get(sql) {
             return try await execute(prepared, sql: sql, binds: binds, statements: statements)
         }
+        guard statements.seen.get(sql) != nil else {
+            statements.seen.put(sql, true)
+            return try await Self.unnamed(unprepared, on: connection, logger: logger)
+        }
+        let prepared: PreparedQuery
+        do {
+            prepared = try await connection.prepare(query: sql).get()
+        } catch {
+            statements.seen.remove(sql)
+            throw unwrap(error)
+        }
+        // The caller holds the connection, so the Close of a forgotten statement goes ahead of its next one.
+        statements.prepared.put(sql, prepared)?.deallocate().whenFailure { _ in }
+        return try await execute(prepared, sql: sql, binds: binds, statements: statements)
     }
 
     static func unnamed(_ query: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws -> [PostgresRow] {
@@ -76,29 +92,32 @@ final class StatementCache: Sendable {
         return rows
     }
 
-    /// Stores `entry`, closing the statement the connection forgets to make room (the caller holds
-    /// the connection, so the Close goes ahead of its next statement).
-    private func remember(_ sql: String, _ entry: Entry, in statements: LRUCache<String, Entry>) {
-        if case .prepared(let forgotten) = statements.put(sql, entry) { forgotten.deallocate().whenFailure { _ in } }
-    }
-
     private func execute(_ prepared: PreparedQuery, sql: String, binds: [PostgresData],
-                         statements: LRUCache<String, Entry>) async throws -> [PostgresRow] {
+                         statements: Connection) async throws -> [PostgresRow] {
         do {
             return try await prepared.execute(binds).get()
         } catch {
             // Whatever failed (a function dropped since, a changed result type), the next call
             // starts again from an unnamed statement.
-            statements.remove(sql)
+            statements.prepared.remove(sql)
+            statements.seen.remove(sql)
             prepared.deallocate().whenFailure { _ in }
-            throw Self.unwrap(error)
+            throw unwrap(error)
         }
     }
 
-    static func unwrap(_ error: Error) -> Error {
-        if case PostgresError.server(let message) = error, let state = message.fields[.sqlState] {
-            return ServerError(sqlState: state, message: message.fields[.message] ?? "")
+    /// A server error as `ServerError`; a lost connection as the 503 the unnamed path gives.
+    func unwrap(_ error: Error) -> Error {
+        switch error {
+        case PostgresError.server(let message):
+            if let state = message.fields[.sqlState] { return ServerError(sqlState: state, message: message.fields[.message] ?? "") }
+            return error
+        case PostgresError.connectionClosed, PostgresError.protocol:
+            health?.suspect()
+            return CRMError(.unavailable, "The database connection was lost; try again.", retryAfter: 1)
+        default:
+            if DatabaseHealth.isConnectionFailure(error) { health?.suspect() }
+            return error
         }
-        return error
     }
 }

@@ -46,9 +46,16 @@ public enum SessionFunction {
         do {
             return try await UserStore.tokenRow(try await tx.query(
                 "SELECT * FROM \(unescaped: tenant.schema.quoted).\(unescaped: name)(\(hash), \(timeoutMillis))"))
-        } catch let error as PSQLError where error.sqlState != nil {
+        } catch let error as PSQLError where error.sqlState.map(Self.meansMissing) ?? false {
             throw Unavailable()
         }
+    }
+
+    /// Undefined function, schema, table or column, a result that no longer matches, privilege:
+    /// the function is missing, stale or refused. Anything else (a timeout, a lost connection,
+    /// overload) is the request's own error and is not answered by running it again another way.
+    static func meansMissing(_ sqlState: String) -> Bool {
+        ["42883", "3F000", "42P01", "42703", "42804", "42501"].contains(sqlState)
     }
 
     /// Tenants whose function failed lately: for a minute their requests go the ordinary way

@@ -36,6 +36,16 @@ public final class LRUCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
     public func remove(_ key: Key) { state.withLockedValue { $0.remove(key) } }
 
+    /// Empties the cache, handing each value to `body` (outside the lock).
+    public func drain(_ body: (Value) -> Void) {
+        let values: [Value] = state.withLockedValue { s in
+            let values = s.nodes.compactMap(\.value)
+            s = Storage(capacity: capacity)
+            return values
+        }
+        values.forEach(body)
+    }
+
     public var count: Int { state.withLockedValue { $0.index.count } }
 
     /// Nodes in an array linked by index (no allocation per entry once warm); `head` is the most

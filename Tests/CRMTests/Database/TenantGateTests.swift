@@ -5,7 +5,8 @@ import Testing
 /// `TenantGate` on its own: the queue of a tenant past its connections, and its deadlines.
 @Suite("Database: the per-tenant connection gate")
 struct TenantGateTests {
-    @Test("a waiter past its deadline leaves with 429 while a later one is still served in turn; nothing is left behind")
+    @Test("a waiter past its deadline leaves with 429 while a later one is still served in turn; nothing is left behind; again after the watch stopped",
+          .timeLimit(.minutes(1)))
     func deadlines() async throws {
         let gate = TenantGate(limits: .init(maxConnections: 1, maxQueued: 4))
         let released = AsyncStream<Void>.makeStream()
@@ -28,6 +29,18 @@ struct TenantGateTests {
         released.continuation.yield()
         try await holder.value
         #expect(try await patient.value == "patient")
+        #expect(gate.snapshot().isEmpty)
+
+        // Nobody waits now, so the watch has stopped: a new waiter starts it again.
+        try await Task.sleep(for: .milliseconds(300))
+        try await gate.withPermit("t", timeout: .seconds(1)) {
+            do {
+                _ = try await gate.withPermit("t", timeout: .milliseconds(150)) { "late" }
+                Issue.record("the second short wait should have timed out too")
+            } catch let error as CRMError {
+                #expect(error.code == .throttled)
+            }
+        }
         #expect(gate.snapshot().isEmpty)
     }
 }

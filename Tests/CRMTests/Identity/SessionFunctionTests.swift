@@ -16,7 +16,7 @@ struct SessionFunctionTests {
         }
     }
 
-    @Test("requests use it; without it they still answer the ordinary way and it is rebuilt; a logged-out token is refused either way")
+    @Test("requests use it, as the tenant with their timeout; without it they still answer the ordinary way and it is rebuilt; a logged-out token is refused either way")
     func fallsBackAndRebuilds() async throws {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
@@ -25,7 +25,25 @@ struct SessionFunctionTests {
             #expect(try await Self.functionExists(services, schema), "generated with the tenant")
             let id = try #require(try await f.create("customer", ["name": "Session"])["id"] as? String)
             #expect(try await f.call(.get, "/api/v1/records/customer?limit=5").status == 200)
-            #expect(!SessionFunction.failing.isFailing(f.t.tenant.id))
+            // A token logged out is refused on this way too.
+            let reader = try await f.user("reader", roles: [try await f.builtinRole("tenant_admin")])
+            #expect(try await f.call(.get, "/api/v1/records/customer?limit=1", as: reader.token).status == 200)
+            #expect(try await f.call(.post, "/api/v1/auth/logout", as: reader.token).status == 204)
+            #expect(try await f.call(.get, "/api/v1/records/customer?limit=1", as: reader.token).status == 401)
+            #expect(!SessionFunction.failing.isFailing(f.t.tenant.id), "all of the above went through the function")
+
+            // After it, the transaction runs as the tenant, in its schema, with the request's statement timeout.
+            let (user, path, timeout) = try await services.db.transaction(for: schema, statementTimeout: .milliseconds(1234), opening: { tx, ms in
+                try await services.identity.openSession(bearer: f.admin, tenant: schema, timeoutMillis: ms, in: tx)
+            }) { tx, principal in
+                #expect(principal.user.email.lowercased() == f.t.adminEmail.lowercased())
+                for try await row in try await tx.query(
+                    "SELECT current_user::text, current_setting('search_path'), current_setting('statement_timeout')").decode((String, String, String).self) {
+                    return row
+                }
+                return ("", "", "")
+            }
+            #expect(user == schema.role.name && path == schema.schema.name && timeout == "1234ms", "\(user) \(path) \(timeout)")
 
             // Gone (an older deploy's tenant, a failed rebuild): the request is still answered,
             // the tenant is marked to go the ordinary way, and the function comes back.
@@ -43,11 +61,10 @@ struct SessionFunctionTests {
             #expect(back, "rebuilt in the background")
             #expect(try await f.call(.patch, "/api/v1/records/customer/\(id)", json: ["name": "Session 2"]).status == 200)
 
-            // A token logged out is refused on both ways.
-            let reader = try await f.user("reader", roles: [try await f.builtinRole("tenant_admin")])
-            #expect(try await f.call(.get, "/api/v1/records/customer?limit=1", as: reader.token).status == 200)
-            #expect(try await f.call(.post, "/api/v1/auth/logout", as: reader.token).status == 204)
-            #expect(try await f.call(.get, "/api/v1/records/customer?limit=1", as: reader.token).status == 401)
+            // The ordinary way refuses a logged-out token as well.
+            let other = try await f.user("other", roles: [try await f.builtinRole("tenant_admin")])
+            #expect(try await f.call(.post, "/api/v1/auth/logout", as: other.token).status == 204)
+            #expect(try await f.call(.get, "/api/v1/records/customer?limit=1", as: other.token).status == 401)
         }
     }
 

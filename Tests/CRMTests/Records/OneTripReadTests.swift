@@ -1,4 +1,4 @@
-import CRMCore
+@testable import CRMCore
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -60,6 +60,34 @@ struct OneTripReadTests {
             // Another tenant's token is not looked up here at all.
             let g = try await RecordsFixture.make(services, client)
             #expect(try await client.call(.get, path, tenant: g.t.slug, token: f.admin).status == 401)
+        }
+    }
+
+    @Test("on one connection the read is prepared from its second use, and every read after the first is still one trip")
+    func preparedOnOneConnection() async throws {
+        try await TestEnvironment.withOwnPool(["CRM_DB_POOL_SIZE": "1"]) { services in
+            try await TestAPI(services: services).run { client in
+                let f = try await RecordsFixture.make(services, client)
+                let id = try #require(try await f.create("customer", ["name": "Prepared", "phone": "+86 139 0000 0001"])["id"] as? String)
+                let path = "/api/v1/records/customer/\(id)"
+                #expect(try await f.call(.get, path).status == 200)  // fills the caches
+                let before = services.oneTrip.served.withLockedValue { $0 }
+                for _ in 0..<10 {
+                    let read = try await f.call(.get, path)
+                    #expect(read.status == 200 && read.object["phone"] as? String == "+86 139 0000 0001")
+                }
+                #expect(services.oneTrip.served.withLockedValue { $0 } - before == 10, "every read in one trip, prepared or not")
+                let prepared: Int = try await services.db.withLease { connection in
+                    for try await n in try await connection.query(
+                        "SELECT count(*)::int4 FROM pg_prepared_statements WHERE statement LIKE '%crm_read_customer%'", logger: services.db.logger
+                    ).decode(Int32.self) { return Int(n) }
+                    return -1
+                }
+                #expect(prepared == 1, "the pool's one connection holds the read prepared")
+                // A change to the record shows through the prepared statement.
+                #expect(try await f.call(.patch, path, json: ["phone": "+86 139 0000 0002"]).status == 200)
+                #expect(try await f.call(.get, path).object["phone"] as? String == "+86 139 0000 0002")
+            }
         }
     }
 }
