@@ -85,6 +85,35 @@ LUA
         measured_wrk "records A/B $round: list of 50 with one filter, 32 connections, CRM_SESSION_FUNCTION=$flag" -t2 -c32 -d15s -s "$TMP/list.lua" "$base"
       done
     done
+    # The same across 1,000 tenants, each with its own token and customer: the cold path of a
+    # hosted service, where a pooled connection rarely sees one tenant's statement twice in a row.
+    "$BENCH" seed-sessions --tenants 1000 > "$TMP/tenants.txt"
+    cat > "$TMP/many.lua" <<LUA
+local tenants = {}
+for line in io.lines("$TMP/tenants.txt") do
+  local slug, token, id = line:match("(%S+) (%S+) (%S+)")
+  tenants[#tenants + 1] = {slug, "Bearer " .. token, "/api/v1/records/customer/" .. id}
+end
+math.randomseed(11)
+request = function()
+  local t = tenants[math.random(1, #tenants)]
+  return wrk.format("GET", t[3], {["X-Tenant"] = t[1], ["Authorization"] = t[2]})
+end
+LUA
+    local tenants_n
+    tenants_n=$(wc -l < "$TMP/tenants.txt")
+    for round in 1 2; do
+      for flag in false true; do
+        start_server CRM_SPARE_SCHEMAS=0 CRM_PREPARED_STATEMENTS=$flag "$@"
+        wrk -t2 -c32 -d10s -s "$TMP/many.lua" "$base" >/dev/null   # warm-up: every tenant's caches filled
+        measured_wrk "records A/B $round: GET by id across $tenants_n tenants, one trip, 32 connections, CRM_PREPARED_STATEMENTS=$flag" -t2 -c32 -d15s -s "$TMP/many.lua" "$base"
+      done
+      for flag in false true; do
+        start_server CRM_SPARE_SCHEMAS=0 CRM_ONE_TRIP_READS=false CRM_SESSION_FUNCTION=$flag "$@"
+        wrk -t2 -c32 -d10s -s "$TMP/many.lua" "$base" >/dev/null   # warm-up
+        measured_wrk "records A/B $round: GET by id across $tenants_n tenants, ordinary path, 32 connections, CRM_SESSION_FUNCTION=$flag" -t2 -c32 -d15s -s "$TMP/many.lua" "$base"
+      done
+    done
     # PostgreSQL's side of entering the tenant and checking the token, alone: two statements
     # against the session function (both in BEGIN … COMMIT, as a request sends them).
     local tokhex

@@ -9,7 +9,7 @@ struct Bench: AsyncParsableCommand {
         commandName: "crm-bench",
         abstract: "Benchmarks of the CRM's own code paths against the database in CRM_DATABASE_URL (run by ops/bench).",
         subcommands: [Hash.self, SeedTenants.self, MigrateAddColumn.self, AccessEval.self, ScopeList.self, RecordSelect.self,
-                      PoolReclaim.self, Patterns.self, BillingBench.self, Metering.self, CacheMemory.self])
+                      PoolReclaim.self, Patterns.self, BillingBench.self, Metering.self, CacheMemory.self, SeedSessions.self])
 }
 
 func withBenchServices<T: Sendable>(_ body: @Sendable (AppServices) async throws -> T) async throws -> T {

@@ -87,9 +87,10 @@ struct Problem: Encodable {
         case let e as PSQLError:
             switch e.sqlState {
             case nil:
-                return (CRMError(.unavailable, "The database cannot be reached; try again shortly."), .serviceUnavailable, false)
+                return (CRMError(.unavailable, "The database cannot be reached; try again shortly.", retryAfter: 1), .serviceUnavailable, false)
             case "55P03", "57014", "53300", "57P01", "57P02", "57P03":
-                return (CRMError(.unavailable, "The database is busy; try again shortly."), .serviceUnavailable, false)
+                // Lock or statement timeout, too many connections, shutdown: worth trying again.
+                return (CRMError(.unavailable, "The database is busy; try again shortly.", retryAfter: 1), .serviceUnavailable, false)
             case "42701", "42P07":
                 // Two admins adding the same field at once: the second's column already exists.
                 return (CRMError(.conflict, "That already exists; reload and try again."), .conflict, false)
