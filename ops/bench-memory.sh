@@ -1,0 +1,42 @@
+# The memory scenario of ops/bench (sourced; uses its variables and functions): the server's RSS
+# over a long run of one-trip reads spread across many tenants (default 10,000 for 600 s), each
+# tenant with its own API token and customer, so the bounded caches (1,000 tenants) churn the
+# whole time. Reports RSS every 30 s: it should level off, not climb.
+memory_bench() {
+  local tenants=${BENCH_MEMORY_TENANTS:-10000} seconds=${BENCH_MEMORY_SECONDS:-600} base="http://127.0.0.1:$HTTP_PORT"
+  [ -n "$SERVER_PID" ] && { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
+  local have
+  have=$(su_psql "$DATA" "$PORT" -d crm_bench -tAc "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 't\_%' AND nspname NOT LIKE '%\_\_%'")
+  if [ "$have" -lt "$tenants" ]; then
+    stop_cluster "$DATA"; start_cluster "$DATA" "$PORT" fast
+    "$BENCH" seed-tenants --count $((tenants - have)) | sed 's/^/  /'
+    stop_cluster "$DATA"; start_cluster "$DATA" "$PORT"
+  fi
+  "$BENCH" seed-sessions --tenants "$tenants" > "$TMP/memory-tenants.txt"
+  local n
+  n=$(wc -l < "$TMP/memory-tenants.txt")
+  cat > "$TMP/memory.lua" <<LUA
+local tenants = {}
+for line in io.lines("$TMP/memory-tenants.txt") do
+  local slug, token, id = line:match("(%S+) (%S+) (%S+)")
+  tenants[#tenants + 1] = {slug, "Bearer " .. token, "/api/v1/records/customer/" .. id}
+end
+math.randomseed(5)
+request = function()
+  local t = tenants[math.random(1, #tenants)]
+  return wrk.format("GET", t[3], {["X-Tenant"] = t[1], ["Authorization"] = t[2]})
+end
+LUA
+  start_server CRM_SPARE_SCHEMAS=0 "$@"
+  report "memory: server RSS at start: $(awk '/^VmRSS/{print int($2/1024)}' /proc/$SERVER_PID/status) MB"
+  wrk -t2 -c32 -d"${seconds}s" --latency -s "$TMP/memory.lua" "$base" > "$TMP/memory-wrk.txt" &
+  local wrk_pid=$! elapsed=0 series=""
+  while kill -0 "$wrk_pid" 2>/dev/null; do
+    sleep 30; elapsed=$((elapsed + 30))
+    kill -0 "$wrk_pid" 2>/dev/null || break
+    series="$series ${elapsed}s:$(awk '/^VmRSS/{print int($2/1024)}' /proc/$SERVER_PID/status)"
+  done
+  wait "$wrk_pid" || true
+  report "memory: server RSS (MB) every 30 s over $seconds s of GET by id across $n tenants, 32 connections:$series"
+  report "memory: $(awk '/Requests\/sec/{print $2}' "$TMP/memory-wrk.txt") req/s, p99 $(awk '$1=="99%"{print $2}' "$TMP/memory-wrk.txt"), non-2xx $(awk '/Non-2xx/{print $4}' "$TMP/memory-wrk.txt"); RSS at the end $(awk '/^VmRSS/{print int($2/1024)}' /proc/$SERVER_PID/status) MB"
+}
