@@ -15,18 +15,7 @@ memory_bench() {
   "$BENCH" seed-sessions --tenants "$tenants" > "$TMP/memory-tenants.txt"
   local n
   n=$(wc -l < "$TMP/memory-tenants.txt")
-  cat > "$TMP/memory.lua" <<LUA
-local tenants = {}
-for line in io.lines("$TMP/memory-tenants.txt") do
-  local slug, token, id = line:match("(%S+) (%S+) (%S+)")
-  tenants[#tenants + 1] = {slug, "Bearer " .. token, "/api/v1/records/customer/" .. id}
-end
-math.randomseed(5)
-request = function()
-  local t = tenants[math.random(1, #tenants)]
-  return wrk.format("GET", t[3], {["X-Tenant"] = t[1], ["Authorization"] = t[2]})
-end
-LUA
+  tenants_lua "$TMP/memory-tenants.txt" 5 > "$TMP/memory.lua"
   start_server CRM_SPARE_SCHEMAS=0 "$@"
   report "memory: server RSS at start: $(awk '/^VmRSS/{print int($2/1024)}' /proc/$SERVER_PID/status) MB"
   wrk -t2 -c32 -d"${seconds}s" --latency -s "$TMP/memory.lua" "$base" > "$TMP/memory-wrk.txt" &

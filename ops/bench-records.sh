@@ -1,6 +1,23 @@
 # The records scenario of ops/bench (sourced; uses its variables and functions): 1,000 tenants,
 # one of them with 100,000 customers and 20 custom fields; wrk at 32 connections against GET by
 # id and a filtered list of 50, and pgbench on the same SELECT at the same concurrency.
+# tenants_lua LIST SEED: a wrk script reading "slug token customer-id" lines (crm-bench
+# seed-sessions) and sending each request as a random one of those tenants, by its own token.
+tenants_lua() {
+  cat <<LUA
+local tenants = {}
+for line in io.lines("$1") do
+  local slug, token, id = line:match("(%S+) (%S+) (%S+)")
+  tenants[#tenants + 1] = {slug, "Bearer " .. token, "/api/v1/records/customer/" .. id}
+end
+math.randomseed($2)
+request = function()
+  local t = tenants[math.random(1, #tenants)]
+  return wrk.format("GET", t[3], {["X-Tenant"] = t[1], ["Authorization"] = t[2]})
+end
+LUA
+}
+
 records_bench() {
   local slug=bench-rec pw="Bench-Records-Password-1" base="http://127.0.0.1:$HTTP_PORT"
   [ -n "$SERVER_PID" ] && { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
@@ -88,18 +105,7 @@ LUA
     # The same across 1,000 tenants, each with its own token and customer: the cold path of a
     # hosted service, where a pooled connection rarely sees one tenant's statement twice in a row.
     "$BENCH" seed-sessions --tenants 1000 > "$TMP/tenants.txt"
-    cat > "$TMP/many.lua" <<LUA
-local tenants = {}
-for line in io.lines("$TMP/tenants.txt") do
-  local slug, token, id = line:match("(%S+) (%S+) (%S+)")
-  tenants[#tenants + 1] = {slug, "Bearer " .. token, "/api/v1/records/customer/" .. id}
-end
-math.randomseed(11)
-request = function()
-  local t = tenants[math.random(1, #tenants)]
-  return wrk.format("GET", t[3], {["X-Tenant"] = t[1], ["Authorization"] = t[2]})
-end
-LUA
+    tenants_lua "$TMP/tenants.txt" 11 > "$TMP/many.lua"
     local tenants_n
     tenants_n=$(wc -l < "$TMP/tenants.txt")
     for round in 1 2; do
