@@ -55,11 +55,11 @@ final class StatementCache: Sendable {
         self.connections = LRUCache(capacity: max(8, connections))
     }
 
-    /// The rows of `sql` with `binds` on `connection`, prepared once the connection has run it
-    /// before. `unprepared` is the same statement as a `PostgresQuery`, for its first use.
-    func rows(_ sql: String, binds: [PostgresData], unprepared: PostgresQuery, on connection: PostgresConnection,
+    /// The rows of `sql` with `binds` on `connection`: unnamed on its first use there, prepared
+    /// once the connection has run it before.
+    func rows(_ sql: String, binds: [PostgresData], on connection: PostgresConnection,
               logger: Logger) async throws -> [PostgresRow] {
-        guard prepares else { return try await Self.unnamed(unprepared, on: connection, logger: logger) }
+        guard prepares else { return try await Self.unnamed(sql, binds, on: connection, logger: logger) }
         let statements = connections.get(connection.id) ?? {
             let fresh = Connection(perConnection: perConnection)
             // A connection forgotten here (one the pool has replaced, in practice) closes what it
@@ -72,7 +72,7 @@ final class StatementCache: Sendable {
         }
         guard statements.seen.get(sql) != nil else {
             statements.seen.put(sql, true)
-            return try await Self.unnamed(unprepared, on: connection, logger: logger)
+            return try await Self.unnamed(sql, binds, on: connection, logger: logger)
         }
         let prepared: PreparedQuery
         do {
@@ -86,9 +86,12 @@ final class StatementCache: Sendable {
         return try await execute(prepared, sql: sql, binds: binds, statements: statements)
     }
 
-    static func unnamed(_ query: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws -> [PostgresRow] {
+    static func unnamed(_ sql: String, _ binds: [PostgresData], on connection: PostgresConnection,
+                        logger: Logger) async throws -> [PostgresRow] {
+        var bindings = PostgresBindings(capacity: binds.count)
+        for bind in binds { bindings.append(bind) }
         var rows: [PostgresRow] = []
-        for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
+        for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger) { rows.append(row) }
         return rows
     }
 

@@ -65,9 +65,6 @@ public struct OneTripRead: Sendable {
             SELECT ((extract(epoch FROM o_last_used) * 1000000)::int8)::text, ((extract(epoch FROM o_expires) * 1000000)::int8)::text,
                    o_av::text, o_mv::text, o_gen::text, o_body, o_version::text FROM \(schema.schema.quoted).\(function.quoted)
             """
-        let query: PostgresQuery = """
-            \(unescaped: select)(\(hash), \(entry.principal.user.id), \(id), \(all), \(owners), \(hidden))
-            """
         let binds = [PostgresData(type: .bytea, value: hash), PostgresData(uuid: entry.principal.user.id), PostgresData(uuid: id),
                      PostgresData(bool: all), PostgresData(array: owners.map { PostgresData(uuid: $0) }, elementType: .uuid),
                      PostgresData(array: hidden.map { PostgresData(string: $0) }, elementType: .text)]
@@ -75,8 +72,7 @@ public struct OneTripRead: Sendable {
         do {
             row = try await db.withTenantLease(schema) { connection in
                 try Transaction.checkOpen(connection)
-                let rows = try await db.statements.rows(select + "($1, $2, $3, $4, $5, $6)", binds: binds,
-                                                        unprepared: query, on: connection, logger: db.logger)
+                let rows = try await db.statements.rows(select + "($1, $2, $3, $4, $5, $6)", binds: binds, on: connection, logger: db.logger)
                 return try rows.first?.decode((String, String?, String, String, String, String?, String?).self)
             }
         } catch let error as PSQLError where error.sqlState != nil {

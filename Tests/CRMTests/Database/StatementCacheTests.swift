@@ -26,8 +26,7 @@ struct StatementCacheTests {
 
     static func call(_ cache: StatementCache, _ schema: SQLIdentifier, _ x: Int, on connection: PostgresConnection, logger: Logger) async throws -> Int {
         let sql = "SELECT \(schema.quoted).f($1)::text"
-        let rows = try await cache.rows(sql, binds: [PostgresData(int: x)],
-                                        unprepared: "SELECT \(unescaped: schema.quoted).f(\(x))::text", on: connection, logger: logger)
+        let rows = try await cache.rows(sql, binds: [PostgresData(int: x)], on: connection, logger: logger)
         return Int(try #require(rows.first).decode(String.self))!
     }
 
