@@ -39,7 +39,7 @@ public enum FieldValueParser {
             if raw.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\t" && $0 != "\r" }) {
                 return .failure(Problem("invalid_value", "Control characters are not allowed."))
             }
-            let text = field.type == .longText ? raw : raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = field.type == .longText ? raw : raw.trimming(.whitespacesAndNewlines)
             // Lengths count code points of the value as sent, as JSON Schema (the OpenAPI document)
             // and PostgreSQL count them; an email address is at most 254 in any case.
             var limit = o.maxLength ?? (field.type == .longText ? maxLongText : maxText)

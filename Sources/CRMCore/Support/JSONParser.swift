@@ -57,6 +57,22 @@ public struct JSONParser {
         try bytes.withUnsafeBytes { try parseObject($0, limits: limits) }
     }
 
+    /// Limits for JSON this server or PostgreSQL wrote (jsonb columns, stored definitions): any
+    /// value at the top, deep nesting, and a number `Decimal` cannot hold read as 0, never refused.
+    static let storedLimits = Limits(maxDepth: 512, refusesUnrepresentableNumbers: false)
+
+    /// Any JSON value `text` holds, or nil when it is not JSON: `JSONValue.parse`.
+    static func parseValue(_ text: String) -> JSONValue? {
+        var text = text
+        return text.withUTF8 { utf8 in
+            let bytes = UnsafeRawBufferPointer(utf8)
+            var parser = JSONParser(bytes: bytes, limits: storedLimits)
+            guard let value = try? parser.value() else { return nil }
+            parser.skipSpace()
+            return parser.i == bytes.count ? value : nil
+        }
+    }
+
     let bytes: UnsafeRawBufferPointer
     let limits: Limits
     var i = 0

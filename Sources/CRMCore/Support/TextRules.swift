@@ -1,3 +1,5 @@
+import Foundation
+
 /// Rules for short text a client names things with: trimmed, not empty when required, no
 /// control characters (a NUL cannot even be stored), and a maximum length.
 public enum TextRules {
@@ -36,5 +38,16 @@ extension StringProtocol {
             end = before
         }
         return String(whole[start..<end])
+    }
+}
+
+extension String {
+    /// `trimmingCharacters(in:)`, returning the string itself when its ends are not in `set`
+    /// (almost every value): Foundation copies through NSString either way, which was 3 % of
+    /// the server's CPU on a lead create.
+    public func trimming(_ set: CharacterSet) -> String {
+        guard let first = unicodeScalars.first, let last = unicodeScalars.last else { return self }
+        if !set.contains(first) && !set.contains(last) { return self }
+        return trimmingCharacters(in: set)
     }
 }

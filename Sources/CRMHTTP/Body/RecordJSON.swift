@@ -6,17 +6,23 @@ import Foundation
 enum RecordJSON {
     static func render(_ record: RecordService.Fetched) -> String {
         guard !record.annotations.isEmpty else { return record.json }
-        // The record is always a JSON object rendered by PostgreSQL; its members are kept as text.
-        var fields = Substring(record.json.trimmingCharacters(in: .whitespaces))
-        guard fields.first == "{", fields.last == "}" else { return record.json }
-        fields = fields.dropFirst().dropLast()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        var members = fields.trimmingCharacters(in: .whitespaces).isEmpty ? [] : [String(fields)]
+        // The record is always a JSON object rendered by PostgreSQL (no spaces around it); its
+        // members are kept as text. Bytes, not Foundation's trimming and encoder: those were 6 %
+        // of the server's CPU on a lead create.
+        let utf8 = record.json.utf8
+        guard utf8.first == UInt8(ascii: "{"), utf8.last == UInt8(ascii: "}") else { return record.json }
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count + 256)
+        out.append(contentsOf: utf8.dropLast())
+        var first = !utf8.dropFirst().dropLast().contains { $0 != 0x20 }
         for key in record.annotations.keys.sorted() {
-            guard let name = try? encoder.encode(key), let value = try? encoder.encode(record.annotations[key]!) else { continue }
-            members.append(String(decoding: name, as: UTF8.self) + ": " + String(decoding: value, as: UTF8.self))
+            if !first { out.append(contentsOf: ", ".utf8) }
+            first = false
+            out.append(contentsOf: JSONValue.string(key).jsonText.utf8)
+            out.append(contentsOf: ": ".utf8)
+            out.append(contentsOf: record.annotations[key]!.jsonText.utf8)
         }
-        return "{" + members.joined(separator: ", ") + "}"
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 }

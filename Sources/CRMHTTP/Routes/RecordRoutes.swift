@@ -79,6 +79,8 @@ enum RecordRoutes {
     }
 
     static func formDecoded(_ text: Substring) -> String {
+        // Most names and values need no decoding; Foundation's replacing goes through NSString.
+        if !text.utf8.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "%") }) { return String(text) }
         let spaced = text.replacingOccurrences(of: "+", with: " ")
         return spaced.removingPercentEncoding ?? spaced
     }

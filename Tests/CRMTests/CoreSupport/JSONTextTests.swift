@@ -24,4 +24,20 @@ struct JSONTextTests {
         // And what it writes reads back as the same value.
         for value in [values[0], values[1], values[10], values[11]] { #expect(JSONValue.parse(value.jsonText) == value) }
     }
+
+    @Test("stored JSON reads as JSONDecoder read it: any value at the top, PostgreSQL's spacing; not JSON is nil")
+    func parseStored() throws {
+        let texts = [
+            #"{"name": "上海卓越", "level": ["normal", "vip"], "amount": [null, 1250.50], "n": -3, "e": 1.5e-7, "ok": true}"#,
+            #"[1, "two", {"three": [3.0, false]}, [], {}]"#, #""x\/y\"z\u00e9\ud83d\ude00""#, "42", "-0.25", "true", "null",
+            #"{"deep": {"er": {"still": [[["x"]]]}}}"#, "  {\n\t\"a\" : 1 }  ",
+        ]
+        for text in texts {
+            let reference = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+            #expect(JSONValue.parse(text) == reference, "\(text)")
+        }
+        for broken in ["", "{", #"{"a": 1} x"#, "[1,]", "nul", #"{"a" 1}"#, "\"open"] {
+            #expect(JSONValue.parse(broken) == nil, "\(broken)")
+        }
+    }
 }

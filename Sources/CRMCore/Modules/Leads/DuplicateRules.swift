@@ -32,6 +32,15 @@ public struct DuplicateMatch: Codable, Sendable, Equatable {
     public var match: String
     /// What the rule says: block or warn. Similar names only warn.
     public var action: String
+
+    /// As JSON, the members its `Codable` conformance writes (no `id` when withheld), built
+    /// directly: through `JSONEncoder` and back it was 6 % of the server's CPU on a lead create.
+    public var jsonValue: JSONValue {
+        var members: [String: JSONValue] = ["object": .string(object), "name": .string(name), "field": .string(field),
+                                            "match": .string(match), "action": .string(action)]
+        if let id { members["id"] = .string(id) }
+        return .object(members)
+    }
 }
 
 /// Reads and writes the rules and runs the check: index probes on the normalized keys of

@@ -93,6 +93,10 @@ extension LeadService {
 extension JSONValue {
     /// Any Encodable as a JSON value.
     static func encoding<T: Encodable>(_ value: T) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+        let data = try JSONEncoder().encode(value)
+        guard let parsed = JSONValue.parse(String(decoding: data, as: UTF8.self)) else {
+            throw EncodingError.invalidValue(value, .init(codingPath: [], debugDescription: "Not JSON."))
+        }
+        return parsed
     }
 }

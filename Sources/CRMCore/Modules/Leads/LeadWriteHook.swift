@@ -49,7 +49,7 @@ public struct LeadWriteHook: RecordHook {
                                                  excluding: write.event == .updated ? write.id : nil, reserve: true,
                                                  caller: write.caller, now: clock.now(), in: tx)
         let warnings = try admit(outcome, override: write.flag("allow_duplicates"), caller: write.caller)
-        return warnings.isEmpty ? [:] : ["duplicate_warnings": try JSONValue.encoding(warnings)]
+        return warnings.isEmpty ? [:] : ["duplicate_warnings": .array(warnings.map(\.jsonValue))]
     }
 
     /// The warnings to return with the save, or the refusal: another rep's registration, or a
@@ -72,7 +72,7 @@ public struct LeadWriteHook: RecordHook {
                     "This lead matches \(blocking.count) existing record(s) under a blocking duplicate rule."
                     + (caller.permissions.has(.overrideDuplicates) ? " Send allow_duplicates=true to save it anyway." : ""),
                     fieldErrors: fields.map { FieldError(field: $0, code: "duplicate", message: "An existing lead or customer has this \($0).") })
-                error.extensions["duplicates"] = try JSONValue.encoding(matches)
+                error.extensions["duplicates"] = .array(matches.map(\.jsonValue))
                 error.extensions["may_override"] = .bool(caller.permissions.has(.overrideDuplicates))
                 throw error
             }
