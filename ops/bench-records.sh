@@ -85,6 +85,22 @@ end
 LUA
   curl -sf "$base/api/v1/records/customer/00000000-0000-7000-8000-000000000001" -H "X-Tenant: $slug" -H "Authorization: Bearer $token" >/dev/null \
     || { echo "GET by id failed" >&2; exit 1; }
+  if [ -n "${BENCH_AB_BINARY:-}" ]; then
+    # BENCH_AB_BINARY=/path/to/an-older/crm: only alternating pairs, that binary then this build,
+    # twice: the one-trip GET and the list of 50 (a server change judged by pairs).
+    local round which build="$CRM"
+    for round in 1 2; do
+      for which in "$BENCH_AB_BINARY" "$build"; do
+        CRM="$which" start_server CRM_SPARE_SCHEMAS=0 "$@"
+        wrk -t2 -c32 -d5s -s "$TMP/get.lua" "$base" >/dev/null   # warm-up
+        local name="this build"; [ "$which" = "$build" ] || name="$which"
+        measured_wrk "records A/B $round: GET by id, one trip, 32 connections, $name" -t2 -c32 -d15s -s "$TMP/get.lua" "$base"
+        measured_wrk "records A/B $round: list of 50 with one filter, 32 connections, $name" -t2 -c32 -d15s -s "$TMP/list.lua" "$base"
+      done
+    done
+    CRM="$build"
+    return
+  fi
   if [ "${BENCH_AB:-0}" = 1 ]; then
     # BENCH_AB=1: only alternating pairs, each change off then on, twice, in one seeded cluster.
     # Single runs here spread by ±25 %, so a change is judged by pairs taken side by side.
