@@ -85,7 +85,7 @@ extension BackupService {
         return result
     }
 
-    static func csv(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+    static func csv(_ s: String) -> String { "\"" + s.doubling(UInt8(ascii: "\"")) + "\"" }
 }
 
 /// SHA-256 over the chunks of a file being written.

@@ -17,16 +17,15 @@ public enum InvoiceDocument {
 
     /// A CSV field, quoted when needed; a leading =, +, - or @ is defused so spreadsheets do not run it.
     static func field(_ value: String) -> String {
+        // Bytes, not Characters: `"` or `=` followed by a combining mark is one Character that
+        // is neither, yet a spreadsheet reads the quote or the formula (see TextEscaping).
         var v = value
-        if let first = v.first, "=+-@".contains(first), Int64(v) == nil { v = "'" + v }
-        guard v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return v }
-        return "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        if let first = v.utf8.first, "=+-@".utf8.contains(first), Int64(v) == nil { v = "'" + v }
+        guard v.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) else { return v }
+        return "\"" + v.doubling(UInt8(ascii: "\"")) + "\""
     }
 
-    static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    static func escape(_ s: String) -> String { s.htmlEscaped }
 
     /// `12345` EUR → `123.45 EUR`; exponent from the currency table (2 when unknown).
     public static func amount(_ minor: Int64, _ currency: String) -> String {

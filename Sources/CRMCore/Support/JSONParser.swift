@@ -58,7 +58,8 @@ public struct JSONParser {
     }
 
     /// Limits for JSON this server or PostgreSQL wrote (jsonb columns, stored definitions): any
-    /// value at the top, deep nesting, and a number `Decimal` cannot hold read as 0, never refused.
+    /// value at the top and deep nesting. A number `Decimal` cannot hold makes the whole text nil
+    /// (below), never a silent 0.
     static let storedLimits = Limits(maxDepth: 512, refusesUnrepresentableNumbers: false)
 
     /// Any JSON value `text` holds, or nil when it is not JSON: `JSONValue.parse`.
@@ -69,7 +70,7 @@ public struct JSONParser {
             var parser = JSONParser(bytes: bytes, limits: storedLimits)
             guard let value = try? parser.value() else { return nil }
             parser.skipSpace()
-            return parser.i == bytes.count ? value : nil
+            return parser.i == bytes.count && parser.firstUnrepresentable == nil ? value : nil
         }
     }
 

@@ -5,12 +5,25 @@ import Testing
 /// The request path's hand-written replacements for Foundation calls give what those gave.
 @Suite("Fast paths for text: quoting, trimming, cursors")
 struct FastTextTests {
-    @Test("identifiers and literals double their quotes as replacingOccurrences did")
+    @Test("quotes are doubled and HTML escaped byte by byte, also before a combining mark (Foundation's replacing missed those)")
     func quoting() {
-        for name in ["plain", "", "a\"b", "\"\"", "中文\"名", "it's", "''", "x'y'z"] {
-            #expect(SQLIdentifier.quote(name) == "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"")
-            #expect(SQLIdentifier.literal(name) == "'" + name.replacingOccurrences(of: "'", with: "''") + "'")
+        let cases: [(String, String, String)] = [   // text, as an identifier, as a literal
+            ("plain", "\"plain\"", "'plain'"), ("", "\"\"", "''"), ("a\"b", "\"a\"\"b\"", "'a\"b'"),
+            ("中文\"名", "\"中文\"\"名\"", "'中文\"名'"), ("it's", "\"it's\"", "'it''s'"),
+            ("a\"\u{301}b", "\"a\"\"\u{301}b\"", "'a\"\u{301}b'"), ("x'\u{301}", "\"x'\u{301}\"", "'x''\u{301}'"),
+        ]
+        for (text, identifier, literal) in cases {
+            #expect(SQLIdentifier.quote(text) == identifier, "\(text.debugDescription)")
+            #expect(SQLIdentifier.literal(text) == literal, "\(text.debugDescription)")
         }
+        #expect("<b title=\"\u{301} onload=x\">&\u{301}".htmlEscaped == "&lt;b title=&quot;\u{301} onload=x&quot;&gt;&amp;\u{301}")
+        #expect("中文 plain".htmlEscaped == "中文 plain")
+        // An invoice's CSV fields: the quote before a combining mark is quoted and doubled, a
+        // formula before one is defused, and CRLF (one Character) is seen as a line break.
+        #expect(InvoiceDocument.field("a\"\u{301}b") == "\"a\"\"\u{301}b\"")
+        #expect(InvoiceDocument.field("=\u{301}1+2") == "'=\u{301}1+2")
+        #expect(InvoiceDocument.field("a\r\nb") == "\"a\r\nb\"")
+        #expect(InvoiceDocument.field("-5") == "-5" && InvoiceDocument.field("plain") == "plain")
     }
 
     @Test("trimming gives what trimmingCharacters gives, also for Unicode spaces and combining marks")
