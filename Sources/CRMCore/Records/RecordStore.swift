@@ -266,12 +266,14 @@ public struct RecordStore: Sendable {
     }
 
     static func escapeLike(_ s: String) -> String {
-        var out = ""
-        for c in s {
+        // By scalar, not Character: `%` followed by a combining mark is one Character that is
+        // not `%`, yet LIKE reads the `%` as a wildcard.
+        var out = String.UnicodeScalarView()
+        for c in s.unicodeScalars {
             if c == "\\" || c == "%" || c == "_" { out.append("\\") }
             out.append(c)
         }
-        return out
+        return String(out)
     }
 
     static func appendFilter(_ filter: RecordListQuery.Filter, into q: inout QueryBuilder) throws {

@@ -26,6 +26,12 @@ struct FastTextTests {
         #expect(InvoiceDocument.field("-5") == "-5" && InvoiceDocument.field("plain") == "plain")
     }
 
+    @Test("a search's LIKE pattern escapes %, _ and backslash also before a combining mark")
+    func likeEscaping() {
+        #expect(RecordStore.escapeLike("50%\u{301} off_x\\") == "50\\%\u{301} off\\_x\\\\")
+        #expect(RecordStore.escapeLike("中文") == "中文")
+    }
+
     @Test("trimming gives what trimmingCharacters gives, also for Unicode spaces and combining marks")
     func trimming() {
         for text in ["abc", " abc", "abc ", "\tabc\n", "\u{3000}中文\u{3000}", "", " ", "a b", "\u{00A0}x", "e\u{301}", " \u{301}e ", "\n\n"] {
