@@ -41,7 +41,8 @@ public struct RecordReadFunction: Sendable {
                     \(version)::int8, rec.body, rec.version
                 FROM \(s).auth_tokens tok
                 LEFT JOIN LATERAL (
-                    SELECT ((\(RecordSQL.json(object.fields))) - p_hidden)::text AS body, t.version
+                    SELECT CASE WHEN cardinality(p_hidden) = 0 THEN \(RecordSQL.jsonText(object.fields))
+                                ELSE ((\(RecordSQL.json(object.fields))) - p_hidden)::text END AS body, t.version
                     FROM \(s).\(object.table.quoted) AS t
                     WHERE t.id = p_id AND t.deleted_at IS NULL AND \(RecordFilter.sql(ownerColumn: "t.owner_id", all: "p_all", owners: "p_owners"))
                 ) AS rec ON true

@@ -44,7 +44,7 @@ public struct RecordStore: Sendable {
               in tx: Transaction) async throws -> RecordService.Page {
         let extra = deleted ? [("deleted_at", "t.deleted_at"), ("deleted_by", "t.deleted_by")] : []
         let sortExpr = query.sortField.map { "t.\($0.column.quoted)" }
-        var q = QueryBuilder("SELECT (\(RecordSQL.json(fields, extra: extra)))::text, \(sortExpr.map { "\($0)::text" } ?? "NULL::text"), t.id FROM \(object.table.quoted) AS t WHERE ")
+        var q = QueryBuilder("SELECT \(RecordSQL.jsonText(fields, extra: extra)), \(sortExpr.map { "\($0)::text" } ?? "NULL::text"), t.id FROM \(object.table.quoted) AS t WHERE ")
         q.append(deleted ? "t.deleted_at IS NOT NULL AND " : "t.deleted_at IS NULL AND ")
         try caller.scope(.read, on: object, into: &q)
         for filter in query.filters { q.append(" AND "); try Self.appendFilter(filter, into: &q) }
@@ -122,7 +122,7 @@ public struct RecordStore: Sendable {
     /// owner and, with `tracked`, those fields as JSON text (what history and hooks compare with).
     func lockLive(_ object: ObjectDefinition, id: UUID, tracked: [FieldDefinition]?, caller: RecordCaller,
                   in tx: Transaction) async throws -> (version: Int64, owner: UUID?, json: String)? {
-        var q = QueryBuilder("SELECT t.version, t.owner_id, \(tracked.map { "(\(RecordSQL.json($0)))::text" } ?? "''") FROM \(object.table.quoted) AS t WHERE t.id = ")
+        var q = QueryBuilder("SELECT t.version, t.owner_id, \(tracked.map { RecordSQL.jsonText($0) } ?? "''") FROM \(object.table.quoted) AS t WHERE t.id = ")
         q.append(try q.bind(id))
         q.append(" AND t.deleted_at IS NULL AND ")
         try caller.scope(.read, on: object, into: &q)
@@ -152,7 +152,7 @@ public struct RecordStore: Sendable {
         q.append(") VALUES (\(idP), \(try q.bind(owner)), \(userP), \(userP), \(nowP), \(nowP)")
         for (field, value) in values { q.append(", " + (try q.bind(value, as: field.type))) }
         q.append(") RETURNING t.id, t.version, '{}'::jsonb AS old_values, (\(RecordSQL.json(Self.trackedFields(object)))) AS new_values, ")
-        q.append("(\(RecordSQL.json(visible)))::text AS out)")
+        q.append("\(RecordSQL.jsonText(visible)) AS out)")
         try RecordChangeLog.append(source: "ins", event: .created, object: object.apiName, actor: actor, at: now, into: &q)
         q.append(" SELECT out, version, \(changes ? RecordChangeLog.changesColumn("ins") : "'{}'") FROM ins")
         return try await mapConstraints(object) {
@@ -190,7 +190,7 @@ public struct RecordStore: Sendable {
         for (field, value) in values { u.append(", \(field.column.quoted) = \(try u.bind(value, as: field.type))") }
         for a in system { u.append(", " + (try a.assignment(into: &u))) }
         u.append(" WHERE t.id = \(try u.bind(id)) RETURNING t.id, t.version, \(oldExpr) AS old_values, (\(newJSON)) AS new_values, ")
-        u.append("(\(RecordSQL.json(visible)))::text AS out)")
+        u.append("\(RecordSQL.jsonText(visible)) AS out)")
         try RecordChangeLog.append(source: "upd", event: .updated, object: object.apiName, actor: actor, at: now, into: &u)
         u.append(" SELECT out, version, \(changes ? RecordChangeLog.changesColumn("upd") : "'{}'") FROM upd")
         return try await mapConstraints(object) {
@@ -218,7 +218,7 @@ public struct RecordStore: Sendable {
         var q = QueryBuilder("WITH res AS (UPDATE \(object.table.quoted) AS t SET deleted_at = NULL, deleted_by = NULL, version = t.version + 1, updated_at = ")
         q.append(try q.bind(now))
         q.append(" WHERE t.id = \(try q.bind(id))")
-        q.append(" RETURNING t.id, t.version, '{}'::jsonb AS old_values, '{}'::jsonb AS new_values, (\(RecordSQL.json(visible)))::text AS out)")
+        q.append(" RETURNING t.id, t.version, '{}'::jsonb AS old_values, '{}'::jsonb AS new_values, \(RecordSQL.jsonText(visible)) AS out)")
         try RecordChangeLog.append(source: "res", event: .restored, object: object.apiName, actor: actor, at: now, into: &q)
         q.append(" SELECT out, version FROM res")
         return try await mapConstraints(object) {

@@ -18,14 +18,14 @@ public struct Agenda: Sendable {
         }
         var parts: [String] = []
         if let task = caller.metadata.objects["task"], caller.permissions.may(.read, on: "task") {
-            var q = QueryBuilder("SELECT (\(RecordSQL.json(caller.visibleFields(task))))::text FROM tasks t WHERE t.assignee_id = ")
+            var q = QueryBuilder("SELECT \(RecordSQL.jsonText(caller.visibleFields(task))) FROM tasks t WHERE t.assignee_id = ")
             q.append(try q.bind(caller.userId))
             q.append(" AND t.due_at >= \(try q.bind(from)) AND t.due_at < \(try q.bind(to)) AND t.status <> 'cancelled' AND t.deleted_at IS NULL")
             q.append(" ORDER BY t.due_at, t.id LIMIT 500")
             parts.append("\"tasks\": [" + (try await rows(q, tx)).joined(separator: ",") + "]")
         }
         if let event = caller.metadata.objects["event"], caller.permissions.may(.read, on: "event") {
-            var q = QueryBuilder("SELECT (\(RecordSQL.json(caller.visibleFields(event))))::text FROM events t WHERE t.deleted_at IS NULL")
+            var q = QueryBuilder("SELECT \(RecordSQL.jsonText(caller.visibleFields(event))) FROM events t WHERE t.deleted_at IS NULL")
             let me = try q.bind(caller.userId)
             q.append(" AND (t.owner_id = \(me) OR EXISTS (SELECT 1 FROM event_attendees a WHERE a.event_id = t.id AND a.user_id = \(me)))")
             q.append(" AND t.starts_at < \(try q.bind(to)) AND t.ends_at >= \(try q.bind(from)) ORDER BY t.starts_at, t.id LIMIT 500")

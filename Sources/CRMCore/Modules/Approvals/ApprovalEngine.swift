@@ -409,7 +409,7 @@ struct ApprovalEngine: Sendable {
     /// whoever submitted), optionally locking its row.
     static func values(_ object: ObjectDefinition, id: UUID, lock: Bool, in tx: Transaction) async throws -> [String: JSONValue]? {
         if let subject = ApprovalSubject.named(object.apiName) { return try await subject.values(id, lock, tx) }
-        var q = QueryBuilder("SELECT (\(RecordSQL.json(object.fields)))::text FROM \(object.table.quoted) AS t WHERE t.deleted_at IS NULL AND t.id = ")
+        var q = QueryBuilder("SELECT \(RecordSQL.jsonText(object.fields)) FROM \(object.table.quoted) AS t WHERE t.deleted_at IS NULL AND t.id = ")
         q.append(try q.bind(id))
         if lock { q.append(" FOR UPDATE") }
         for try await text in try await tx.query(q.query).decode(String.self) { return JSONValue.parse(text)?.objectValue ?? [:] }

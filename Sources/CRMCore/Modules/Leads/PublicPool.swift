@@ -71,10 +71,10 @@ public struct PublicPool: Sendable {
     /// when it entered the pool and who held it last. `after` is the last id of the page before.
     public func list(limit: Int, after: UUID?, caller: RecordCaller, in tx: Transaction) async throws -> (json: String, last: UUID?) {
         let object = try caller.readable("customer")
-        var q = QueryBuilder("SELECT t.id, (")
-        q.append(RecordSQL.json(caller.visibleFields(object), extra: [("pool_entered_at", "t.pool_entered_at"),
-                                                                       ("pool_previous_owner", "t.pool_previous_owner")]))
-        q.append(")::text FROM customers t WHERE t.owner_id IS NULL AND t.deleted_at IS NULL")
+        var q = QueryBuilder("SELECT t.id, ")
+        q.append(RecordSQL.jsonText(caller.visibleFields(object), extra: [("pool_entered_at", "t.pool_entered_at"),
+                                                                           ("pool_previous_owner", "t.pool_previous_owner")]))
+        q.append(" FROM customers t WHERE t.owner_id IS NULL AND t.deleted_at IS NULL")
         if let after { q.append(" AND t.id < \(try q.bind(after))") }
         q.append(" ORDER BY t.id DESC LIMIT \(try q.bind(Int64(limit)))")
         var rows: [String] = [], last: UUID?

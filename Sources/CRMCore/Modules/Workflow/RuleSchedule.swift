@@ -287,7 +287,7 @@ extension RuleStore {
     /// caller sees them.
     func visibleRecords(_ object: ObjectDefinition, caller: RecordCaller, after: UUID?, limit: Int,
                         in tx: Transaction) async throws -> [(id: UUID, values: [String: JSONValue])] {
-        var q = QueryBuilder("SELECT t.id, (\(RecordSQL.json(caller.visibleFields(object))))::text FROM \(object.table.quoted) AS t WHERE t.deleted_at IS NULL AND ")
+        var q = QueryBuilder("SELECT t.id, \(RecordSQL.jsonText(caller.visibleFields(object))) FROM \(object.table.quoted) AS t WHERE t.deleted_at IS NULL AND ")
         try caller.scope(.read, on: object, into: &q)
         if let after { q.append(" AND t.id > " + (try q.bind(after))) }
         q.append(" ORDER BY t.id LIMIT " + (try q.bind(Int64(limit))))
