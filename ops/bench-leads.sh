@@ -130,20 +130,14 @@ LUA
   # then this build's, twice, in this one seeded cluster (a change judged by pairs, not by runs
   # on a noisy machine); then the usual runs with this build.
   if [ -n "${BENCH_AB_BINARY:-}" ]; then
-    local build="$CRM" round which
-    for round in 1 2; do
-      # Older first in round 1, this build first in round 2: neither always meets the bigger table.
-      local order=("$BENCH_AB_BINARY" "$build"); [ "$round" = 2 ] && order=("$build" "$BENCH_AB_BINARY")
-      for which in "${order[@]}"; do
-        CRM="$which" start_server CRM_SPARE_SCHEMAS=0 "$@"
-        wrk -t2 -c32 -d5s -s "$TMP/lead.lua" "$base" -- "$run" >/dev/null
-        run=$((run + 1))
-        measured_wrk "leads A/B $round: POST /api/v1/records/lead, 32 connections, $([ "$which" = "$build" ] && echo "this build" || echo "$which")" \
-          -t2 -c32 -d15s -s "$TMP/lead.lua" "$base" -- "$run"
-        run=$((run + 1))
-      done
-    done
-    CRM="$build" start_server CRM_SPARE_SCHEMAS=0 "$@"
+    lead_pair() {
+      wrk -t2 -c32 -d5s -s "$TMP/lead.lua" "$base" -- "$run" >/dev/null
+      run=$((run + 1))
+      measured_wrk "leads A/B $1: POST /api/v1/records/lead, 32 connections, $2" -t2 -c32 -d15s -s "$TMP/lead.lua" "$base" -- "$run"
+      run=$((run + 1))
+    }
+    ab_pairs lead_pair CRM_SPARE_SCHEMAS=0 "$@"
+    start_server CRM_SPARE_SCHEMAS=0 "$@"
   fi
   # 32 and 8 connections are the issue's figures; 2 shows the latency of a lightly loaded server.
   for conns in 32 8 2; do

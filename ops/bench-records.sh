@@ -88,18 +88,12 @@ LUA
   if [ -n "${BENCH_AB_BINARY:-}" ]; then
     # BENCH_AB_BINARY=/path/to/an-older/crm: only alternating pairs, that binary then this build,
     # twice: the one-trip GET and the list of 50 (a server change judged by pairs).
-    local round which build="$CRM"
-    for round in 1 2; do
-      # Older first in round 1, this build first in round 2: neither always meets the bigger table.
-      local order=("$BENCH_AB_BINARY" "$build"); [ "$round" = 2 ] && order=("$build" "$BENCH_AB_BINARY")
-      for which in "${order[@]}"; do
-        CRM="$which" start_server CRM_SPARE_SCHEMAS=0 "$@"
-        wrk -t2 -c32 -d5s -s "$TMP/get.lua" "$base" >/dev/null   # warm-up
-        local name="this build"; [ "$which" = "$build" ] || name="$which"
-        measured_wrk "records A/B $round: GET by id, one trip, 32 connections, $name" -t2 -c32 -d15s -s "$TMP/get.lua" "$base"
-        measured_wrk "records A/B $round: list of 50 with one filter, 32 connections, $name" -t2 -c32 -d15s -s "$TMP/list.lua" "$base"
-      done
-    done
+    records_pair() {
+      wrk -t2 -c32 -d5s -s "$TMP/get.lua" "$base" >/dev/null   # warm-up
+      measured_wrk "records A/B $1: GET by id, one trip, 32 connections, $2" -t2 -c32 -d15s -s "$TMP/get.lua" "$base"
+      measured_wrk "records A/B $1: list of 50 with one filter, 32 connections, $2" -t2 -c32 -d15s -s "$TMP/list.lua" "$base"
+    }
+    ab_pairs records_pair CRM_SPARE_SCHEMAS=0 "$@"
     return
   fi
   if [ "${BENCH_AB:-0}" = 1 ]; then

@@ -116,7 +116,7 @@ public struct BlueprintApplier: Sendable {
         var bytes = [UInt8](repeating: 0, count: 18)
         var rng = SystemRandomNumberGenerator()
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        return Data(bytes).base64URLEncoded
     }
 }
 

@@ -8,10 +8,7 @@ public enum AccessToken {
     public static func generate(prefix: String) -> String {
         let key = SymmetricKey(size: .bits256)
         let raw = key.withUnsafeBytes { Data($0) }
-        return prefix + "_" + raw.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return prefix + "_" + raw.base64URLEncoded
     }
 
     /// What the database keeps (bytea).

@@ -193,22 +193,12 @@ public struct RecordCursor: Sendable, Codable, Equatable {
     public var encoded: String {
         let json = JSONValue.object(["s": .string(sort), "v": value.map(JSONValue.string) ?? .null,
                                      "i": .string(id.uuidString)]).jsonText
-        let base64 = Data(json.utf8).base64EncodedString().utf8.compactMap { byte -> UInt8? in
-            switch byte {
-            case UInt8(ascii: "+"): return UInt8(ascii: "-")
-            case UInt8(ascii: "/"): return UInt8(ascii: "_")
-            case UInt8(ascii: "="): return nil
-            default: return byte
-            }
-        }
-        return String(decoding: base64, as: UTF8.self)
+        return Data(json.utf8).base64URLEncoded
     }
 
     public static func decode(_ text: String) -> RecordCursor? {
         guard text.utf8.count <= 2_000 else { return nil }
-        var b64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while b64.utf8.count % 4 != 0 { b64 += "=" }
-        guard let data = Data(base64Encoded: b64) else { return nil }
+        guard let data = Data(base64URL: text) else { return nil }
         return try? JSONDecoder().decode(RecordCursor.self, from: data)
     }
 }

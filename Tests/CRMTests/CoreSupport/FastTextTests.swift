@@ -50,4 +50,20 @@ struct FastTextTests {
             #expect(RecordCursor.decode(text) == cursor)
         }
     }
+
+    @Test("base64url: no padding, - and _ for + and /, every byte back; bad text is nil")
+    func base64URL() throws {
+        #expect(Data([0xFB, 0xFF]).base64URLEncoded == "-_8")
+        #expect(Data([0xFB, 0xFF, 0xBF]).base64URLEncoded == "-_-_")
+        let all = Data((0...255).map { UInt8($0) })
+        for length in [0, 1, 2, 3, 254, 255, 256] {
+            let bytes = all.prefix(length)
+            let text = bytes.base64URLEncoded
+            #expect(!text.contains { "+/=".contains($0) } && Data(base64URL: text) == bytes, "\(length)")
+        }
+        #expect(Data(base64URL: "-_8=") == Data([0xFB, 0xFF]) && Data(base64URL: "+/8") == Data([0xFB, 0xFF]))
+        #expect(Data(base64URL: "a*b") == nil && Data(base64URL: "abcde") == nil)
+        let token = AccessToken.generate(prefix: "crms")
+        #expect(token.hasPrefix("crms_") && token.utf8.count == 48 && Data(base64URL: String(token.dropFirst(5)))?.count == 32)
+    }
 }

@@ -22,8 +22,6 @@ public enum WebhookSignature {
     public static func newSecret() -> String {
         var rng = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        let base64 = Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        return "whsec_" + base64
+        return "whsec_" + Data(bytes).base64URLEncoded
     }
 }

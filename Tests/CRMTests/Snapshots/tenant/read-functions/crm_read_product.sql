@@ -9,7 +9,8 @@ BEGIN
         1::int8, rec.body, rec.version
     FROM "tenant_schema".auth_tokens tok
     LEFT JOIN LATERAL (
-        SELECT ((jsonb_build_object('id', t."id", 'version', t."version", 'owner_id', t."owner_id", 'created_at', t."created_at", 'updated_at', t."updated_at", 'sku', t."sku", 'name', t."name", 'unit', t."unit", 'list_price_minor', t."list_price_minor", 'currency', t."currency", 'cost_minor', t."cost_minor", 'tax_rate', t."tax_rate", 'kind', t."kind", 'active', t."active", 'category', t."category", 'description', t."description")) - p_hidden)::text AS body, t.version
+        SELECT CASE WHEN cardinality(p_hidden) = 0 THEN (SELECT row_to_json(r)::text FROM (SELECT t."id" AS "id", t."version" AS "version", t."owner_id" AS "owner_id", t."created_at" AS "created_at", t."updated_at" AS "updated_at", t."sku" AS "sku", t."name" AS "name", t."unit" AS "unit", t."list_price_minor" AS "list_price_minor", t."currency" AS "currency", t."cost_minor" AS "cost_minor", t."tax_rate" AS "tax_rate", t."kind" AS "kind", t."active" AS "active", t."category" AS "category", t."description" AS "description") AS r)
+                    ELSE ((jsonb_build_object('id', t."id", 'version', t."version", 'owner_id', t."owner_id", 'created_at', t."created_at", 'updated_at', t."updated_at", 'sku', t."sku", 'name', t."name", 'unit', t."unit", 'list_price_minor', t."list_price_minor", 'currency', t."currency", 'cost_minor', t."cost_minor", 'tax_rate', t."tax_rate", 'kind', t."kind", 'active', t."active", 'category', t."category", 'description', t."description")) - p_hidden)::text END AS body, t.version
         FROM "tenant_schema"."products" AS t
         WHERE t.id = p_id AND t.deleted_at IS NULL AND (p_all OR t.owner_id = ANY(p_owners))
     ) AS rec ON true
