@@ -38,7 +38,7 @@ struct RequestHeadErrorTests {
             #expect(r.header("X-Request-Id") != nil)
             #expect(r.fieldNames == ["url"])
             let port = client.port!
-            let garbled = try Self.raw(port: port, "GET /api/v1/me HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n").text
+            let garbled = try await Self.raw(port: port, "GET /api/v1/me HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n").text
             #expect(garbled.hasPrefix("HTTP/1.1 400"), "\(garbled.prefix(200))")
             #expect(garbled.contains("application/problem+json") && garbled.contains("X-Request-Id") && garbled.contains("malformed-body"))
         }
@@ -56,7 +56,7 @@ struct RequestHeadErrorTests {
                 ("too large", "POST /api/v1/records/customer HTTP/1.1\r\nHost: x\r\nX-Tenant: \(t.slug)\r\nAuthorization: Bearer \(token)\r\n"),
                 ("no such tenant", "POST /api/v1/records/customer HTTP/1.1\r\nHost: x\r\nX-Tenant: no-such-\(t.slug)\r\n"),
             ] {
-                let answer = try Self.raw(port: port, head + "Content-Type: application/json\r\nContent-Length: \(3 << 20)\r\n\r\n")
+                let answer = try await Self.raw(port: port, head + "Content-Type: application/json\r\nContent-Length: \(3 << 20)\r\n\r\n")
                 #expect(answer.closedByServer, "\(what): the server kept the connection open")
                 #expect(answer.text.hasPrefix(what == "too large" ? "HTTP/1.1 413" : "HTTP/1.1 404"), "\(what): \(answer.text.prefix(120))")
                 #expect(answer.text.lowercased().contains("connection: close"), "\(what)")
@@ -68,9 +68,17 @@ struct RequestHeadErrorTests {
         }
     }
 
-    /// Sends `text` on a new connection and reads the answer until the server closes it (or 5 s
-    /// pass without a byte).
-    static func raw(port: Int, _ text: String) throws -> (text: String, closedByServer: Bool) {
+    /// Sends `text` on a new connection and reads the answer until the server closes it (or 30 s
+    /// pass without a byte). On a thread of its own: a blocking `recv` holds one of the two
+    /// threads of Swift's pool on this machine, which the server it waits for needs too (a loaded
+    /// `ops/test` run saw an empty answer after 5 s).
+    static func raw(port: Int, _ text: String) async throws -> (text: String, closedByServer: Bool) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try rawBlocking(port: port, text) }) }.start()
+        }
+    }
+
+    static func rawBlocking(port: Int, _ text: String) throws -> (text: String, closedByServer: Bool) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -81,7 +89,7 @@ struct RequestHeadErrorTests {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw CRMError.invalid("port", "unreachable", "connect failed") }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         _ = Array(text.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
         var out: [UInt8] = []
