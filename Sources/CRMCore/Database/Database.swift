@@ -535,7 +535,8 @@ public struct Transaction: Sendable {
     public func runScript(_ sql: String) async throws {
         precondition(!sql.contains("$crm_script$"), "a script must not contain its own delimiter")
         let body = sql.trimmingCharacters(in: .whitespacesAndNewlines)
-        try await execute("DO $crm_script$ BEGIN \(unescaped: body.hasSuffix(";") ? body : body + ";") END $crm_script$")
+        // END on a line of its own: a script whose last line ends in a `--` comment would hide it.
+        try await execute("DO $crm_script$ BEGIN \(unescaped: body.hasSuffix(";") ? body : body + ";")\nEND $crm_script$")
     }
 }
 

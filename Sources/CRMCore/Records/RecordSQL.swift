@@ -23,15 +23,16 @@ public enum RecordSQL {
     /// of 51 records of 47 fields PostgreSQL spent 2.4–3.0 ms in `jsonb_build_object` and its text
     /// output, 1.1 ms this way (pgbench, prepared, one client, this machine). An extra pair
     /// replaces a field of the same name, as in `json`. Names an alias cannot hold whole (over 63
-    /// bytes) take the `jsonb` form.
+    /// bytes) take the `jsonb` form. The row's alias `_row` is no api name (those start with a
+    /// letter): a field named like it would be read as that column, not the row.
     public static func jsonText(_ fields: [FieldDefinition], extra: [(String, String)] = []) -> String {
         let extraKeys = Set(extra.map(\.0))
         let pairs = fields.filter { !extraKeys.contains($0.apiName) }.map { ($0.apiName, "t.\($0.column.quoted)") } + extra
         guard !pairs.isEmpty, pairs.allSatisfy({ $0.0.utf8.count <= 63 }), Set(pairs.map(\.0)).count == pairs.count else {
             return "(\(json(fields, extra: extra)))::text"
         }
-        return "(SELECT row_to_json(r)::text FROM (SELECT "
-            + pairs.map { "\($0.1) AS \(SQLIdentifier.quote($0.0))" }.joined(separator: ", ") + ") AS r)"
+        return "(SELECT row_to_json(_row)::text FROM (SELECT "
+            + pairs.map { "\($0.1) AS \(SQLIdentifier.quote($0.0))" }.joined(separator: ", ") + ") AS _row)"
     }
 
     /// The read of one live record: its JSON as text and its version. `scope` is a condition on

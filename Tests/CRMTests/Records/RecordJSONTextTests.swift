@@ -12,13 +12,14 @@ struct RecordJSONTextTests {
         let services = try await TestEnvironment.shared.services()
         try await TestAPI(services: services).run { client in
             let f = try await RecordsFixture.make(services, client)
-            for (name, type) in [("memo", "text"), ("staff", "integer"), ("ratio", "decimal"), ("limit_amount", "currency"),
+            // `r` and `row`: names a row alias could be mistaken for.
+            for (name, type) in [("r", "text"), ("row", "integer"), ("memo", "text"), ("staff", "integer"), ("ratio", "decimal"), ("limit_amount", "currency"),
                                  ("since", "date"), ("met_at", "datetime"), ("active", "boolean")] {
                 try await f.addField("customer", ["api_name": name, "label": name, "type": type])
             }
             let odd = "q\"u\\o\u{301}te <&> 'é' 😀 /"
             let id = try #require(try await f.create("customer", [
-                "name": odd, "memo": "\"\u{301}", "staff": 9_007_199_254_740_993, "ratio": 0.1, "limit_amount": 12345.5,
+                "name": odd, "r": "column r", "row": 7, "memo": "\"\u{301}", "staff": 9_007_199_254_740_993, "ratio": 0.1, "limit_amount": 12345.5,
                 "since": "2024-02-29", "met_at": "2024-02-29T23:59:58.5Z", "active": false, "tags": ["a\"b", "é"],
             ])["id"] as? String)
             _ = try await f.create("customer", ["name": "Plain"])
@@ -50,6 +51,7 @@ struct RecordJSONTextTests {
             #expect(first.status == 200 && oneTrip.status == 200 && list.status == 200 && patched.status == 200)
             #expect(first.object["name"] as? String == odd && first.text.contains("\"staff\":9007199254740993"))
             #expect(first.object["tags"] as? [String] == ["a\"b", "é"] && first.object["active"] as? Bool == false)
+            #expect(first.object["r"] as? String == "column r" && first.object["row"] as? Int == 7)
             #expect(NSDictionary(dictionary: first.object) == NSDictionary(dictionary: oneTrip.object))
             #expect(NSDictionary(dictionary: first.object) == NSDictionary(dictionary: listed))
             var expected = first.object
@@ -63,6 +65,26 @@ struct RecordJSONTextTests {
             let offsets = visible.compactMap { first.text.range(of: "\"\($0)\":")?.lowerBound }
             #expect(visible.count > 10 && offsets.count == visible.count && offsets == offsets.sorted(), "\(first.text)")
         }
+    }
+
+    @Test("a tenant one migration behind gets core migration 15 and its read functions made again")
+    func upgrade() async throws {
+        let services = try await TestEnvironment.shared.services()
+        let t = try await Fixtures.tenant(services)
+        let schema = try t.tenant.schema()
+        try await services.db.ownerTransaction(searchPath: schema.schema) { tx in
+            try await tx.execute("DELETE FROM schema_migrations WHERE scope = 'core' AND version = 15")
+            try await tx.execute("DROP FUNCTION crm_read_customer(bytea, uuid, uuid, boolean, uuid[], text[])")
+        }
+        let runner = MigrationRunner(db: services.db, tenantScopes: TenantMigrations.all, concurrency: 1)
+        #expect(try await runner.migrateTenant(id: t.tenant.id, schemaName: schema.schema.name) == 1)
+        let source: String? = try await services.db.ownerTransaction(searchPath: schema.schema) { tx in
+            for try await text in try await tx.query("""
+                SELECT prosrc FROM pg_proc WHERE proname = 'crm_read_customer' AND pronamespace = current_schema()::regnamespace
+                """).decode(String.self) { return text }
+            return nil
+        }
+        #expect(source?.contains("row_to_json") == true)
     }
 
     @Test("a key no alias can hold whole takes the jsonb form")

@@ -1,5 +1,6 @@
 -- The generated read functions (RecordReadFunction) render a record with row_to_json since this
 -- version (members in the object's field order, half PostgreSQL's cost of jsonb_build_object for
 -- a list). They are regenerated whenever a migration applies to a tenant; this migration is how
--- tenants made before it get the new ones at deploy time, so every read path answers in one form.
-NULL; -- PL/pgSQL's empty statement: a migration runs inside a DO block (Database.runScript).
+-- tenants made before it get the new ones at deploy time. A migration runs inside a DO block
+-- (Database.runScript), so its one statement is PL/pgSQL's empty one.
+NULL;

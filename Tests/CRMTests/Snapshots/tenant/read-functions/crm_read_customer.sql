@@ -9,7 +9,7 @@ BEGIN
         1::int8, rec.body, rec.version
     FROM "tenant_schema".auth_tokens tok
     LEFT JOIN LATERAL (
-        SELECT CASE WHEN cardinality(p_hidden) = 0 THEN (SELECT row_to_json(r)::text FROM (SELECT t."id" AS "id", t."version" AS "version", t."owner_id" AS "owner_id", t."created_at" AS "created_at", t."updated_at" AS "updated_at", t."name" AS "name", t."kind" AS "kind", t."industry" AS "industry", t."source" AS "source", t."level" AS "level", t."phone" AS "phone", t."email" AS "email", t."website" AS "website", t."address" AS "address", t."last_contacted_at" AS "last_contacted_at", t."tags" AS "tags") AS r)
+        SELECT CASE WHEN cardinality(p_hidden) = 0 THEN (SELECT row_to_json(_row)::text FROM (SELECT t."id" AS "id", t."version" AS "version", t."owner_id" AS "owner_id", t."created_at" AS "created_at", t."updated_at" AS "updated_at", t."name" AS "name", t."kind" AS "kind", t."industry" AS "industry", t."source" AS "source", t."level" AS "level", t."phone" AS "phone", t."email" AS "email", t."website" AS "website", t."address" AS "address", t."last_contacted_at" AS "last_contacted_at", t."tags" AS "tags") AS _row)
                     ELSE ((jsonb_build_object('id', t."id", 'version', t."version", 'owner_id', t."owner_id", 'created_at', t."created_at", 'updated_at', t."updated_at", 'name', t."name", 'kind', t."kind", 'industry', t."industry", 'source', t."source", 'level', t."level", 'phone', t."phone", 'email', t."email", 'website', t."website", 'address', t."address", 'last_contacted_at', t."last_contacted_at", 'tags', t."tags")) - p_hidden)::text END AS body, t.version
         FROM "tenant_schema"."customers" AS t
         WHERE t.id = p_id AND t.deleted_at IS NULL AND (p_all OR t.owner_id = ANY(p_owners))

@@ -9,7 +9,7 @@ BEGIN
         1::int8, rec.body, rec.version
     FROM "tenant_schema".auth_tokens tok
     LEFT JOIN LATERAL (
-        SELECT CASE WHEN cardinality(p_hidden) = 0 THEN (SELECT row_to_json(r)::text FROM (SELECT t."id" AS "id", t."version" AS "version", t."owner_id" AS "owner_id", t."created_at" AS "created_at", t."updated_at" AS "updated_at", t."title" AS "title", t."starts_at" AS "starts_at", t."ends_at" AS "ends_at", t."location" AS "location", t."customer_id" AS "customer_id", t."reminder_minutes" AS "reminder_minutes", t."description" AS "description") AS r)
+        SELECT CASE WHEN cardinality(p_hidden) = 0 THEN (SELECT row_to_json(_row)::text FROM (SELECT t."id" AS "id", t."version" AS "version", t."owner_id" AS "owner_id", t."created_at" AS "created_at", t."updated_at" AS "updated_at", t."title" AS "title", t."starts_at" AS "starts_at", t."ends_at" AS "ends_at", t."location" AS "location", t."customer_id" AS "customer_id", t."reminder_minutes" AS "reminder_minutes", t."description" AS "description") AS _row)
                     ELSE ((jsonb_build_object('id', t."id", 'version', t."version", 'owner_id', t."owner_id", 'created_at', t."created_at", 'updated_at', t."updated_at", 'title', t."title", 'starts_at', t."starts_at", 'ends_at', t."ends_at", 'location', t."location", 'customer_id', t."customer_id", 'reminder_minutes', t."reminder_minutes", 'description', t."description")) - p_hidden)::text END AS body, t.version
         FROM "tenant_schema"."events" AS t
         WHERE t.id = p_id AND t.deleted_at IS NULL AND (p_all OR t.owner_id = ANY(p_owners))

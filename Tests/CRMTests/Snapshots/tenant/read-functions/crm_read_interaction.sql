@@ -9,7 +9,7 @@ BEGIN
         1::int8, rec.body, rec.version
     FROM "tenant_schema".auth_tokens tok
     LEFT JOIN LATERAL (
-        SELECT CASE WHEN cardinality(p_hidden) = 0 THEN (SELECT row_to_json(r)::text FROM (SELECT t."id" AS "id", t."version" AS "version", t."owner_id" AS "owner_id", t."created_at" AS "created_at", t."updated_at" AS "updated_at", t."customer_id" AS "customer_id", t."contact_id" AS "contact_id", t."kind" AS "kind", t."occurred_at" AS "occurred_at", t."summary" AS "summary", t."outcome" AS "outcome") AS r)
+        SELECT CASE WHEN cardinality(p_hidden) = 0 THEN (SELECT row_to_json(_row)::text FROM (SELECT t."id" AS "id", t."version" AS "version", t."owner_id" AS "owner_id", t."created_at" AS "created_at", t."updated_at" AS "updated_at", t."customer_id" AS "customer_id", t."contact_id" AS "contact_id", t."kind" AS "kind", t."occurred_at" AS "occurred_at", t."summary" AS "summary", t."outcome" AS "outcome") AS _row)
                     ELSE ((jsonb_build_object('id', t."id", 'version', t."version", 'owner_id', t."owner_id", 'created_at', t."created_at", 'updated_at', t."updated_at", 'customer_id', t."customer_id", 'contact_id', t."contact_id", 'kind', t."kind", 'occurred_at', t."occurred_at", 'summary', t."summary", 'outcome', t."outcome")) - p_hidden)::text END AS body, t.version
         FROM "tenant_schema"."interactions" AS t
         WHERE t.id = p_id AND t.deleted_at IS NULL AND (p_all OR t.owner_id = ANY(p_owners))

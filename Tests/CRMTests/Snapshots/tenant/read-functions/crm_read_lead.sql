@@ -9,7 +9,7 @@ BEGIN
         1::int8, rec.body, rec.version
     FROM "tenant_schema".auth_tokens tok
     LEFT JOIN LATERAL (
-        SELECT CASE WHEN cardinality(p_hidden) = 0 THEN (SELECT row_to_json(r)::text FROM (SELECT t."id" AS "id", t."version" AS "version", t."owner_id" AS "owner_id", t."created_at" AS "created_at", t."updated_at" AS "updated_at", t."name" AS "name", t."company" AS "company", t."title" AS "title", t."phone" AS "phone", t."email" AS "email", t."source" AS "source", t."status" AS "status", t."description" AS "description", t."converted_at" AS "converted_at", t."converted_customer_id" AS "converted_customer_id") AS r)
+        SELECT CASE WHEN cardinality(p_hidden) = 0 THEN (SELECT row_to_json(_row)::text FROM (SELECT t."id" AS "id", t."version" AS "version", t."owner_id" AS "owner_id", t."created_at" AS "created_at", t."updated_at" AS "updated_at", t."name" AS "name", t."company" AS "company", t."title" AS "title", t."phone" AS "phone", t."email" AS "email", t."source" AS "source", t."status" AS "status", t."description" AS "description", t."converted_at" AS "converted_at", t."converted_customer_id" AS "converted_customer_id") AS _row)
                     ELSE ((jsonb_build_object('id', t."id", 'version', t."version", 'owner_id', t."owner_id", 'created_at', t."created_at", 'updated_at', t."updated_at", 'name', t."name", 'company', t."company", 'title', t."title", 'phone', t."phone", 'email', t."email", 'source', t."source", 'status', t."status", 'description', t."description", 'converted_at', t."converted_at", 'converted_customer_id', t."converted_customer_id")) - p_hidden)::text END AS body, t.version
         FROM "tenant_schema"."leads" AS t
         WHERE t.id = p_id AND t.deleted_at IS NULL AND (p_all OR t.owner_id = ANY(p_owners))
