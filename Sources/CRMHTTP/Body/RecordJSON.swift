@@ -8,8 +8,8 @@ enum RecordJSON {
         guard !record.annotations.isEmpty else { return record.json }
         // The record is always a JSON object rendered by PostgreSQL (no spaces around it; none
         // between members either, except from a one-trip read with hidden fields, which is
-        // jsonb's text); its members are kept as text. Bytes, not Foundation's trimming and encoder: those were 6 %
-        // of the server's CPU on a lead create.
+        // jsonb's text); its members are kept as text. Bytes, not Foundation's trimming and
+        // encoder: those were 6 % of the server's CPU on a lead create.
         let utf8 = record.json.utf8
         guard utf8.first == UInt8(ascii: "{"), utf8.last == UInt8(ascii: "}") else { return record.json }
         var out: [UInt8] = []
