@@ -64,12 +64,20 @@ public struct UsageGauges: Sendable {
             }
             return all
         }
+        return try await Self.each(tenants.filter { only?.contains($0.id) ?? true }, logger: logger) { try await refresh($0) }
+    }
+
+    /// Runs `measure` over the tenants one at a time. A tenant that fails is logged and skipped, but a
+    /// cancelled task stops the pass: a shutdown must not wait for thousands of tenants.
+    static func each(_ tenants: [Tenant], logger: Logger, _ measure: (Tenant) async throws -> Void) async throws -> Int {
         var done = 0
-        for tenant in tenants where only?.contains(tenant.id) ?? true {
+        for tenant in tenants {
+            try Task.checkCancellation()
             do {
-                try await refresh(tenant)
+                try await measure(tenant)
                 done += 1
             } catch {
+                if Task.isCancelled { throw CancellationError() }
                 logger.warning("usage gauges of a tenant failed", metadata: [
                     "tenant_id": .string(tenant.id.uuidString.lowercased()), "error": .string("\(error)")])
             }
