@@ -16,7 +16,10 @@ public enum BillingJobs {
             }
         }
         runner.register(run) { ctx in
-            let result = try await billing.runner().run(asOf: ctx.clock.now())
+            // Not cut by a shutdown's cancellation: a cut run would leave its drafts unfinalized
+            // (a run finalizes only its own). A run is minutes at most; the shutdown waits for it.
+            let asOf = ctx.clock.now()
+            let result = try await uncancelled { try await billing.runner().run(asOf: asOf) }
             ctx.logger.info("billing run", metadata: ["created": "\(result.created)", "status": "\(result.status)"])
         }
     }

@@ -8,8 +8,9 @@ import NIOConcurrencyHelpers
 /// due schedules into jobs every `scheduleInterval`, and deletes done jobs after `keepDone`.
 ///
 /// `work()` runs until the task is cancelled (running handlers are cancelled, their jobs given
-/// back) or `stop()` is called (no more claims; running handlers finish). `crm serve` runs it as a
-/// swift-service-lifecycle `Service` beside the HTTP server (see `JobsCommand.swift`).
+/// back) or `stop()` is called (no more claims; running handlers get `shutdownGrace` to finish,
+/// then are cancelled and given back, so a long job cannot hold up a deploy). `crm serve` runs it
+/// as a swift-service-lifecycle `Service` beside the HTTP server (see `JobsCommand.swift`).
 public final class JobRunner: Sendable {
     public struct Configuration: Sendable {
         /// Jobs run at once by this runner.
@@ -22,15 +23,19 @@ public final class JobRunner: Sendable {
         public var kinds: [String]?
         /// Names this runner in `locked_by`.
         public var workerId: String
+        /// After `stop()`, how long running handlers may take before they are cancelled.
+        public var shutdownGrace: Duration
 
         public init(concurrency: Int = 4, pollInterval: Duration = .seconds(1), scheduleInterval: Duration = .seconds(10),
-                    keepDone: TimeInterval = 7 * 86400, kinds: [String]? = nil, workerId: String = JobRunner.defaultWorkerId()) {
+                    keepDone: TimeInterval = 7 * 86400, kinds: [String]? = nil, workerId: String = JobRunner.defaultWorkerId(),
+                    shutdownGrace: Duration = .seconds(20)) {
             self.concurrency = max(1, concurrency)
             self.pollInterval = pollInterval
             self.scheduleInterval = scheduleInterval
             self.keepDone = keepDone
             self.kinds = kinds
             self.workerId = workerId
+            self.shutdownGrace = shutdownGrace
         }
     }
 
@@ -128,6 +133,16 @@ public final class JobRunner: Sendable {
                     try? await Task.sleep(for: configuration.pollInterval)
                 }
             }
+            // Stopped: the running jobs get the grace, then are cancelled (each is given back).
+            let deadline = clock.now.advanced(by: configuration.shutdownGrace)
+            while running > 0 && !Task.isCancelled && clock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            if running > 0 && !Task.isCancelled {
+                logger.warning("jobs still running after the shutdown grace are cancelled and given back", metadata: [
+                    "running": .stringConvertible(running), "grace": .string("\(configuration.shutdownGrace)")])
+                group.cancelAll()
+            }
         }
         logger.info("job runner stopped", metadata: ["worker": .string(configuration.workerId)])
     }
@@ -190,9 +205,11 @@ public final class JobRunner: Sendable {
             }
         } catch {
             if Task.isCancelled {
-                // Shutting down: give the job back without counting the attempt. If that fails
-                // too, the lease runs out and another worker takes it.
-                _ = try? await queue.release(job)
+                // Shutting down: give the job back without counting the attempt (outside this
+                // cancelled task, which can no longer reach the database). If that fails too, the
+                // lease runs out and another worker takes it.
+                let queue = self.queue
+                _ = try? await uncancelled { try await queue.release(job) }
                 return
             }
             let message = JobQueue.describe(error)
