@@ -28,4 +28,9 @@ memory_bench() {
   wait "$wrk_pid" || true
   report "memory: server RSS (MB) every 30 s over $seconds s of GET by id across $n tenants, 32 connections:$series"
   report "memory: $(awk '/Requests\/sec/{print $2}' "$TMP/memory-wrk.txt") req/s, p99 $(awk '$1=="99%"{print $2}' "$TMP/memory-wrk.txt"), non-2xx $(awk '/Non-2xx/{print $4}' "$TMP/memory-wrk.txt"); RSS at the end $(awk '/^VmRSS/{print int($2/1024)}' /proc/$SERVER_PID/status) MB"
+  # A deploy waits for this: SIGTERM to exit, with whatever jobs run (the hourly usage gauges visit every tenant).
+  local t0 t1 cut
+  t0=$(date +%s%N); kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; t1=$(date +%s%N); SERVER_PID=""
+  cut=$(grep -c "after the shutdown grace" "$TMP/server.log" || true)
+  report "memory: SIGTERM to exit $(( (t1 - t0) / 1000000 )) ms; jobs cut after the grace: $cut"
 }
