@@ -38,15 +38,17 @@ public struct RecordService: Sendable {
         }
     }
 
-    /// A page of records as JSON texts.
+    /// A page of records, joined into JSON text by PostgreSQL.
     public struct Page: Sendable {
-        public var rows: [String]
+        /// The records as JSON objects separated by commas: what goes between `[` and `]`.
+        public var members: String
+        public var count: Int
         public var nextCursor: String?
 
-        /// `{"data":[…],"next_cursor":…}` without decoding the rows again.
+        /// `{"data":[…],"next_cursor":…}` without decoding the records again.
         public var json: String {
             let cursor = nextCursor.map { "\"\($0)\"" } ?? "null"
-            return "{\"data\":[" + rows.joined(separator: ",") + "],\"next_cursor\":" + cursor + "}"
+            return "{\"data\":[" + members + "],\"next_cursor\":" + cursor + "}"
         }
     }
 

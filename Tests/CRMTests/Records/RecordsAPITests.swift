@@ -155,6 +155,24 @@ struct RecordsAPITests {
             } while cursor != nil
             #expect(seen == stride(from: 120, through: 10, by: -10).map { $0 })
 
+            // Pages come whole from one joined row: paging by a sort with NULLs, both ways, sees every
+            // record once; a last page exactly the limit long has no cursor; nothing is [] with none.
+            let all = Set(try await f.call(.get, "/api/v1/records/customer?limit=200").data.compactMap { $0["id"] as? String })
+            for sort in ["level", "-level", "score", "-name"] {
+                var ids: [String] = []
+                var next: String?
+                repeat {
+                    let page = try await f.call(.get, "/api/v1/records/customer?sort=\(sort)&limit=4" + (next.map { "&cursor=\($0)" } ?? ""))
+                    ids += page.data.compactMap { $0["id"] as? String }
+                    next = page.object["next_cursor"] as? String
+                } while next != nil && ids.count <= all.count
+                #expect(ids.count == all.count && Set(ids) == all, "sort \(sort)")
+            }
+            let exact = try await f.call(.get, "/api/v1/records/customer?name[starts_with]=C1&sort=name&limit=3")
+            #expect(exact.data.count == 3 && exact.object["next_cursor"] is NSNull)
+            let nothing = try await f.call(.get, "/api/v1/records/customer?name[starts_with]=Nobody")
+            #expect(nothing.status == 200 && nothing.data.isEmpty && nothing.object["next_cursor"] is NSNull)
+
             let badCursor = try await f.call(.get, "/api/v1/records/customer?sort=score&cursor=\(q("not a cursor"))")
             #expect(badCursor.status == 400 && badCursor.fieldNames == ["cursor"])
             let bad = try await f.call(.get, "/api/v1/records/customer?nope=1&score[like]=1&sort=story&limit=500&score[gt]=abc")
