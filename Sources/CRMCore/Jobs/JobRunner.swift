@@ -196,7 +196,9 @@ public final class JobRunner: Sendable {
             }
             let context = JobContext(job: job, tenant: tenant, db: queue.db, queue: queue, clock: queue.clock, logger: logger)
             try await withLeaseKeptAlive(job) { try await handler(context) }
-            if try await queue.complete(job) {
+            // Recorded even when a shutdown cancelled this task meanwhile: the work is done.
+            let queue = self.queue
+            if try await uncancelled({ try await queue.complete(job) }) {
                 count("done")
                 logger.debug("job done", metadata: ["duration": "\(started.duration(to: .now))"])
             } else {
@@ -232,8 +234,10 @@ public final class JobRunner: Sendable {
         try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask { try await body(); return true }
             group.addTask {
+                // Ends quietly when cancelled: the handler's own outcome is what counts (one that
+                // shields its work from a shutdown still finishes, and is recorded done).
                 while !Task.isCancelled {
-                    try await Task.sleep(for: interval)
+                    do { try await Task.sleep(for: interval) } catch { break }
                     _ = try? await queue.heartbeat(job)
                 }
                 return false

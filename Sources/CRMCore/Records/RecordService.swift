@@ -38,17 +38,15 @@ public struct RecordService: Sendable {
         }
     }
 
-    /// A page of records, joined into JSON text by PostgreSQL.
+    /// A page of records as JSON texts.
     public struct Page: Sendable {
-        /// The records as JSON objects separated by commas: what goes between `[` and `]`.
-        public var members: String
-        public var count: Int
+        public var rows: [String]
         public var nextCursor: String?
 
-        /// `{"data":[…],"next_cursor":…}` without decoding the records again.
+        /// `{"data":[…],"next_cursor":…}` without decoding the rows again.
         public var json: String {
             let cursor = nextCursor.map { "\"\($0)\"" } ?? "null"
-            return "{\"data\":[" + members + "],\"next_cursor\":" + cursor + "}"
+            return "{\"data\":[" + rows.joined(separator: ",") + "],\"next_cursor\":" + cursor + "}"
         }
     }
 

@@ -83,28 +83,36 @@ struct JobRunnerTests {
         #expect(try await services.jobs.get(id: later.id)?.status == .done)
     }
 
-    @Test("after stop(), a job still running past the shutdown grace is cancelled and queued again without counting the attempt")
+    @Test("after stop(), a job still running past the shutdown grace is cancelled and queued again without counting the attempt; one that shields its work from cancellation finishes and is done")
     func graceThenCancel() async throws {
         let services = try await TestEnvironment.shared.services()
         let t = try await Fixtures.tenant(services)
-        let long = JobsFixture.kind("long")
+        let long = JobsFixture.kind("long"), whole = JobsFixture.kind("whole")
         let runner = JobRunner(queue: services.jobs, scheduler: services.jobSchedules, configuration: .init(
-            concurrency: 2, pollInterval: .milliseconds(50), kinds: [long], shutdownGrace: .milliseconds(300)))
-        let started = NIOLockedValueBox(false)
+            concurrency: 2, pollInterval: .milliseconds(50), kinds: [long, whole], shutdownGrace: .milliseconds(300)))
+        let started = NIOLockedValueBox(0)
         runner.register(long) { _ in
-            started.withLockedValue { $0 = true }
+            started.withLockedValue { $0 += 1 }
             // A pass over thousands of tenants: far longer than any deploy waits.
             try await Task.sleep(for: .seconds(600))
         }
+        // Work that must not be cut (a billing run) outlasts the grace and is recorded done.
+        runner.register(whole) { _ in
+            started.withLockedValue { $0 += 1 }
+            try await uncancelled { try await Task.sleep(for: .milliseconds(900)) }
+        }
         let job = try #require(try await services.jobs.enqueue(NewJob(kind: long, tenantId: t.tenant.id)))
+        let kept = try #require(try await services.jobs.enqueue(NewJob(kind: whole, tenantId: t.tenant.id)))
         let work = Task { await runner.work() }
-        #expect(try await JobsFixture.eventually { started.withLockedValue { $0 } })
+        #expect(try await JobsFixture.eventually { started.withLockedValue { $0 } == 2 })
         let stopping = ContinuousClock.now
         runner.stop()
         await work.value
         #expect(stopping.duration(to: .now) < .seconds(30), "stop() waited for the handler")
         let back = try #require(try await services.jobs.get(id: job.id))
         #expect(back.status == .queued && back.attempts == 0 && back.lastError == nil)
+        let keptNow = try await services.jobs.get(id: kept.id)
+        #expect(keptNow?.status == .done, "\(String(describing: keptNow))")
     }
 
     @Test("a locked tenant's jobs wait, none of them run, and they run once the lock is lifted")

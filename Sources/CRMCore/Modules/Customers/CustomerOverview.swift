@@ -37,7 +37,7 @@ public struct CustomerOverview: Sendable {
             }
             let page = try await records.list(object, query: query, deleted: false, caller: caller, in: tx)
             let total = try await records.store.count(object, where: link, is: id, filters: open.map { [$0] } ?? [], caller: caller, in: tx)
-            parts.append("\"\(panel.key)\": {\"total\": \(total), \"data\": [" + page.members + "]}")
+            parts.append("\"\(panel.key)\": {\"total\": \(total), \"data\": [" + page.rows.joined(separator: ",") + "]}")
         }
         return "{" + parts.joined(separator: ", ") + "}"
     }
