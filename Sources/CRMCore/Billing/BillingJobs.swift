@@ -17,7 +17,7 @@ public enum BillingJobs {
         }
         runner.register(run) { ctx in
             // Not cut by a shutdown's cancellation: a cut run would leave its drafts unfinalized
-            // (a run finalizes only its own). A run is minutes at most; the shutdown waits for it.
+            // (a run finalizes only its own), so a shutdown waits for it.
             let asOf = ctx.clock.now()
             let result = try await uncancelled { try await billing.runner().run(asOf: asOf) }
             ctx.logger.info("billing run", metadata: ["created": "\(result.created)", "status": "\(result.status)"])
